@@ -1,0 +1,19 @@
+//! The platform's shared contracts: what an event is and what it may contain.
+//!
+//! Owns the CloudEvents 1.0 envelope and its Kafka binary-mode mapping
+//! ([`envelope`]), the event catalogue read from `schemas/asyncapi.yaml`
+//! ([`catalogue`]) and the JSON Schema registry that validates every payload
+//! ([`registry`]).
+//!
+//! It must never talk to a broker or a database: services and the bus depend on
+//! it, so it stays free of I/O beyond reading schema files at start.
+
+pub mod catalogue;
+pub mod envelope;
+pub mod error;
+pub mod registry;
+
+pub use catalogue::{CatalogueEntry, EventCatalogue, Visibility};
+pub use envelope::{Event, EventId, EventType, KafkaHeader, KafkaRecord};
+pub use error::{ContractError, FieldError};
+pub use registry::SchemaRegistry;

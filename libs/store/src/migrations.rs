@@ -1,0 +1,110 @@
+//! The platform's own tables, which every service's migrator lists first.
+// `#[async_trait]` needs the elided lifetime here: spelling it out changes the bound.
+#![allow(elided_lifetimes_in_paths)]
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::{
+    big_pk_auto, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
+};
+
+/// The outbox and inbox migrations, in order. A service's `Migrator` starts
+/// its list with these and appends its own.
+pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(CreateOutbox), Box::new(CreateInbox)]
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    EventId,
+    Topic,
+    RecordKey,
+    Event,
+    CreatedAt,
+    PublishedAt,
+}
+
+#[derive(DeriveIden)]
+enum Inbox {
+    Table,
+    ConsumerGroup,
+    EventId,
+    ReceivedAt,
+}
+
+/// The transactional outbox: events written in the same transaction as the
+/// state change that caused them, published by the relay.
+#[derive(DeriveMigrationName)]
+pub struct CreateOutbox;
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateOutbox {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outbox::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(Outbox::Id))
+                    .col(string(Outbox::EventId).unique_key())
+                    .col(string(Outbox::Topic))
+                    .col(string(Outbox::RecordKey))
+                    .col(text(Outbox::Event))
+                    .col(timestamp_with_time_zone(Outbox::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Outbox::PublishedAt))
+                    .to_owned(),
+            )
+            .await?;
+        // The relay reads unpublished rows in id order; the pruner reads published ones by age.
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("outbox_published_at_id")
+                    .table(Outbox::Table)
+                    .col(Outbox::PublishedAt)
+                    .col(Outbox::Id)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Outbox::Table).to_owned())
+            .await
+    }
+}
+
+/// The idempotent inbox: the ids of events a consumer group has applied.
+#[derive(DeriveMigrationName)]
+pub struct CreateInbox;
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateInbox {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Inbox::Table)
+                    .if_not_exists()
+                    .col(string(Inbox::ConsumerGroup))
+                    .col(string(Inbox::EventId))
+                    .col(timestamp_with_time_zone(Inbox::ReceivedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(Inbox::ConsumerGroup)
+                            .col(Inbox::EventId),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Inbox::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,140 @@
+//! The connection pool of one service's database.
+
+use std::sync::Arc;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::Notify;
+
+use crate::error::StoreError;
+use crate::settings::{DatabaseSettings, SqliteSynchronous};
+
+/// A service's database: its pool, and the signal that wakes its outbox relay.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    outbox_written: Arc<Notify>,
+}
+
+impl Store {
+    /// Connects with the shipped settings: on SQLite, WAL, the configured
+    /// `synchronous`, a busy timeout and foreign keys; on PostgreSQL, the
+    /// service's own schema (created if missing) on the search path.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .sqlx_logging(false);
+
+        if settings.is_sqlite() {
+            let busy = settings.busy_timeout;
+            let synchronous = match settings.sqlite_synchronous {
+                SqliteSynchronous::Full => SqlxSynchronous::Full,
+                SqliteSynchronous::Normal => SqlxSynchronous::Normal,
+            };
+            options.map_sqlx_sqlite_opts(move |opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(synchronous)
+                    .busy_timeout(busy)
+                    .foreign_keys(true)
+            });
+        } else if let Some(schema) = &settings.schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(StoreError::Settings(format!(
+                    "schema `{schema}` must be lowercase letters, digits and underscores"
+                )));
+            }
+            // Create the schema first, on a throwaway connection.
+            let bootstrap = Database::connect(ConnectOptions::new(settings.url.clone())).await?;
+            bootstrap
+                .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .await?;
+            bootstrap.close().await?;
+            let search_path = schema.clone();
+            options.map_sqlx_postgres_opts(move |opts| {
+                opts.options([("search_path", search_path.as_str())])
+            });
+        } else if !settings.url.starts_with("postgres") {
+            return Err(StoreError::Settings(format!(
+                "unsupported database URL `{}`: use sqlite://... or postgres://...",
+                redact(&settings.url)
+            )));
+        }
+
+        let db = Database::connect(options).await?;
+        Ok(Self {
+            db,
+            outbox_written: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The pool, for queries outside a writing transaction.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Applies a service's migrations (which start with [`crate::migrations::platform`]).
+    pub async fn migrate<M: MigratorTrait>(&self) -> Result<(), StoreError> {
+        M::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Begins a writing transaction: `BEGIN IMMEDIATE` on SQLite, so the write
+    /// lock is taken up front and a conflict shows as BUSY (transient) at the
+    /// start rather than as a failed upgrade half-way through.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+
+    /// Commits a transaction and wakes the outbox relay, which publishes
+    /// whatever the transaction appended to the outbox.
+    pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), StoreError> {
+        txn.commit().await?;
+        self.outbox_written.notify_one();
+        Ok(())
+    }
+
+    /// Resolves when a transaction has committed since the last call.
+    pub async fn outbox_written(&self) {
+        self.outbox_written.notified().await;
+    }
+
+    /// Whether the database answers (for `readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.db.ping().await?)
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        Ok(self.db.close().await?)
+    }
+}
+
+/// A URL with any password removed, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,119 @@
+//! `casework-broker`: the embedded Kafka-protocol broker.
+//!
+//! Tansu (Apache-2.0) with its SQLite engine, keeping every topic in one file
+//! under a data directory. `casework up` and the test harness run it as a child
+//! process; it must stay a separate executable because Tansu's libsql and
+//! sea-orm's SQLite both define the `sqlite3_*` symbols.
+//!
+//! We write no broker of our own: this binary only chooses where the data
+//! lives, which address to listen on, and when to stop.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use tansu_broker::{NODE_ID, broker::Broker, coordinator::group::administrator::Controller};
+use tansu_storage::StorageContainer;
+use tokio::io::AsyncReadExt;
+use url::Url;
+use uuid::Uuid;
+
+/// The embedded Kafka-protocol broker of the casework platform.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Folder for the broker's SQLite file (created if missing).
+    #[arg(long, env = "CASEWORK_BROKER_DATA_DIR", default_value = "data/broker")]
+    data_dir: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "CASEWORK_BROKER_LISTEN", default_value = "127.0.0.1:19092")]
+    listen: String,
+
+    /// Address advertised to clients (defaults to --listen).
+    #[arg(long, env = "CASEWORK_BROKER_ADVERTISE")]
+    advertise: Option<String>,
+
+    /// Cluster id; brokers sharing a data directory must agree on it.
+    #[arg(long, default_value = "casework")]
+    cluster_id: String,
+
+    /// Exit when standard input closes: the parent holds the other end of a
+    /// pipe, so the broker never outlives it, even when the parent is killed.
+    #[arg(long)]
+    exit_with_parent: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CASEWORK_BROKER_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("casework-broker: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
+    // Tansu resolves a SQLite URL's path against the working directory, so we
+    // move there and name the file relatively.
+    std::env::set_current_dir(&args.data_dir)
+        .map_err(|e| format!("cannot enter {}: {e}", args.data_dir.display()))?;
+    let storage = Url::parse("sqlite:///broker.db").map_err(|e| e.to_string())?;
+    let listener = tcp_url(&args.listen)?;
+    let advertised = tcp_url(args.advertise.as_deref().unwrap_or(&args.listen))?;
+
+    let broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
+        .node_id(NODE_ID)
+        .cluster_id(args.cluster_id)
+        .incarnation_id(Uuid::now_v7())
+        .advertised_listener(advertised.clone())
+        .otlp_endpoint_url(None)
+        .schema_registry(None)
+        .storage(storage)
+        .listener(listener)
+        .authentication(false)
+        .tls_server_config(None)
+        .silent(true)
+        .build()
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+
+    // The supervisor waits for this line before connecting.
+    println!("casework-broker listening on {}", args.listen);
+
+    let serve = broker.main(tokio::time::Instant::now());
+    if args.exit_with_parent {
+        tokio::select! {
+            result = serve => result.map(|_| ()).map_err(|e| e.to_string()),
+            () = stdin_closed() => Ok(()),
+        }
+    } else {
+        serve.await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+async fn stdin_closed() {
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 64];
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+fn tcp_url(address: &str) -> Result<Url, String> {
+    Url::parse(&format!("tcp://{address}")).map_err(|e| format!("bad address `{address}`: {e}"))
+}
