@@ -65,21 +65,23 @@ fn is_transient_runtime(err: &RuntimeErr) -> bool {
 
 /// SQLite result codes and PostgreSQL SQLSTATEs that mean "try again".
 fn is_transient_code(code: &str) -> bool {
-    // SQLite: BUSY (5) and LOCKED (6), with their extended codes (low byte 5 or 6).
-    if let Ok(sqlite) = code.parse::<u32>() {
-        return matches!(sqlite & 0xff, 5 | 6);
+    // A SQLSTATE is always five characters; SQLite's (extended) codes stay below 10000.
+    if code.len() == 5 {
+        return matches!(
+            code,
+            // serialization_failure, deadlock_detected
+            "40001" | "40P01"
+            // lock_not_available, query_canceled (statement timeout)
+            | "55P03" | "57014"
+            // admin/crash shutdown, cannot connect now
+            | "57P01" | "57P02" | "57P03"
+            // too_many_connections
+            | "53300"
+        ) || code.starts_with("08"); // connection exceptions
     }
-    matches!(
-        code,
-        // serialization_failure, deadlock_detected
-        "40001" | "40P01"
-        // lock_not_available, query_canceled (statement timeout)
-        | "55P03" | "57014"
-        // admin/crash shutdown, cannot connect now, database dropped connections
-        | "57P01" | "57P02" | "57P03"
-        // too_many_connections
-        | "53300"
-    ) || code.starts_with("08") // connection exceptions
+    // SQLite: BUSY (5) and LOCKED (6), with their extended codes (low byte 5 or 6).
+    code.parse::<u32>()
+        .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
 }
 
 #[cfg(test)]

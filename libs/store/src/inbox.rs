@@ -6,7 +6,10 @@
 
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, Set, TryInsertResult};
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::ConnectionTrait;
 
 use crate::error::StoreError;
 
@@ -30,25 +33,36 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Records that `group` is applying `event_id`; `false` means it already had.
-pub async fn record_if_new<C: ConnectionTrait>(
+/// Records that `group` is applying these events, in one statement, and
+/// returns the ids that were new; the others were applied before.
+pub async fn record_new<C: ConnectionTrait>(
     txn: &C,
     group: &str,
-    event_id: &str,
-) -> Result<bool, StoreError> {
-    let row = ActiveModel {
-        consumer_group: Set(group.to_owned()),
-        event_id: Set(event_id.to_owned()),
-        received_at: Set(Utc::now()),
-    };
-    let result = Entity::insert(row)
-        .on_conflict_do_nothing()
-        .exec_without_returning(txn)
-        .await?;
-    Ok(match result {
-        TryInsertResult::Inserted(rows) => rows > 0,
-        TryInsertResult::Empty | TryInsertResult::Conflicted => false,
-    })
+    event_ids: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    if event_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let now = Utc::now();
+    let mut insert = Query::insert();
+    insert
+        .into_table(Entity)
+        .columns([Column::ConsumerGroup, Column::EventId, Column::ReceivedAt]);
+    for id in event_ids {
+        insert.values_panic([group.into(), id.as_str().into(), now.into()]);
+    }
+    insert
+        .on_conflict(
+            OnConflict::columns([Column::ConsumerGroup, Column::EventId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning_col(Column::EventId);
+    let statement = txn.get_database_backend().build(&insert);
+    let rows = txn.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "event_id").map_err(Into::into))
+        .collect()
 }
 
 /// How many events `group` has applied (for tests and metrics).

@@ -1,4 +1,7 @@
 //! The platform's own tables, which every service's migrator lists first.
+//!
+//! Migration names are explicit (`mYYYYMMDD_NNNNNN_what`): the derive would
+//! name every migration of one file after the file, and they would collide.
 // `#[async_trait]` needs the elided lifetime here: spelling it out changes the bound.
 #![allow(elided_lifetimes_in_paths)]
 
@@ -35,8 +38,13 @@ enum Inbox {
 
 /// The transactional outbox: events written in the same transaction as the
 /// state change that caused them, published by the relay.
-#[derive(DeriveMigrationName)]
 pub struct CreateOutbox;
+
+impl MigrationName for CreateOutbox {
+    fn name(&self) -> &str {
+        "m20261122_000001_create_outbox"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateOutbox {
@@ -78,8 +86,13 @@ impl MigrationTrait for CreateOutbox {
 }
 
 /// The idempotent inbox: the ids of events a consumer group has applied.
-#[derive(DeriveMigrationName)]
 pub struct CreateInbox;
+
+impl MigrationName for CreateInbox {
+    fn name(&self) -> &str {
+        "m20261122_000002_create_inbox"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateInbox {

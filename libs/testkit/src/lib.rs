@@ -1,1 +1,332 @@
-//! placeholder
+//! The one test harness of the platform.
+//!
+//! - [`TestBroker`]: the real broker binary (`casework-broker`) as a child
+//!   process, shared by every test of a test binary ([`TestBroker::shared`]) or
+//!   dedicated to one test that kills and restarts it.
+//! - [`unique_prefix`]: a topic and consumer-group prefix per test, so tests
+//!   sharing a broker never see each other's events.
+//! - [`TestDatabase`]: a fresh SQLite file or a new PostgreSQL database per
+//!   test, on either [`Backend`].
+//!
+//! It must never stand in for a component: everything it starts is the real thing.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use casework_store::DatabaseSettings;
+use sea_orm::{ConnectionTrait, Database};
+
+/// The environment variable that points the PostgreSQL tests at a server.
+pub const DATABASE_URL_VAR: &str = "CASEWORK_TEST_DATABASE_URL";
+/// The environment variable that overrides where the broker binary is.
+pub const BROKER_BIN_VAR: &str = "CASEWORK_BROKER_BIN";
+
+/// Logs to the test output once per test binary (`RUST_LOG` filters it).
+pub fn init_tracing() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// A prefix unique to this test, e.g. `t3f9a1c2e.`, for topics and groups.
+pub fn unique_prefix() -> String {
+    format!("t{}.", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A temporary folder removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `$TMPDIR/casework-<label>-<random>`.
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "casework-{label}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&path).expect("create temporary folder");
+        Self(path)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Where the workspace's built binaries are: beside the running test's `deps/`.
+pub fn binary_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current executable");
+    let mut dir = exe.parent().expect("executable folder").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join(name)
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// The embedded broker running as a child process.
+#[derive(Debug)]
+pub struct TestBroker {
+    /// `host:port` for `bootstrap.servers`.
+    pub bootstrap: String,
+    data_dir: TempDir,
+    process: Mutex<Option<BrokerProcess>>,
+}
+
+#[derive(Debug)]
+struct BrokerProcess {
+    child: Child,
+    // Held open: the broker exits when it closes, i.e. when this test process dies.
+    _stdin: ChildStdin,
+}
+
+impl TestBroker {
+    /// The broker shared by every test in this test binary, started on first use.
+    pub fn shared() -> &'static TestBroker {
+        static SHARED: OnceLock<TestBroker> = OnceLock::new();
+        SHARED.get_or_init(TestBroker::start)
+    }
+
+    /// A broker of this test's own, on a fresh port and data folder.
+    pub fn start() -> TestBroker {
+        let broker = TestBroker {
+            bootstrap: format!("127.0.0.1:{}", free_port()),
+            data_dir: TempDir::new("broker"),
+            process: Mutex::new(None),
+        };
+        broker.restart();
+        broker
+    }
+
+    /// Starts the process (again) on the same port and data folder, and waits
+    /// until it accepts connections.
+    pub fn restart(&self) {
+        let bin = std::env::var_os(BROKER_BIN_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| binary_path("casework-broker"));
+        assert!(
+            bin.exists(),
+            "broker binary not found at {}: build it first (`cargo build -p casework-broker`, which `make test` does) or set {BROKER_BIN_VAR}",
+            bin.display()
+        );
+        let mut child = Command::new(&bin)
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .arg("--listen")
+            .arg(&self.bootstrap)
+            .arg("--exit-with-parent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let stdin = child.stdin.take().expect("broker stdin");
+        let stdout = child.stdout.take().expect("broker stdout");
+        let mut first_line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first_line)
+            .expect("read broker output");
+        assert!(
+            first_line.contains("listening"),
+            "broker did not start: {first_line:?}"
+        );
+        wait_for_port(&self.bootstrap, Duration::from_secs(20));
+        *self.process.lock().unwrap() = Some(BrokerProcess {
+            child,
+            _stdin: stdin,
+        });
+    }
+
+    /// Kills the broker process with SIGKILL and waits for it to die.
+    pub fn kill(&self) {
+        if let Some(mut process) = self.process.lock().unwrap().take() {
+            process.child.kill().expect("SIGKILL the broker");
+            let _ = process.child.wait();
+        }
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until something accepts TCP connections at `address`.
+pub fn wait_for_port(address: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while TcpStream::connect(address).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listening on {address} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary folder.
+    Sqlite,
+    /// A new database on the server named by `CASEWORK_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// A fresh database for one test; dropped (PostgreSQL) or deleted (SQLite) afterwards.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// Settings that reach it, with the shipped defaults.
+    pub settings: DatabaseSettings,
+    /// On PostgreSQL, the database's name.
+    pub name: String,
+    server_url: Option<String>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh database on `backend`, or `None` (after printing one line saying
+    /// so) when the backend is PostgreSQL and no server is configured.
+    pub async fn create(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = TempDir::new("db");
+                let file = dir.path().join("service.db");
+                Some(TestDatabase {
+                    settings: DatabaseSettings::new(format!("sqlite://{}", file.display())),
+                    name: file.display().to_string(),
+                    server_url: None,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(server_url) = std::env::var(DATABASE_URL_VAR) else {
+                    println!(
+                        "SKIPPED (PostgreSQL): {DATABASE_URL_VAR} is not set; `make test` and CI set it"
+                    );
+                    return None;
+                };
+                let name = format!("casework_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&server_url).await.unwrap_or_else(|e| {
+                    panic!("{DATABASE_URL_VAR} is set but PostgreSQL is unreachable: {e}")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                Some(TestDatabase {
+                    settings: DatabaseSettings::new(with_database(&server_url, &name)),
+                    name,
+                    server_url: Some(server_url),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// The backend this database is on.
+    pub fn backend(&self) -> Backend {
+        if self.server_url.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// Runs SQL on the server's maintenance database (PostgreSQL only), e.g. to
+    /// refuse connections to this test's database.
+    pub async fn admin(&self, sql: &str) {
+        let server = self.server_url.as_ref().expect("PostgreSQL only");
+        let admin = Database::connect(server).await.expect("connect to server");
+        admin
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = admin.close().await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(server) = self.server_url.take() {
+            let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+            // Drop runs outside any runtime guarantee: use a thread of our own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    if let Ok(admin) = Database::connect(&server).await {
+                        let _ = admin.execute_unprepared(&sql).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(server_url: &str, database: &str) -> String {
+    match server_url.rsplit_once('/') {
+        Some((base, tail)) if base.contains("://") && !base.ends_with('/') => {
+            let query = tail.split_once('?').map(|(_, q)| format!("?{q}"));
+            format!("{base}/{database}{}", query.unwrap_or_default())
+        }
+        _ => format!("{}/{database}", server_url.trim_end_matches('/')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_replaces_the_servers() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn prefixes_are_unique() {
+        assert_ne!(unique_prefix(), unique_prefix());
+    }
+}

@@ -1,0 +1,384 @@
+//! The idempotent inbox consumer: one consumer group per service.
+//!
+//! Each batch of records goes through three steps:
+//! 1. every record is decoded as a CloudEvent and validated against its
+//!    schema; one that fails is *poison*;
+//! 2. in one writing transaction, the batch's event ids are recorded in the
+//!    inbox (those already there were applied before and are skipped), the
+//!    handler applies each new event, and poison records are dead-lettered
+//!    (produced to `<topic>.dlq` and acknowledged *before* the commit, so a
+//!    crash can duplicate a dead letter but never lose one);
+//! 3. only after the commit are the offsets stored, for the next auto-commit.
+//!
+//! A handler's refusal makes its event poison and the batch is re-run without
+//! it. A transient failure (database busy or down, broker unavailable) rolls
+//! back, waits with backoff and re-runs the same batch: the partition holds
+//! and nothing is dead-lettered.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_store::{Store, StoreError, inbox};
+use futures::FutureExt;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::ClientContext;
+use sea_orm::DatabaseTransaction;
+use tokio_util::sync::CancellationToken;
+
+use crate::dead_letter;
+use crate::error::BusError;
+use crate::producer::EventProducer;
+use crate::settings::{Backoff, BusSettings, client_config};
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The handler's own validation refused the event: permanent, so it is
+    /// dead-lettered and the consumer moves on.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The database failed; retried if transient, dead-lettered otherwise.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Emitting follow-up events failed; retried if transient.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl From<sea_orm::DbErr> for HandlerError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl HandlerError {
+    fn is_transient(&self) -> bool {
+        match self {
+            HandlerError::Refused(_) => false,
+            HandlerError::Store(err) => err.is_transient(),
+            HandlerError::Bus(err) => err.is_transient(),
+        }
+    }
+}
+
+/// What a service does with the events it consumes.
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Applies one event inside the consumer's transaction. Follow-up events
+    /// go to the service's [`crate::Outbox`] in the same transaction.
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError>;
+
+    /// Called in the same transaction when a record meant for this consumer is
+    /// dead-lettered (`event` is `None` when it could not even be decoded), so
+    /// the service can record it, e.g. mark the case stuck.
+    async fn dead_lettered(
+        &self,
+        _txn: &DatabaseTransaction,
+        _event: Option<&Event>,
+        _error: &str,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+/// Whether a consumer has joined its group and how many partitions it holds
+/// (for `readyz`).
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerHealth {
+    joined: Arc<AtomicBool>,
+    partitions: Arc<AtomicUsize>,
+}
+
+impl ConsumerHealth {
+    /// True once the group has given this consumer its assignment.
+    pub fn is_assigned(&self) -> bool {
+        self.joined.load(Ordering::Acquire)
+    }
+
+    /// Partitions currently assigned.
+    pub fn partitions(&self) -> usize {
+        self.partitions.load(Ordering::Acquire)
+    }
+}
+
+struct RebalanceContext {
+    health: ConsumerHealth,
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(assignment) => {
+                self.health
+                    .partitions
+                    .store(assignment.count(), Ordering::Release);
+                self.health.joined.store(true, Ordering::Release);
+                tracing::info!(partitions = assignment.count(), "consumer assigned partitions");
+            }
+            Rebalance::Revoke(_) => {
+                self.health.joined.store(false, Ordering::Release);
+                self.health.partitions.store(0, Ordering::Release);
+            }
+            Rebalance::Error(err) => tracing::warn!(error = %err, "consumer rebalance failed"),
+        }
+    }
+}
+
+/// A record of a batch, after decoding.
+enum Item {
+    /// A valid event this consumer applies.
+    Apply(Event),
+    /// A valid event of a type this consumer does not handle.
+    Ignore,
+    /// Cannot be applied: goes to the DLQ with this error.
+    Poison(Option<Event>, String),
+}
+
+/// One service's consumer group over the topics of the events it handles.
+pub struct InboxConsumer {
+    group: String,
+    topics: Vec<String>,
+    handled: HashSet<EventType>,
+    store: Store,
+    registry: Arc<SchemaRegistry>,
+    producer: EventProducer,
+    settings: BusSettings,
+    handler: Arc<dyn EventHandler>,
+    health: ConsumerHealth,
+}
+
+impl std::fmt::Debug for InboxConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxConsumer")
+            .field("group", &self.group)
+            .field("topics", &self.topics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InboxConsumer {
+    /// The consumer of `service` for the given event types; it subscribes to
+    /// the topics of their producers (from the catalogue).
+    pub fn new(
+        service: &str,
+        handled: impl IntoIterator<Item = EventType>,
+        store: Store,
+        registry: Arc<SchemaRegistry>,
+        producer: EventProducer,
+        settings: BusSettings,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Self, BusError> {
+        let handled: HashSet<EventType> = handled.into_iter().collect();
+        let mut topics = Vec::new();
+        for event_type in &handled {
+            let entry = registry.catalogue().get(event_type).ok_or_else(|| {
+                casework_contracts::ContractError::UnknownEventType(event_type.to_string())
+            })?;
+            let topic = settings.prefixed(&entry.topic());
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        topics.sort();
+        Ok(Self {
+            group: settings.consumer_group(service),
+            topics,
+            handled,
+            store,
+            registry,
+            producer,
+            settings,
+            handler,
+            health: ConsumerHealth::default(),
+        })
+    }
+
+    /// The consumer group id.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// A handle on the consumer's assignment, for readiness checks.
+    pub fn health(&self) -> ConsumerHealth {
+        self.health.clone()
+    }
+
+    /// Consumes until `shutdown`, then commits the stored offsets.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
+        let consumer: StreamConsumer<RebalanceContext> = client_config(&self.settings)
+            .set("group.id", &self.group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "500")
+            // Offsets are stored by us, after the handler's transaction commits.
+            .set("enable.auto.offset.store", "false")
+            // A transient failure may hold a batch for a while; stay in the group.
+            .set("max.poll.interval.ms", "900000")
+            .set("session.timeout.ms", "10000")
+            .create_with_context(RebalanceContext {
+                health: self.health.clone(),
+            })?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        tracing::info!(group = %self.group, ?topics, "consumer started");
+
+        let mut backoff = Backoff::new(self.settings.retry_backoff);
+        loop {
+            let first = tokio::select! {
+                () = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            let first = match first {
+                Ok(message) => message.detach(),
+                Err(err) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(group = %self.group, error = %err, retry_in = ?delay, "consumer could not receive; will retry");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
+            backoff.reset();
+            let mut batch = vec![first];
+            // Take whatever else is already buffered, without waiting.
+            while batch.len() < self.settings.consumer_batch {
+                match consumer.recv().now_or_never() {
+                    Some(Ok(message)) => batch.push(message.detach()),
+                    _ => break,
+                }
+            }
+            if !self.apply_batch(&batch, &shutdown).await {
+                break;
+            }
+            for message in &batch {
+                if let Err(err) =
+                    consumer.store_offset(message.topic(), message.partition(), message.offset())
+                {
+                    // The partition was revoked meanwhile; its new owner re-reads
+                    // from the last commit and the inbox skips what we applied.
+                    tracing::debug!(error = %err, "offset not stored");
+                }
+            }
+        }
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            Err(err) => tracing::debug!(error = %err, "final offset commit"),
+        }
+        tracing::info!(group = %self.group, "consumer stopped");
+        Ok(())
+    }
+
+    /// Applies a batch, retrying transient failures until it commits. Returns
+    /// false if shutdown came first (nothing of the batch is then acknowledged).
+    async fn apply_batch(&self, batch: &[OwnedMessage], shutdown: &CancellationToken) -> bool {
+        let mut items: Vec<Item> = batch.iter().map(|m| self.decode(m)).collect();
+        let mut backoff = Backoff::new(self.settings.retry_backoff);
+        loop {
+            match self.try_apply(batch, &items).await {
+                Ok(()) => return true,
+                Err(Failure::Refused(index, reason)) => {
+                    tracing::warn!(group = %self.group, reason = %reason, "handler refused an event; dead-lettering it");
+                    let event = match std::mem::replace(&mut items[index], Item::Ignore) {
+                        Item::Apply(event) => Some(event),
+                        _ => None,
+                    };
+                    items[index] = Item::Poison(event, format!("handler refused: {reason}"));
+                }
+                Err(Failure::Transient(err)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(group = %self.group, error = %err, retry_in = ?delay, "batch not applied; will retry");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return false,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn decode(&self, message: &OwnedMessage) -> Item {
+        let headers = message
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key, h.value)).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let mut event = match Event::from_kafka(headers, message.payload()) {
+            Ok(event) => event,
+            Err(err) => return Item::Poison(None, err.to_string()),
+        };
+        if let Err(err) = self.registry.validate_event(&mut event) {
+            return Item::Poison(Some(event), err.to_string());
+        }
+        if self.handled.contains(&event.event_type) {
+            Item::Apply(event)
+        } else {
+            Item::Ignore
+        }
+    }
+
+    async fn try_apply(&self, batch: &[OwnedMessage], items: &[Item]) -> Result<(), Failure> {
+        let txn = self.store.begin_write().await.map_err(Failure::store)?;
+        let ids: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Apply(event) => Some(event.id.to_string()),
+                _ => None,
+            })
+            .collect();
+        let mut new_ids = inbox::record_new(&txn, &self.group, &ids)
+            .await
+            .map_err(Failure::store)?;
+
+        for (index, item) in items.iter().enumerate() {
+            match item {
+                // `remove` also skips a second copy of the same event within the batch.
+                Item::Apply(event) if new_ids.remove(&event.id.to_string()) => {
+                    let span = tracing::debug_span!("apply", event_id = %event.id, event_type = %event.event_type, traceparent = event.traceparent.as_deref());
+                    let _entered = span.enter();
+                    match self.handler.handle(&txn, event).await {
+                        Ok(()) => {}
+                        Err(err) if err.is_transient() => {
+                            return Err(Failure::Transient(err.to_string()));
+                        }
+                        Err(err) => return Err(Failure::Refused(index, err.to_string())),
+                    }
+                }
+                Item::Apply(_) => tracing::debug!(group = %self.group, "duplicate event skipped"),
+                Item::Ignore => {}
+                Item::Poison(event, error) => {
+                    tracing::warn!(group = %self.group, topic = batch[index].topic(), partition = batch[index].partition(), offset = batch[index].offset(), error = %error, "dead-lettering record");
+                    dead_letter::send(&self.producer, &batch[index], &self.group, error)
+                        .await
+                        .map_err(|err| Failure::Transient(err.to_string()))?;
+                    self.handler
+                        .dead_lettered(&txn, event.as_ref(), error)
+                        .await
+                        .map_err(|err| Failure::Transient(err.to_string()))?;
+                }
+            }
+        }
+        self.store.commit(txn).await.map_err(Failure::store)
+    }
+}
+
+/// Why an attempt at a batch did not commit.
+enum Failure {
+    /// Item `index` was refused by the handler.
+    Refused(usize, String),
+    /// Retry the whole batch later.
+    Transient(String),
+}
+
+impl Failure {
+    fn store(err: StoreError) -> Self {
+        // A database error outside a handler is about the inbox or the
+        // transaction itself, never about one event: always retry.
+        Failure::Transient(err.to_string())
+    }
+}
