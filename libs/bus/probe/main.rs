@@ -42,6 +42,9 @@ struct Args {
     apply_delay_ms: u64,
     #[arg(long, default_value_t = 5000)]
     busy_timeout_ms: u64,
+    /// Stable consumer instance name, kept across restarts.
+    #[arg(long)]
+    instance: Option<String>,
 }
 
 struct LedgerHandler {
@@ -64,11 +67,7 @@ impl EventHandler for LedgerHandler {
         let backend = txn.get_database_backend();
         let insert = Query::insert()
             .into_table(Ledger::Table)
-            .columns([
-                Ledger::EventId,
-                Ledger::Subject,
-                Ledger::Traceparent,
-            ])
+            .columns([Ledger::EventId, Ledger::Subject, Ledger::Traceparent])
             .values_panic([
                 event.id.to_string().into(),
                 event.subject.clone().into(),
@@ -140,7 +139,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::connect(&database).await?;
     store.migrate::<Migrator>().await?;
     let registry = Arc::new(SchemaRegistry::load(&args.schemas, &[])?);
-    let settings = BusSettings::new(&args.bootstrap).with_prefix(&args.prefix);
+    let mut settings = BusSettings::new(&args.bootstrap).with_prefix(&args.prefix);
+    settings.consumer_instance = args.instance;
     let producer = EventProducer::new(&settings)?;
     let consumer = InboxConsumer::new(
         "communicate",

@@ -5,7 +5,7 @@
 //!    schema; one that fails is *poison*;
 //! 2. in one writing transaction, the batch's event ids are recorded in the
 //!    inbox (those already there were applied before and are skipped), the
-//!    handler applies each new event, and poison records are dead-lettered
+//!    handler applies each new event, then poison records are dead-lettered
 //!    (produced to `<topic>.dlq` and acknowledged *before* the commit, so a
 //!    crash can duplicate a dead letter but never lose one);
 //! 3. only after the commit are the offsets stored, for the next auto-commit.
@@ -23,11 +23,11 @@ use async_trait::async_trait;
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_store::{Store, StoreError, inbox};
 use futures::FutureExt;
+use rdkafka::ClientContext;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::ClientContext;
 use sea_orm::DatabaseTransaction;
 use tokio_util::sync::CancellationToken;
 
@@ -121,7 +121,10 @@ impl ConsumerContext for RebalanceContext {
                     .partitions
                     .store(assignment.count(), Ordering::Release);
                 self.health.joined.store(true, Ordering::Release);
-                tracing::info!(partitions = assignment.count(), "consumer assigned partitions");
+                tracing::info!(
+                    partitions = assignment.count(),
+                    "consumer assigned partitions"
+                );
             }
             Rebalance::Revoke(_) => {
                 self.health.joined.store(false, Ordering::Release);
@@ -213,7 +216,11 @@ impl InboxConsumer {
 
     /// Consumes until `shutdown`, then commits the stored offsets.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
-        let consumer: StreamConsumer<RebalanceContext> = client_config(&self.settings)
+        let mut config = client_config(&self.settings);
+        if let Some(instance) = &self.settings.consumer_instance {
+            config.set("group.instance.id", format!("{}.{instance}", self.group));
+        }
+        let consumer: StreamConsumer<RebalanceContext> = config
             .set("group.id", &self.group)
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "true")
@@ -279,9 +286,10 @@ impl InboxConsumer {
     /// false if shutdown came first (nothing of the batch is then acknowledged).
     async fn apply_batch(&self, batch: &[OwnedMessage], shutdown: &CancellationToken) -> bool {
         let mut items: Vec<Item> = batch.iter().map(|m| self.decode(m)).collect();
+        let mut dead_lettered = vec![false; batch.len()];
         let mut backoff = Backoff::new(self.settings.retry_backoff);
         loop {
-            match self.try_apply(batch, &items).await {
+            match self.try_apply(batch, &items, &mut dead_lettered).await {
                 Ok(()) => return true,
                 Err(Failure::Refused(index, reason)) => {
                     tracing::warn!(group = %self.group, reason = %reason, "handler refused an event; dead-lettering it");
@@ -322,7 +330,16 @@ impl InboxConsumer {
         }
     }
 
-    async fn try_apply(&self, batch: &[OwnedMessage], items: &[Item]) -> Result<(), Failure> {
+    /// One attempt at a batch: handlers first (a refusal aborts before any
+    /// side effect), then dead letters, then the commit. `dead_lettered`
+    /// remembers which records already reached the DLQ, so a retry of the same
+    /// batch does not send them again.
+    async fn try_apply(
+        &self,
+        batch: &[OwnedMessage],
+        items: &[Item],
+        dead_lettered: &mut [bool],
+    ) -> Result<(), Failure> {
         let txn = self.store.begin_write().await.map_err(Failure::store)?;
         let ids: Vec<String> = items
             .iter()
@@ -336,32 +353,37 @@ impl InboxConsumer {
             .map_err(Failure::store)?;
 
         for (index, item) in items.iter().enumerate() {
-            match item {
-                // `remove` also skips a second copy of the same event within the batch.
-                Item::Apply(event) if new_ids.remove(&event.id.to_string()) => {
-                    let span = tracing::debug_span!("apply", event_id = %event.id, event_type = %event.event_type, traceparent = event.traceparent.as_deref());
-                    let _entered = span.enter();
-                    match self.handler.handle(&txn, event).await {
-                        Ok(()) => {}
-                        Err(err) if err.is_transient() => {
-                            return Err(Failure::Transient(err.to_string()));
-                        }
-                        Err(err) => return Err(Failure::Refused(index, err.to_string())),
-                    }
-                }
-                Item::Apply(_) => tracing::debug!(group = %self.group, "duplicate event skipped"),
-                Item::Ignore => {}
-                Item::Poison(event, error) => {
-                    tracing::warn!(group = %self.group, topic = batch[index].topic(), partition = batch[index].partition(), offset = batch[index].offset(), error = %error, "dead-lettering record");
-                    dead_letter::send(&self.producer, &batch[index], &self.group, error)
-                        .await
-                        .map_err(|err| Failure::Transient(err.to_string()))?;
-                    self.handler
-                        .dead_lettered(&txn, event.as_ref(), error)
-                        .await
-                        .map_err(|err| Failure::Transient(err.to_string()))?;
-                }
+            let Item::Apply(event) = item else { continue };
+            // `remove` also skips a second copy of the same event within the batch.
+            if !new_ids.remove(&event.id.to_string()) {
+                tracing::debug!(group = %self.group, event_id = %event.id, "duplicate event skipped");
+                continue;
             }
+            let span = tracing::debug_span!("apply", event_id = %event.id, event_type = %event.event_type, traceparent = event.traceparent.as_deref());
+            let _entered = span.enter();
+            match self.handler.handle(&txn, event).await {
+                Ok(()) => {}
+                Err(err) if err.is_transient() => return Err(Failure::Transient(err.to_string())),
+                Err(err) => return Err(Failure::Refused(index, err.to_string())),
+            }
+        }
+
+        for (index, item) in items.iter().enumerate() {
+            let Item::Poison(event, error) = item else {
+                continue;
+            };
+            let message = &batch[index];
+            if !dead_lettered[index] {
+                tracing::warn!(group = %self.group, topic = message.topic(), partition = message.partition(), offset = message.offset(), error = %error, "dead-lettering record");
+                dead_letter::send(&self.producer, message, &self.group, error)
+                    .await
+                    .map_err(|err| Failure::Transient(err.to_string()))?;
+                dead_lettered[index] = true;
+            }
+            self.handler
+                .dead_lettered(&txn, event.as_ref(), error)
+                .await
+                .map_err(|err| Failure::Transient(err.to_string()))?;
         }
         self.store.commit(txn).await.map_err(Failure::store)
     }

@@ -63,7 +63,10 @@ pub async fn send(
             headers::CONSUMER_GROUP.to_owned(),
             consumer_group.as_bytes().to_vec(),
         ),
-        (headers::TOPIC.to_owned(), message.topic().as_bytes().to_vec()),
+        (
+            headers::TOPIC.to_owned(),
+            message.topic().as_bytes().to_vec(),
+        ),
         (
             headers::PARTITION.to_owned(),
             message.partition().to_string().into_bytes(),

@@ -17,7 +17,9 @@ pub enum BusError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     /// A service tried to produce an event another service owns.
-    #[error("`{service}` cannot produce `{event_type}`: the catalogue says `{producer}` produces it")]
+    #[error(
+        "`{service}` cannot produce `{event_type}`: the catalogue says `{producer}` produces it"
+    )]
     NotProducer {
         /// The service that tried.
         service: String,
@@ -42,9 +44,9 @@ impl BusError {
         match self {
             BusError::Kafka(err) => is_transient_kafka(err),
             BusError::Store(err) => err.is_transient(),
-            BusError::Contract(_) | BusError::NotProducer { .. } | BusError::TopicCreation { .. } => {
-                false
-            }
+            BusError::Contract(_)
+            | BusError::NotProducer { .. }
+            | BusError::TopicCreation { .. } => false,
         }
     }
 }

@@ -20,7 +20,11 @@ pub struct Outbox {
 
 impl Outbox {
     /// The outbox of `service` (one of the seven capabilities).
-    pub fn new(service: impl Into<String>, registry: Arc<SchemaRegistry>, settings: BusSettings) -> Self {
+    pub fn new(
+        service: impl Into<String>,
+        registry: Arc<SchemaRegistry>,
+        settings: BusSettings,
+    ) -> Self {
         Self {
             service: service.into(),
             registry,
@@ -48,7 +52,11 @@ impl Outbox {
                 .registry
                 .catalogue()
                 .get(&event.event_type)
-                .ok_or_else(|| casework_contracts::ContractError::UnknownEventType(event.event_type.to_string()))?;
+                .ok_or_else(|| {
+                    casework_contracts::ContractError::UnknownEventType(
+                        event.event_type.to_string(),
+                    )
+                })?;
             if entry.producer != self.service {
                 return Err(BusError::NotProducer {
                     service: self.service.clone(),
@@ -60,8 +68,9 @@ impl Outbox {
                 event_id: event.id.to_string(),
                 topic: self.settings.prefixed(&entry.topic()),
                 record_key: event.subject.clone(),
-                event: serde_json::to_string(&event)
-                    .map_err(|e| casework_contracts::ContractError::MalformedPayload(e.to_string()))?,
+                event: serde_json::to_string(&event).map_err(|e| {
+                    casework_contracts::ContractError::MalformedPayload(e.to_string())
+                })?,
             });
         }
         outbox::append(txn, pending).await?;

@@ -75,7 +75,9 @@ impl OutboxRelay {
             }
         });
         if drain.await.is_err() {
-            tracing::warn!("outbox relay stopped with events still unpublished; they go out at next start");
+            tracing::warn!(
+                "outbox relay stopped with events still unpublished; they go out at next start"
+            );
         }
     }
 
@@ -89,10 +91,7 @@ impl OutboxRelay {
         if rows.is_empty() {
             return Ok(0);
         }
-        let records = rows
-            .iter()
-            .map(decode_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let records = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
         let sends = rows
             .iter()
             .zip(&records)

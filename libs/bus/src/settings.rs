@@ -11,6 +11,12 @@ pub struct BusSettings {
     /// Put before every topic and consumer group name; tests use a unique one
     /// per test so runs never collide. Empty in production.
     pub topic_prefix: String,
+    /// This process's stable name within each consumer group (Kafka static
+    /// membership, `group.instance.id`): a restarted process with the same
+    /// name takes over its predecessor's partitions at once instead of
+    /// waiting for the broker to notice the old member died. Use the pod name
+    /// in a cluster; `None` makes every start a new member.
+    pub consumer_instance: Option<String>,
     /// Partitions of each topic created at start.
     pub partitions: i32,
     /// Replication factor of each topic created at start.
@@ -33,6 +39,7 @@ impl BusSettings {
         Self {
             bootstrap_servers: bootstrap_servers.into(),
             topic_prefix: String::new(),
+            consumer_instance: None,
             partitions: 3,
             replication: 1,
             consumer_batch: 500,

@@ -27,8 +27,7 @@ pub fn platform_topics(settings: &BusSettings) -> Vec<String> {
 
 /// Creates the given topics if they do not exist.
 pub async fn ensure_topics(settings: &BusSettings, topics: &[String]) -> Result<(), BusError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(settings)
-        .create()?;
+    let admin: AdminClient<DefaultClientContext> = client_config(settings).create()?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|name| {

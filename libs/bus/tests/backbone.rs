@@ -99,7 +99,9 @@ impl Register {
     }
 
     async fn backlog(&self) -> u64 {
-        outbox::backlog(self.store.connection()).await.expect("backlog")
+        outbox::backlog(self.store.connection())
+            .await
+            .expect("backlog")
     }
 
     async fn stop(self) {
@@ -138,6 +140,9 @@ impl Probe {
             db.settings.url.clone(),
             "--schemas".into(),
             schemas_dir().display().to_string(),
+            // The same name across restarts, as a pod keeps its name.
+            "--instance".into(),
+            "probe-0".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut probe = Probe {
@@ -162,7 +167,10 @@ impl Probe {
         BufReader::new(child.stdout.take().expect("probe stdout"))
             .read_line(&mut line)
             .expect("read probe output");
-        assert!(line.starts_with("probe consuming"), "probe did not start: {line:?}");
+        assert!(
+            line.starts_with("probe consuming"),
+            "probe did not start: {line:?}"
+        );
         self.child = Some(child);
     }
 
@@ -220,7 +228,10 @@ impl Drop for Probe {
 async fn eventually(timeout: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -246,14 +257,19 @@ async fn round_trip_with_trace_context(backend: Backend) {
         .collect();
     register.emit(events, 5).await;
 
-    eventually(Duration::from_secs(60), "50 events applied", async || probe.ledger().await == (50, 50))
+    eventually(Duration::from_secs(60), "50 events applied", async || {
+        probe.ledger().await == (50, 50)
+    })
     .await;
     let traces = probe.traceparents().await;
     assert!(
         traces.iter().all(|t| t.as_deref() == Some(TRACEPARENT)),
         "trace context lost: {traces:?}"
     );
-    eventually(Duration::from_secs(10), "outbox drained", async || register.backlog().await == 0).await;
+    eventually(Duration::from_secs(10), "outbox drained", async || {
+        register.backlog().await == 0
+    })
+    .await;
     assert!(dead_letters(&register.settings).await.is_empty());
     register.stop().await;
 }
@@ -299,7 +315,11 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
         producer.send(&topic, record).await.expect("produce");
     }
 
-    eventually(Duration::from_secs(60), "both valid events applied", async || probe.ledger().await == (2, 2))
+    eventually(
+        Duration::from_secs(60),
+        "both valid events applied",
+        async || probe.ledger().await == (2, 2),
+    )
     .await;
 
     let mut letters = Vec::new();
@@ -317,8 +337,14 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
         assert!(letter.failed_at.is_some());
     }
     let errors: Vec<&str> = letters.iter().map(|l| l.error.as_str()).collect();
-    assert!(errors.iter().any(|e| e.contains("/reference")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("not valid JSON")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("/reference")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("not valid JSON")),
+        "{errors:?}"
+    );
     assert!(errors.iter().any(|e| e.contains("ce_type")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("refused")), "{errors:?}");
     // The original record travels untouched, so it can be replayed once fixed.
@@ -329,14 +355,28 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
     assert_eq!(malformed_letter.record.payload, malformed.payload);
     assert_eq!(malformed_letter.record.key, malformed.key);
 
-    // Replaying a dead letter the consumer can now apply gets it applied once.
-    let refused_letter = letters.iter().find(|l| l.error.contains("refused")).unwrap();
-    drop(probe);
-    let mut probe = Probe::start(backend, broker, &prefix, &[]).await;
+    // Once the consumer is fixed (restarted without its refusal), replaying
+    // the dead letter gets the event applied, once.
+    let refused_letter = letters
+        .iter()
+        .find(|l| l.error.contains("refused"))
+        .unwrap();
+    probe.kill();
+    let at = probe
+        .args
+        .iter()
+        .position(|a| a == "--refuse-subject")
+        .unwrap();
+    probe.args.drain(at..at + 2);
+    probe.spawn();
     dead_letter::replay(&producer, refused_letter)
         .await
         .expect("replay");
-    eventually(Duration::from_secs(60), "replayed event applied", async || probe.ledger().await.1 >= 3)
+    eventually(
+        Duration::from_secs(60),
+        "replayed event applied",
+        async || probe.ledger().await == (3, 3),
+    )
     .await;
     register.stop().await;
 }
@@ -358,12 +398,18 @@ async fn the_same_event_delivered_twice_is_applied_once(backend: Backend) {
     producer.send(&topic, &twice).await.unwrap();
     producer.send(&topic, &marker).await.unwrap();
     // And again later, in a different batch.
-    eventually(Duration::from_secs(60), "first deliveries applied", async || probe.ledger().await.1 == 2)
+    eventually(
+        Duration::from_secs(60),
+        "first deliveries applied",
+        async || probe.ledger().await.1 == 2,
+    )
     .await;
     producer.send(&topic, &twice).await.unwrap();
     let last = application_received(3).to_kafka();
     producer.send(&topic, &last).await.unwrap();
-    eventually(Duration::from_secs(60), "last event applied", async || probe.ledger().await.1 == 3)
+    eventually(Duration::from_secs(60), "last event applied", async || {
+        probe.ledger().await.1 == 3
+    })
     .await;
     assert_eq!(probe.ledger().await, (3, 3), "a duplicate was applied");
     register.stop().await;
@@ -385,18 +431,33 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(ba
     for round in 0..3 {
         // Let it get part of the way, then SIGKILL it and start it again.
         let target = TOTAL * (round + 1) / 5;
-        eventually(Duration::from_secs(120), "progress before the kill", async || probe.ledger().await.1 >= target)
+        eventually(
+            Duration::from_secs(120),
+            "progress before the kill",
+            async || probe.ledger().await.1 >= target,
+        )
         .await;
         probe.kill();
         let (rows, distinct) = probe.ledger().await;
-        assert!(distinct < TOTAL, "killed too late to test anything (round {round})");
+        assert!(
+            distinct < TOTAL,
+            "killed too late to test anything (round {round})"
+        );
         assert_eq!(rows, distinct, "applied twice before restart {round}");
         probe.spawn();
     }
-    eventually(Duration::from_secs(180), "every event applied", async || probe.ledger().await.1 == TOTAL)
+    eventually(
+        Duration::from_secs(180),
+        "every event applied",
+        async || probe.ledger().await.1 == TOTAL,
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(probe.ledger().await, (TOTAL, TOTAL), "(rows, distinct events)");
+    assert_eq!(
+        probe.ledger().await,
+        (TOTAL, TOTAL),
+        "(rows, distinct events)"
+    );
     register.stop().await;
 }
 
@@ -433,20 +494,35 @@ async fn a_broker_killed_under_load_loses_no_acknowledged_event(backend: Backend
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
     };
-    eventually(Duration::from_secs(60), "some events acknowledged", async || published(register.store.clone()).await > 300)
+    eventually(
+        Duration::from_secs(60),
+        "some events acknowledged",
+        async || published(register.store.clone()).await > 300,
+    )
     .await;
     broker.kill();
     let acknowledged_at_kill = published(register.store.clone()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     broker.restart();
     writer.await.expect("writer");
-    eventually(Duration::from_secs(120), "outbox drained after restart", async || register.backlog().await == 0)
+    eventually(
+        Duration::from_secs(120),
+        "outbox drained after restart",
+        async || register.backlog().await == 0,
+    )
     .await;
-    assert!(acknowledged_at_kill < TOTAL as i64, "kill came after the load");
+    assert!(
+        acknowledged_at_kill < TOTAL as i64,
+        "kill came after the load"
+    );
 
     // Every event the relay saw acknowledged is on the broker.
     let mut probe = Probe::start(backend, &broker, &prefix, &[]).await;
-    eventually(Duration::from_secs(120), "all events consumed", async || probe.ledger().await.1 >= TOTAL as i64)
+    eventually(
+        Duration::from_secs(120),
+        "all events consumed",
+        async || probe.ledger().await.1 >= TOTAL as i64,
+    )
     .await;
     let store = probe.store().await;
     let rows = store
@@ -461,7 +537,10 @@ async fn a_broker_killed_under_load_loses_no_acknowledged_event(backend: Backend
         .iter()
         .map(|r| r.try_get::<String>("", "event_id").unwrap())
         .collect();
-    assert_eq!(consumed, ids, "events lost or invented across the broker crash");
+    assert_eq!(
+        consumed, ids,
+        "events lost or invented across the broker crash"
+    );
     register.stop().await;
 }
 
@@ -475,7 +554,9 @@ async fn an_unavailable_database_is_retried_not_dead_lettered(backend: Backend) 
     let mut probe = Probe::start(backend, broker, &prefix, &["--busy-timeout-ms", "200"]).await;
     // Wait for the probe to be up (it has migrated and applied a first event).
     register.emit(vec![application_received(0)], 1).await;
-    eventually(Duration::from_secs(60), "first event applied", async || probe.ledger().await == (1, 1))
+    eventually(Duration::from_secs(60), "first event applied", async || {
+        probe.ledger().await == (1, 1)
+    })
     .await;
 
     // Take the database away from the consumer.
@@ -487,7 +568,11 @@ async fn an_unavailable_database_is_retried_not_dead_lettered(backend: Backend) 
     outage.end(&mut probe).await;
     assert_eq!(probe.ledger().await.1, 1, "applied during the outage");
 
-    eventually(Duration::from_secs(60), "events applied after the outage", async || probe.ledger().await == (21, 21))
+    eventually(
+        Duration::from_secs(60),
+        "events applied after the outage",
+        async || probe.ledger().await == (21, 21),
+    )
     .await;
     assert!(
         dead_letters(&register.settings).await.is_empty(),
@@ -523,7 +608,9 @@ impl Outage {
                 }
                 probe
                     .db
-                    .admin(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"))
+                    .admin(&format!(
+                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+                    ))
                     .await;
                 probe
                     .db

@@ -109,7 +109,11 @@ pub struct Event {
     /// `subject`: the aggregate id (case id, person id, ...); also the record key.
     pub subject: String,
     /// `dataschema`: `$id` of the payload schema, filled in by the registry.
-    #[serde(rename = "dataschema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dataschema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub data_schema: Option<String>,
     /// W3C `traceparent` of the work that produced the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,7 +246,9 @@ impl Event {
             name: headers::ID,
             reason: format!("`{id}` is not a UUID: {e}"),
         })?;
-        let time = found.time.ok_or(ContractError::MissingHeader(headers::TIME))?;
+        let time = found
+            .time
+            .ok_or(ContractError::MissingHeader(headers::TIME))?;
         let time = DateTime::parse_from_rfc3339(&time)
             .map_err(|e| ContractError::InvalidHeader {
                 name: headers::TIME,
@@ -374,7 +380,10 @@ mod tests {
             .filter(|(k, _)| *k != "ce_id")
             .collect();
         let err = Event::from_kafka(headers, Some(&record.payload)).unwrap_err();
-        assert!(matches!(err, ContractError::MissingHeader("ce_id")), "{err}");
+        assert!(
+            matches!(err, ContractError::MissingHeader("ce_id")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -391,7 +400,10 @@ mod tests {
         let err = Event::from_kafka(with("ce_time", b"yesterday"), Some(&record.payload));
         assert!(matches!(
             err,
-            Err(ContractError::InvalidHeader { name: "ce_time", .. })
+            Err(ContractError::InvalidHeader {
+                name: "ce_time",
+                ..
+            })
         ));
         let err = Event::from_kafka(with("content-type", b"text/xml"), Some(&record.payload));
         assert!(matches!(err, Err(ContractError::UnsupportedContentType(_))));

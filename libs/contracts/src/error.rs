@@ -55,13 +55,17 @@ pub enum ContractError {
     #[error("payload is not valid JSON: {0}")]
     MalformedPayload(String),
     /// The event type is not in `schemas/asyncapi.yaml`, or has no payload schema yet.
-    #[error("unknown event type `{0}`: it is not catalogued with a payload schema in schemas/asyncapi.yaml")]
+    #[error(
+        "unknown event type `{0}`: it is not catalogued with a payload schema in schemas/asyncapi.yaml"
+    )]
     UnknownEventType(String),
     /// A schema id was asked for that the registry does not hold.
     #[error("unknown schema `{0}`")]
     UnknownSchema(String),
     /// The event says it follows a different schema than the one its type is catalogued with.
-    #[error("event type `{event_type}` is catalogued with schema `{expected}` but the event names `{found}`")]
+    #[error(
+        "event type `{event_type}` is catalogued with schema `{expected}` but the event names `{found}`"
+    )]
     DataSchemaMismatch {
         /// The event type.
         event_type: String,

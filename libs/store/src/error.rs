@@ -90,7 +90,9 @@ mod tests {
 
     #[test]
     fn busy_locked_and_connection_codes_are_transient() {
-        for code in ["5", "6", "261", "517", "262", "40001", "40P01", "08006", "57P01", "55P03"] {
+        for code in [
+            "5", "6", "261", "517", "262", "40001", "40P01", "08006", "57P01", "55P03",
+        ] {
             assert!(is_transient_code(code), "{code}");
         }
     }

@@ -8,8 +8,8 @@ use chrono::Utc;
 use sea_orm::entity::prelude::*;
 use std::collections::HashSet;
 
-use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{OnConflict, Query};
 
 use crate::error::StoreError;
 

@@ -73,7 +73,9 @@ pub async fn append<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(rows).exec_without_returning(txn).await?;
+    Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
 

@@ -26,7 +26,11 @@ struct Args {
     data_dir: PathBuf,
 
     /// Address to listen on.
-    #[arg(long, env = "CASEWORK_BROKER_LISTEN", default_value = "127.0.0.1:19092")]
+    #[arg(
+        long,
+        env = "CASEWORK_BROKER_LISTEN",
+        default_value = "127.0.0.1:19092"
+    )]
     listen: String,
 
     /// Address advertised to clients (defaults to --listen).
