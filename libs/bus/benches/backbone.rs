@@ -214,8 +214,18 @@ async fn raw_run(broker: &TestBroker, records: &[KafkaRecord]) -> f64 {
             }
         }
     };
-    tokio::join!(produce, consume);
-    n as f64 / started.elapsed().as_secs_f64()
+    let produce = async {
+        produce.await;
+        started.elapsed()
+    };
+    let (produced, ()) = tokio::join!(produce, consume);
+    let elapsed = started.elapsed();
+    println!(
+        "  raw: all {n} acknowledged after {:.2}s, all consumed after {:.2}s",
+        produced.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    n as f64 / elapsed.as_secs_f64()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -8,7 +8,7 @@
 //! We write no broker of our own: this binary only chooses where the data
 //! lives, which address to listen on, and when to stop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use tansu_broker::{NODE_ID, broker::Broker, coordinator::group::administrator::Controller};
@@ -93,6 +93,8 @@ async fn run(args: Args) -> Result<(), String> {
         .build()
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
+    // Tansu has created its tables by now; add what its schema lacks.
+    tune_storage(Path::new("broker.db")).await?;
 
     // The supervisor waits for this line before connecting.
     println!("casework-broker listening on {}", args.listen);
@@ -106,6 +108,29 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         serve.await.map(|_| ()).map_err(|e| e.to_string())
     }
+}
+
+/// Indexes Tansu 0.6's SQLite schema lacks.
+///
+/// `header` has no key: fetching a record's headers scans every header of
+/// every topic, so fetches slow down as topics grow (measured: raw rdkafka
+/// consumption fell from 645 to 117 records/s between 2,000 and 20,000
+/// records of nine CloudEvents headers each). With the index each lookup is
+/// a seek. Idempotent; to be offered upstream.
+async fn tune_storage(file: &Path) -> Result<(), String> {
+    let db = libsql::Builder::new_local(file)
+        .build()
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let connection = db.connect().map_err(|e| e.to_string())?;
+    connection
+        .execute(
+            "CREATE INDEX IF NOT EXISTS casework_header_record ON header (topition, offset_id)",
+            (),
+        )
+        .await
+        .map_err(|e| format!("cannot index the header table: {e}"))?;
+    Ok(())
 }
 
 async fn stdin_closed() {
