@@ -6,6 +6,7 @@
 //! inbox through this crate, and services own their other tables.
 
 pub mod error;
+pub mod idempotency;
 pub mod inbox;
 pub mod migrations;
 pub mod outbox;

@@ -7,13 +7,17 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_pk_auto, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    big_pk_auto, integer, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
 
-/// The outbox and inbox migrations, in order. A service's `Migrator` starts
+/// The outbox, inbox and idempotency-key migrations, in order. A service's `Migrator` starts
 /// its list with these and appends its own.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateOutbox), Box::new(CreateInbox)]
+    vec![
+        Box::new(CreateOutbox),
+        Box::new(CreateInbox),
+        Box::new(CreateIdempotencyKeys),
+    ]
 }
 
 #[derive(DeriveIden)]
@@ -118,6 +122,58 @@ impl MigrationTrait for CreateInbox {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Inbox::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    Scope,
+    Key,
+    RequestHash,
+    Status,
+    Body,
+    CreatedAt,
+}
+
+/// Responses of creating requests by `Idempotency-Key`, so a retried request
+/// gets the first one's answer instead of creating a second thing.
+pub struct CreateIdempotencyKeys;
+
+impl MigrationName for CreateIdempotencyKeys {
+    fn name(&self) -> &str {
+        "m20261122_000003_create_idempotency_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateIdempotencyKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKeys::Table)
+                    .if_not_exists()
+                    .col(string(IdempotencyKeys::Scope))
+                    .col(string(IdempotencyKeys::Key))
+                    .col(string(IdempotencyKeys::RequestHash))
+                    .col(integer(IdempotencyKeys::Status))
+                    .col(text(IdempotencyKeys::Body))
+                    .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::Scope)
+                            .col(IdempotencyKeys::Key),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
             .await
     }
 }

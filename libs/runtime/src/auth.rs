@@ -1,0 +1,381 @@
+//! Access control: bearer tokens (JWT) and the policy of every route.
+//!
+//! Deny by default. Each operation's policy is its OpenAPI security
+//! requirement, so the `openapi.json` a department reads is exactly what is
+//! enforced:
+//! - `security: [{}]` — public;
+//! - `security: [{"bearer": ["role:caseworker", "role:senior-caseworker"]}]` —
+//!   any of those roles;
+//! - `security: [{"bearer": ["scope:hmpo"]}]` — a department scope;
+//! - no `security` at all — nobody (a route someone forgot to classify).
+//!
+//! Tokens are verified with a key generated under the data directory in
+//! embedded mode (HS256), or an OIDC issuer's JWKS in production.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::HttpMethod;
+
+use crate::error::RuntimeError;
+
+/// The roles of the platform.
+pub const ROLES: [&str; 5] = [
+    "caseworker",
+    "senior-caseworker",
+    "officer",
+    "auditor",
+    "admin",
+];
+
+/// The name of the bearer security scheme in every `openapi.json`.
+pub const BEARER: &str = "bearer";
+
+/// What a verified token says about its holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The person or system (four-eyes checks compare this).
+    pub sub: String,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: u64,
+    /// Issued at.
+    pub iat: u64,
+    /// Roles held.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Department scopes held (other departments calling the open APIs).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Who may call an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// Anyone, without a token.
+    Public,
+    /// A token with any of these grants (`role:<r>` or `scope:<s>`).
+    Grants(Vec<String>),
+    /// Nobody: the operation declares no policy.
+    Undeclared,
+}
+
+impl Policy {
+    /// Checks verified claims against the policy.
+    pub fn allows(&self, claims: &Claims) -> bool {
+        match self {
+            Policy::Public => true,
+            Policy::Undeclared => false,
+            Policy::Grants(grants) => grants.iter().any(|grant| match grant.split_once(':') {
+                Some(("role", role)) => claims.roles.iter().any(|r| r == role),
+                Some(("scope", scope)) => claims.scopes.iter().any(|s| s == scope),
+                _ => false,
+            }),
+        }
+    }
+}
+
+/// The policy of every operation, keyed by method and path pattern
+/// (`/api/register/v1/cases/{reference}`, as actix reports the match).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTable {
+    policies: HashMap<(String, String), Policy>,
+}
+
+impl PolicyTable {
+    /// Reads the policies of every operation of `doc`, whose paths are
+    /// relative to `prefix` (e.g. `/api/register`).
+    pub fn add_openapi(&mut self, prefix: &str, doc: &OpenApi) {
+        for (path, item) in &doc.paths.paths {
+            let operations = [
+                (HttpMethod::Get, &item.get),
+                (HttpMethod::Post, &item.post),
+                (HttpMethod::Put, &item.put),
+                (HttpMethod::Patch, &item.patch),
+                (HttpMethod::Delete, &item.delete),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let policy = match &operation.security {
+                    None => Policy::Undeclared,
+                    Some(requirements) => policy_of(requirements),
+                };
+                self.policies
+                    .insert((method_name(&method), format!("{prefix}{path}")), policy);
+            }
+        }
+    }
+
+    /// The policy of a matched route; [`Policy::Undeclared`] if it has none.
+    pub fn policy(&self, method: &str, pattern: &str) -> &Policy {
+        self.policies
+            .get(&(method.to_ascii_uppercase(), pattern.to_owned()))
+            .unwrap_or(&Policy::Undeclared)
+    }
+}
+
+fn policy_of(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> Policy {
+    // utoipa keeps requirements opaque; its JSON form is the contract anyway.
+    let json = serde_json::to_value(requirements).unwrap_or_default();
+    let Some(list) = json.as_array() else {
+        return Policy::Undeclared;
+    };
+    if list
+        .iter()
+        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+    {
+        return Policy::Public;
+    }
+    let grants: Vec<String> = list
+        .iter()
+        .filter_map(|r| r.get(BEARER))
+        .filter_map(|scopes| scopes.as_array())
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect();
+    if grants.is_empty() {
+        Policy::Undeclared
+    } else {
+        Policy::Grants(grants)
+    }
+}
+
+fn method_name(method: &HttpMethod) -> String {
+    match method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Trace => "TRACE",
+    }
+    .to_owned()
+}
+
+/// Verifies tokens (and, in embedded mode, issues them).
+pub struct Authenticator {
+    keys: Keys,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("issuer", &self.issuer)
+            .field("embedded", &matches!(self.keys, Keys::Embedded { .. }))
+            .finish()
+    }
+}
+
+enum Keys {
+    Embedded {
+        encoding: EncodingKey,
+        decoding: DecodingKey,
+    },
+    Jwks(JwkSet),
+}
+
+/// The embedded signing key's file under the data directory.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+
+impl Authenticator {
+    /// Embedded mode: the HS256 key at `data_dir/signing.key`, generated
+    /// (readable by the owner only) on first start.
+    pub fn embedded(data_dir: &Path, issuer: &str, audience: &str) -> Result<Self, RuntimeError> {
+        let path = data_dir.join(SIGNING_KEY_FILE);
+        let secret = match std::fs::read(&path) {
+            Ok(secret) if secret.len() >= 32 => secret,
+            Ok(_) => {
+                return Err(RuntimeError::Config(format!(
+                    "{} is shorter than 32 bytes; delete it to generate a new one",
+                    path.display()
+                )));
+            }
+            Err(_) => {
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|e| RuntimeError::Io(format!("{}: {e}", data_dir.display())))?;
+                let mut secret = vec![0u8; 32];
+                getrandom::fill(&mut secret)
+                    .map_err(|e| RuntimeError::Io(format!("no randomness for the key: {e}")))?;
+                write_private(&path, &secret)?;
+                secret
+            }
+        };
+        Ok(Self {
+            keys: Keys::Embedded {
+                encoding: EncodingKey::from_secret(&secret),
+                decoding: DecodingKey::from_secret(&secret),
+            },
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// Production: an OIDC issuer's keys, fetched once at start.
+    pub async fn from_jwks(url: &str, issuer: &str, audience: &str) -> Result<Self, RuntimeError> {
+        let jwks: JwkSet = reqwest::get(url)
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| RuntimeError::Config(format!("auth.jwks_url {url}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| {
+                RuntimeError::Config(format!("auth.jwks_url {url}: not a JWK set: {e}"))
+            })?;
+        Ok(Self {
+            keys: Keys::Jwks(jwks),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        })
+    }
+
+    /// Issues a token (embedded mode only; `casework token` and tests use it).
+    pub fn issue(
+        &self,
+        sub: &str,
+        roles: &[String],
+        scopes: &[String],
+        ttl: Duration,
+    ) -> Result<String, RuntimeError> {
+        let Keys::Embedded { encoding, .. } = &self.keys else {
+            return Err(RuntimeError::Config(
+                "tokens are issued by the identity provider when auth.jwks_url is set".into(),
+            ));
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let claims = Claims {
+            sub: sub.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now + ttl.as_secs(),
+            iat: now,
+            roles: roles.to_vec(),
+            scopes: scopes.to_vec(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)
+            .map_err(|e| RuntimeError::Config(format!("cannot sign a token: {e}")))
+    }
+
+    /// Verifies a token's signature, expiry, issuer and audience.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
+        let (key, algorithm) = match &self.keys {
+            Keys::Embedded { decoding, .. } => (decoding.clone(), Algorithm::HS256),
+            Keys::Jwks(set) => {
+                let kid = header.kid.as_deref().ok_or("token has no key id")?;
+                let jwk = set
+                    .find(kid)
+                    .ok_or_else(|| format!("unknown key id {kid}"))?;
+                let key =
+                    DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key {kid}: {e}"))?;
+                (key, header.alg)
+            }
+        };
+        if header.alg != algorithm {
+            return Err(format!("algorithm {:?} is not accepted", header.alg));
+        }
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| format!("invalid token: {e}"))
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), RuntimeError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authenticator() -> Authenticator {
+        let dir = std::env::temp_dir().join(format!("casework-auth-{}", uuid::Uuid::new_v4()));
+        Authenticator::embedded(&dir, "casework", "casework").unwrap()
+    }
+
+    fn claims(roles: &[&str], scopes: &[&str]) -> Claims {
+        Claims {
+            sub: "ada".into(),
+            iss: "casework".into(),
+            aud: "casework".into(),
+            exp: u64::MAX,
+            iat: 0,
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_issued_token_verifies_and_a_tampered_one_does_not() {
+        let auth = authenticator();
+        let token = auth
+            .issue("ada", &["caseworker".into()], &[], Duration::from_secs(60))
+            .unwrap();
+        let verified = auth.verify(&token).unwrap();
+        assert_eq!(verified.sub, "ada");
+        assert_eq!(verified.roles, vec!["caseworker"]);
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(auth.verify(&tampered).is_err());
+        // Another installation's key does not verify it either.
+        assert!(authenticator().verify(&token).is_err());
+    }
+
+    #[test]
+    fn an_expired_token_is_refused() {
+        let auth = authenticator();
+        let token = auth.issue("ada", &[], &[], Duration::ZERO).unwrap();
+        std::thread::sleep(Duration::from_millis(1100));
+        // jsonwebtoken allows 60 s of leeway by default; verify with none.
+        let Keys::Embedded { decoding, .. } = &auth.keys else {
+            unreachable!()
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_audience(&["casework"]);
+        assert!(jsonwebtoken::decode::<Claims>(&token, decoding, &validation).is_err());
+    }
+
+    #[test]
+    fn policies_allow_only_their_grants() {
+        let caseworker = claims(&["caseworker"], &[]);
+        let officer = claims(&["officer"], &[]);
+        let hmpo = claims(&[], &["hmpo"]);
+        let policy = Policy::Grants(vec![
+            "role:caseworker".into(),
+            "role:senior-caseworker".into(),
+        ]);
+        assert!(policy.allows(&caseworker));
+        assert!(!policy.allows(&officer));
+        assert!(!policy.allows(&hmpo));
+        assert!(Policy::Grants(vec!["scope:hmpo".into()]).allows(&hmpo));
+        assert!(!Policy::Undeclared.allows(&claims(&ROLES, &[])));
+        assert!(Policy::Public.allows(&officer));
+    }
+}

@@ -1,0 +1,237 @@
+//! The HTTP side of every service: one listener, each service under
+//! `/api/<service>/` with `livez`, `readyz`, `metrics` and `openapi.json`,
+//! the aggregate `/readyz` and `/metrics` at the root, access control on
+//! every route, request metrics and trace context.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures::StreamExt;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use crate::auth::{Authenticator, BEARER, Claims, Policy, PolicyTable};
+use crate::platform::ServiceHealth;
+use crate::problem::Problem;
+use crate::telemetry;
+
+/// What every request handler can reach through `web::Data`.
+pub struct HttpState {
+    /// Token verification.
+    pub auth: Arc<Authenticator>,
+    /// The policy of every route.
+    pub policies: PolicyTable,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+    /// The services served here, for readiness and per-service metrics.
+    pub services: Vec<ServiceHealth>,
+    /// Renders the Prometheus metrics.
+    pub metrics: PrometheusHandle,
+}
+
+/// The endpoints every service has, documented once and public.
+#[derive(OpenApi)]
+#[openapi(paths(livez, readyz, metrics, openapi_json))]
+pub struct HealthApi;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/livez", tag = "health", security(()), responses((status = 200, description = "alive")))]
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "alive"}))
+}
+
+/// Readiness: the database answers and every consumer has its partitions.
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()), responses((status = 200, description = "ready"), (status = 503, description = "not ready, with the reasons")))]
+async fn readyz(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
+    let name = service_of(&req);
+    let services = state
+        .services
+        .iter()
+        .filter(|s| name.as_deref().is_none_or(|n| s.name == n));
+    readiness(services).await
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "health", security(()), responses((status = 200, description = "metrics")))]
+async fn metrics(req: HttpRequest, state: web::Data<HttpState>) -> HttpResponse {
+    let all = state.metrics.render();
+    let body = match service_of(&req) {
+        None => all,
+        // A service's own series, plus the help and type lines they need.
+        Some(name) => {
+            let label = format!("service=\"{name}\"");
+            all.lines()
+                .filter(|line| line.starts_with('#') || line.contains(&label))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+/// This service's OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "health", security(()), responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi_json(doc: web::Data<ServiceDoc>) -> HttpResponse {
+    HttpResponse::Ok().json(&doc.0)
+}
+
+/// A service's OpenAPI document, served at its `openapi.json`.
+pub struct ServiceDoc(pub utoipa::openapi::OpenApi);
+
+/// A service's document with the health endpoints and the bearer scheme added.
+pub fn complete_openapi(name: &str, mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    doc.merge(HealthApi::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    doc.servers = Some(vec![utoipa::openapi::Server::new(format!("/api/{name}"))]);
+    doc
+}
+
+/// Adds the health endpoints to a service's scope.
+pub fn health_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/livez", web::get().to(livez))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi_json));
+}
+
+/// Adds the aggregate endpoints at the root.
+pub fn root_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/livez", web::get().to(livez));
+}
+
+async fn readiness<'a>(services: impl Iterator<Item = &'a ServiceHealth>) -> HttpResponse {
+    let mut problems = Vec::new();
+    for service in services {
+        problems.extend(service.problems().await);
+    }
+    if problems.is_empty() {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "not ready", "problems": problems}))
+    }
+}
+
+/// `register` for a request under `/api/register/...`.
+fn service_of(req: &HttpRequest) -> Option<String> {
+    req.path()
+        .strip_prefix("/api/")
+        .and_then(|rest| rest.split('/').next())
+        .map(str::to_owned)
+}
+
+/// The one middleware on every route: trace context in, then the route's
+/// policy (deny by default), then request metrics out.
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let span = tracing::info_span!("http", method = %req.method(), path = %req.path(), status = tracing::field::Empty);
+    telemetry::set_remote_parent(
+        &span,
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let pattern = req.match_pattern();
+    let state = req
+        .app_data::<web::Data<HttpState>>()
+        .cloned()
+        .ok_or_else(|| actix_web::error::ErrorInternalServerError("http state missing"))?;
+    if let Some(pattern) = &pattern {
+        let policy = state
+            .policies
+            .policy(req.method().as_str(), pattern)
+            .clone();
+        if let Err(problem) = authorize(&state.auth, &policy, &req) {
+            tracing::info!(parent: &span, method = %req.method(), path = %req.path(), problem = %problem, "request refused");
+            return Err(problem.into());
+        }
+    }
+    let method = req.method().to_string();
+    let service = service_of(req.request()).unwrap_or_default();
+    let response = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    let route = pattern.unwrap_or_else(|| "unmatched".into());
+    let labels = [
+        ("service", service),
+        ("method", method),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels[..3])
+        .record(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
+fn authorize(auth: &Authenticator, policy: &Policy, req: &ServiceRequest) -> Result<(), Problem> {
+    if *policy == Policy::Public {
+        return Ok(());
+    }
+    if *policy == Policy::Undeclared {
+        tracing::error!(path = %req.path(), "route has no declared policy; refusing");
+        return Err(Problem::forbidden("this route declares no access policy"));
+    }
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    let claims = auth.verify(token).map_err(Problem::unauthenticated)?;
+    if !policy.allows(&claims) {
+        return Err(Problem::forbidden(format!(
+            "`{}` does not hold any of the grants this route needs",
+            claims.sub
+        )));
+    }
+    req.extensions_mut().insert(claims);
+    Ok(())
+}
+
+/// The verified claims of the caller (present on every non-public route).
+pub fn caller(req: &HttpRequest) -> Option<Claims> {
+    req.extensions().get::<Claims>().cloned()
+}
+
+/// Reads a JSON request body of at most `limit` bytes: 413 if larger, 400 if
+/// not JSON. Returns the raw bytes too (for idempotency hashing).
+pub async fn read_json(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<(web::Bytes, Value), Problem> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| Problem::bad_request(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(Problem::too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let value = serde_json::from_slice(&body)
+        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Ok((body.freeze(), value))
+}

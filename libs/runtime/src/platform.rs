@@ -1,0 +1,281 @@
+//! The start-up path shared by `casework up` and `casework serve`: services
+//! are built from a [`ServiceContext`] into [`ServiceParts`], then
+//! [`Platform::start`] runs their relays, consumers and routes on one
+//! listener, and [`Platform::stop`] drains them in order.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use casework_bus::producer::EventProducer;
+use casework_bus::{BusSettings, ConsumerHealth, InboxConsumer, Outbox, OutboxRelay};
+use casework_contracts::SchemaRegistry;
+use casework_store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{Authenticator, PolicyTable};
+use crate::error::RuntimeError;
+use crate::http::{self, HttpState, ServiceDoc};
+use crate::problem::Problem;
+use crate::settings::Settings;
+
+/// Everything a service needs to build itself.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// The service's name (one of the seven capabilities).
+    pub name: &'static str,
+    /// The platform's settings.
+    pub settings: Arc<Settings>,
+    /// Broker settings.
+    pub bus: BusSettings,
+    /// Every schema and the event catalogue.
+    pub registry: Arc<SchemaRegistry>,
+    /// The shared producer (dead letters).
+    pub producer: EventProducer,
+    /// The service's own database, connected (not yet migrated).
+    pub store: Store,
+    /// The service's outbox.
+    pub outbox: Outbox,
+}
+
+impl ServiceContext {
+    /// Connects the service's database and prepares its outbox.
+    pub async fn new(
+        name: &'static str,
+        settings: Arc<Settings>,
+        registry: Arc<SchemaRegistry>,
+        producer: EventProducer,
+    ) -> Result<Self, RuntimeError> {
+        let bus = settings.bus();
+        let store = Store::connect(&settings.database_for(name)).await?;
+        let outbox = Outbox::new(name, registry.clone(), bus.clone());
+        Ok(Self {
+            name,
+            settings,
+            bus,
+            registry,
+            producer,
+            store,
+            outbox,
+        })
+    }
+}
+
+/// What a built service brings to the platform.
+pub struct ServiceParts {
+    /// The service's name.
+    pub name: &'static str,
+    /// Its OpenAPI document (paths relative to `/api/<name>`), whose security
+    /// requirements are its access policy.
+    pub openapi: utoipa::openapi::OpenApi,
+    /// Its routes, mounted under `/api/<name>`.
+    pub routes: Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
+    /// Its consumers.
+    pub consumers: Vec<InboxConsumer>,
+    /// Its database.
+    pub store: Store,
+}
+
+/// What readiness needs to know of a service.
+#[derive(Clone, Debug)]
+pub struct ServiceHealth {
+    /// The service's name.
+    pub name: &'static str,
+    store: Store,
+    consumers: Vec<(String, ConsumerHealth)>,
+}
+
+impl ServiceHealth {
+    /// Why the service is not ready; empty when it is.
+    pub async fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(err) = self.store.ping().await {
+            problems.push(format!("{}: database: {err}", self.name));
+        }
+        for (group, health) in &self.consumers {
+            if !health.is_assigned() {
+                problems.push(format!(
+                    "{}: consumer {group} has no partitions yet",
+                    self.name
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+/// Running services: their relays, consumers and HTTP listener.
+pub struct Platform {
+    /// Where the HTTP listener is bound (port 0 resolved).
+    pub address: SocketAddr,
+    shutdown: CancellationToken,
+    server: actix_web::dev::ServerHandle,
+    server_task: JoinHandle<std::io::Result<()>>,
+    relays: Vec<JoinHandle<()>>,
+    consumers: Vec<JoinHandle<()>>,
+    stores: Vec<Store>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    /// Starts the services' relays, consumers and routes.
+    pub async fn start(
+        settings: &Settings,
+        auth: Arc<Authenticator>,
+        producer: EventProducer,
+        parts: Vec<ServiceParts>,
+    ) -> Result<Platform, RuntimeError> {
+        let shutdown = CancellationToken::new();
+        let bus = settings.bus();
+        let mut policies = PolicyTable::default();
+        let mut relays = Vec::new();
+        let mut consumers = Vec::new();
+        let mut health = Vec::new();
+        let mut mounted = Vec::new();
+        let mut stores = Vec::new();
+        for part in parts {
+            let doc = http::complete_openapi(part.name, part.openapi);
+            policies.add_openapi(&format!("/api/{}", part.name), &doc);
+            relays.push(tokio::spawn(
+                OutboxRelay::new(part.store.clone(), producer.clone(), bus.clone())
+                    .run(shutdown.clone()),
+            ));
+            let mut consumer_health = Vec::new();
+            for consumer in part.consumers {
+                consumer_health.push((consumer.group().to_owned(), consumer.health()));
+                let stop = shutdown.clone();
+                consumers.push(tokio::spawn(async move {
+                    if let Err(err) = consumer.run(stop).await {
+                        tracing::error!(error = %err, "consumer stopped with an error");
+                    }
+                }));
+            }
+            health.push(ServiceHealth {
+                name: part.name,
+                store: part.store.clone(),
+                consumers: consumer_health,
+            });
+            stores.push(part.store);
+            mounted.push((part.name, part.routes, web::Data::new(ServiceDoc(doc))));
+        }
+
+        let state = web::Data::new(HttpState {
+            auth,
+            policies,
+            max_body_bytes: settings.http.max_body_bytes,
+            services: health,
+            metrics: metrics_handle(),
+        });
+        let mounted = Arc::new(mounted);
+        let server = HttpServer::new(move || {
+            let mut app = App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(http::guard));
+            for (name, routes, doc) in mounted.iter() {
+                let routes = routes.clone();
+                app = app.service(
+                    web::scope(&format!("/api/{name}"))
+                        .app_data(doc.clone())
+                        .configure(move |cfg| routes(cfg))
+                        .configure(http::health_routes),
+                );
+            }
+            app.configure(http::root_routes)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(Problem::not_found("no such resource"))
+                }))
+        })
+        .disable_signals()
+        .shutdown_timeout(10)
+        .bind(&settings.http.listen)
+        .map_err(|e| RuntimeError::Io(format!("cannot listen on {}: {e}", settings.http.listen)))?;
+        let address = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| RuntimeError::Io("no listening address".into()))?;
+        let server = server.run();
+        let handle = server.handle();
+        let server_task = tokio::spawn(server);
+        tracing::info!(%address, "listening");
+        Ok(Platform {
+            address,
+            shutdown,
+            server: handle,
+            server_task,
+            relays,
+            consumers,
+            stores,
+        })
+    }
+
+    /// Runs until SIGINT or SIGTERM, then stops in order.
+    pub async fn run_until_stopped(self) -> Result<(), RuntimeError> {
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        self.stop().await
+    }
+
+    /// Stops accepting requests, then stops consumers (committing their
+    /// offsets), then drains the outboxes, then closes the databases.
+    pub async fn stop(self) -> Result<(), RuntimeError> {
+        self.server.stop(true).await;
+        let _ = self.server_task.await;
+        self.shutdown.cancel();
+        for task in self.consumers {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+        for task in self.relays {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        for store in self.stores {
+            let _ = store.close().await;
+        }
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,195 @@
+//! RFC 9457 problem details: the one error shape of every HTTP API.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use casework_contracts::FieldError;
+use serde::Serialize;
+
+/// The media type of a problem response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem: what went wrong, for which request, and (for validation
+/// failures) every failing field as a JSON Pointer into the request body.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened this time, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Field-level errors of a refused request body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem of a kind (the last segment of its type URI) and status.
+    pub fn new(status: StatusCode, kind: &str, title: &str) -> Self {
+        Self {
+            kind: format!("https://casework.invalid/problems/{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds the detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds field errors.
+    pub fn errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// 400: the body is not JSON or not the expected shape.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request is malformed",
+        )
+        .detail(detail)
+    }
+
+    /// 401: no valid token.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "A valid bearer token is required",
+        )
+        .detail(detail)
+    }
+
+    /// 403: a valid token without the right role or scope.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").detail(detail)
+    }
+
+    /// 404.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail(detail)
+    }
+
+    /// 409: e.g. an Idempotency-Key reused with a different body.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail(detail)
+    }
+
+    /// 413.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "The request body is too large",
+        )
+        .detail(format!("the limit is {limit} bytes"))
+    }
+
+    /// 422: the body is JSON but fails validation; lists every field.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request failed validation",
+        )
+        .detail(format!("{} field(s) failed validation", errors.len()))
+        .errors(errors)
+    }
+
+    /// 503: a dependency is unavailable; the client may retry.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Temporarily unavailable, try again",
+        )
+        .detail(detail)
+    }
+
+    /// 500: logged with its cause; the client sees no internals.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side",
+        )
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.title)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type(PROBLEM_JSON)
+            .json(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[test]
+    fn a_validation_problem_lists_every_field_as_problem_json() {
+        let problem = Problem::invalid(vec![
+            FieldError {
+                pointer: "/applicant/surname".into(),
+                message: "is required".into(),
+            },
+            FieldError {
+                pointer: "/travel/arrival".into(),
+                message: "not a date".into(),
+            },
+        ]);
+        let response = problem.error_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let body = response.into_body().try_into_bytes().unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["type"], "https://casework.invalid/problems/validation");
+        assert_eq!(json["errors"][0]["pointer"], "/applicant/surname");
+        assert_eq!(json["errors"][1]["pointer"], "/travel/arrival");
+    }
+
+    #[test]
+    fn an_internal_problem_reveals_nothing() {
+        let body = Problem::internal()
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(json.get("detail").is_none());
+        assert!(json.get("errors").is_none());
+    }
+}

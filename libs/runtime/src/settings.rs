@@ -1,0 +1,330 @@
+//! The one configuration loader: compiled-in defaults, then `config/*.toml`,
+//! then `CASEWORK__SECTION__KEY` environment variables. Unknown keys and bad
+//! values stop the start with a message naming the key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use casework_bus::BusSettings;
+use casework_store::{DatabaseSettings, SqliteSynchronous};
+use serde::Deserialize;
+
+use crate::error::RuntimeError;
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// Every setting of the platform.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where embedded mode keeps its files.
+    pub data_dir: PathBuf,
+    /// The HTTP listener.
+    pub http: HttpSettings,
+    /// The Kafka cluster (empty bootstrap: the embedded broker).
+    pub kafka: KafkaSettings,
+    /// The embedded broker.
+    pub broker: BrokerSettings,
+    /// The services' databases.
+    pub database: DatabaseConfig,
+    /// Token verification.
+    pub auth: AuthSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// Where schemas, products and templates are.
+    pub paths: PathSettings,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+/// `[kafka]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap servers; empty means the embedded broker.
+    pub bootstrap_servers: String,
+    /// Prefix of every topic and group.
+    pub topic_prefix: String,
+    /// Partitions per topic created at start.
+    pub partitions: i32,
+    /// Replication factor per topic created at start.
+    pub replication: i32,
+    /// Stable consumer instance name of this process.
+    pub consumer_instance: String,
+}
+
+/// `[broker]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// Address of the embedded broker.
+    pub listen: String,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Empty: SQLite files under the data directory; or a PostgreSQL URL.
+    pub url: String,
+    /// `full` or `normal`.
+    pub sqlite_synchronous: String,
+    /// SQLite busy timeout.
+    pub busy_timeout_ms: u64,
+    /// Pool size per service.
+    pub max_connections: u32,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud`.
+    pub audience: String,
+    /// An OIDC issuer's JWKS; empty means the embedded signing key.
+    pub jwks_url: String,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Log filter.
+    pub log: String,
+    /// OTLP/HTTP endpoint; empty means no export.
+    pub otlp_endpoint: String,
+}
+
+/// `[paths]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSettings {
+    /// JSON Schemas and `asyncapi.yaml`.
+    pub schemas: PathBuf,
+    /// Product definitions.
+    pub products: PathBuf,
+    /// Notification templates.
+    pub templates: PathBuf,
+}
+
+impl Settings {
+    /// Loads the defaults, then every `*.toml` directly in `config_dir` (in
+    /// name order; a missing folder is fine), then the environment.
+    pub fn load(config_dir: &Path) -> Result<Self, RuntimeError> {
+        Self::load_with_env(config_dir, std::env::vars())
+    }
+
+    /// [`Settings::load`] with an explicit environment (for tests).
+    pub fn load_with_env(
+        config_dir: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, RuntimeError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if config_dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(config_dir)
+                .map_err(|e| RuntimeError::Config(format!("{}: {e}", config_dir.display())))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+                .collect();
+            files.sort();
+            for file in files {
+                builder = builder.add_source(config::File::from(file).required(true));
+            }
+        }
+        let env: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("CASEWORK__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("CASEWORK")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), RuntimeError> {
+        let bad = |key: &str, why: String| Err(RuntimeError::Config(format!("{key}: {why}")));
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "http.listen",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8080",
+                    self.http.listen
+                ),
+            );
+        }
+        if self.http.max_body_bytes == 0 {
+            return bad("http.max_body_bytes", "must be more than 0".into());
+        }
+        if let Err(why) = self
+            .database
+            .sqlite_synchronous
+            .parse::<SqliteSynchronous>()
+        {
+            return bad("database.sqlite_synchronous", why);
+        }
+        let url = &self.database.url;
+        if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return bad(
+                "database.url",
+                "must be empty (SQLite under data_dir) or a postgres:// URL".into(),
+            );
+        }
+        if self.kafka.partitions < 1 || self.kafka.replication < 1 {
+            return bad(
+                "kafka",
+                "partitions and replication must be at least 1".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `casework up` must start the embedded broker.
+    pub fn uses_embedded_broker(&self) -> bool {
+        self.kafka.bootstrap_servers.trim().is_empty()
+    }
+
+    /// The bus settings, against `bootstrap` (the embedded broker's address
+    /// when the configuration names none).
+    pub fn bus(&self) -> BusSettings {
+        let bootstrap = if self.uses_embedded_broker() {
+            self.broker.listen.clone()
+        } else {
+            self.kafka.bootstrap_servers.clone()
+        };
+        let mut bus = BusSettings::new(bootstrap).with_prefix(&self.kafka.topic_prefix);
+        bus.partitions = self.kafka.partitions;
+        bus.replication = self.kafka.replication;
+        bus.consumer_instance =
+            Some(self.kafka.consumer_instance.clone()).filter(|name| !name.is_empty());
+        bus
+    }
+
+    /// The database settings of one service: its SQLite file under the data
+    /// directory, or its schema on the configured PostgreSQL.
+    pub fn database_for(&self, service: &str) -> DatabaseSettings {
+        let mut settings = if self.database.url.is_empty() {
+            DatabaseSettings::new(format!(
+                "sqlite://{}",
+                absolute(&self.data_dir)
+                    .join(format!("{service}.db"))
+                    .display()
+            ))
+        } else {
+            DatabaseSettings::new(&self.database.url).with_schema(service)
+        };
+        settings.sqlite_synchronous = self.database.sqlite_synchronous.parse().unwrap_or_default();
+        settings.busy_timeout = Duration::from_millis(self.database.busy_timeout_ms);
+        settings.max_connections = self.database.max_connections;
+        settings
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(path))
+            .unwrap_or_else(|_| path.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn temp_config(files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("casework-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn defaults_load_without_any_file() {
+        let settings = Settings::load_with_env(Path::new("/nonexistent"), env(&[])).unwrap();
+        assert_eq!(settings.http.listen, "127.0.0.1:8080");
+        assert!(settings.uses_embedded_broker());
+        assert_eq!(settings.bus().bootstrap_servers, "127.0.0.1:19092");
+        assert!(
+            settings
+                .database_for("register")
+                .url
+                .ends_with("data/register.db")
+        );
+    }
+
+    #[test]
+    fn files_override_defaults_and_environment_overrides_files() {
+        let dir = temp_config(&[("10-site.toml", "[http]\nlisten = \"0.0.0.0:9000\"\n")]);
+        let settings = Settings::load_with_env(&dir, env(&[])).unwrap();
+        assert_eq!(settings.http.listen, "0.0.0.0:9000");
+        let settings = Settings::load_with_env(
+            &dir,
+            env(&[
+                ("CASEWORK__HTTP__LISTEN", "127.0.0.1:9999"),
+                ("CASEWORK__DATABASE__URL", "postgres://u@h/db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.http.listen, "127.0.0.1:9999");
+        assert_eq!(
+            settings.database_for("decide").schema.as_deref(),
+            Some("decide")
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        let dir = temp_config(&[("site.toml", "[http]\nlisen = \"0.0.0.0:9000\"\n")]);
+        let err = Settings::load_with_env(&dir, env(&[])).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value, named) in [
+            ("CASEWORK__HTTP__LISTEN", "everywhere", "http.listen"),
+            (
+                "CASEWORK__DATABASE__SQLITE_SYNCHRONOUS",
+                "sometimes",
+                "sqlite_synchronous",
+            ),
+            ("CASEWORK__DATABASE__URL", "mysql://x", "database.url"),
+            ("CASEWORK__HTTP__MAX_BODY_BYTES", "lots", "max_body_bytes"),
+        ] {
+            let err = Settings::load_with_env(Path::new("/nonexistent"), env(&[(key, value)]))
+                .unwrap_err();
+            assert!(err.to_string().contains(named), "{key}: {err}");
+        }
+    }
+}

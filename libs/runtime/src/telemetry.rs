@@ -1,0 +1,86 @@
+//! Logs and traces: `tracing` everywhere, OpenTelemetry spans, OTLP/HTTP
+//! export when `telemetry.otlp_endpoint` is set, and W3C trace context carried
+//! from HTTP requests into the events they cause and from events into the
+//! work they cause.
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::error::RuntimeError;
+use crate::settings::TelemetrySettings;
+
+/// Keeps the tracer provider alive; flushes spans when dropped.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// Installs the global subscriber: a log line per event to stderr, filtered
+/// by `telemetry.log` (or `RUST_LOG`), and spans to OTLP when configured.
+pub fn init(
+    settings: &TelemetrySettings,
+    service_name: &str,
+) -> Result<TelemetryGuard, RuntimeError> {
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service_name.to_owned())
+            .build(),
+    );
+    if !settings.otlp_endpoint.is_empty() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!(
+                "{}/v1/traces",
+                settings.otlp_endpoint.trim_end_matches('/')
+            ))
+            .build()
+            .map_err(|e| RuntimeError::Config(format!("telemetry.otlp_endpoint: {e}")))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    let tracer = provider.tracer("casework");
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&settings.log))
+        .map_err(|e| RuntimeError::Config(format!("telemetry.log `{}`: {e}", settings.log)))?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init()
+        .map_err(|e| RuntimeError::Config(format!("logging already initialised: {e}")))?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// The W3C `traceparent` of the current span, to put on the events it emits.
+pub fn current_traceparent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of a remote `traceparent` (from an HTTP header or an event).
+pub fn set_remote_parent(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(traceparent) = traceparent else {
+        return;
+    };
+    let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let context = TraceContextPropagator::new().extract(&carrier);
+    let _ = span.set_parent(context);
+}
