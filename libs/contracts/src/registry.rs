@@ -51,6 +51,8 @@ impl SchemaRegistry {
         let mut files = Vec::new();
         collect_schema_files(schema_dir, &mut files)?;
         files.extend(extra.iter().cloned());
+        // The same file may be reached by two paths (a product naming a file under schemas/).
+        let mut files: Vec<PathBuf> = files.iter().map(|f| canonical(f)).collect();
         files.sort();
         files.dedup();
         let documents = files
