@@ -28,8 +28,17 @@ pub fn platform_topics(settings: &BusSettings) -> Vec<String> {
 /// Creates the given topics if they do not exist.
 pub async fn ensure_topics(settings: &BusSettings, topics: &[String]) -> Result<(), BusError> {
     let admin: AdminClient<DefaultClientContext> = client_config(settings).create()?;
+    // Create only what is missing: brokers log every "already exists" as an error.
+    let existing: Vec<String> = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(30))?
+        .topics()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
+        .filter(|name| !existing.contains(name))
         .map(|name| {
             NewTopic::new(
                 name,
@@ -38,6 +47,9 @@ pub async fn ensure_topics(settings: &BusSettings, topics: &[String]) -> Result<
             )
         })
         .collect();
+    if new_topics.is_empty() {
+        return Ok(());
+    }
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics(&new_topics, &options).await? {
         match result {

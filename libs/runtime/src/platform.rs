@@ -151,6 +151,8 @@ impl Platform {
         let shutdown = CancellationToken::new();
         let bus = settings.bus();
         let mut policies = PolicyTable::default();
+        // The aggregate health endpoints at the root are public like each service's.
+        policies.add_openapi("", &<http::HealthApi as utoipa::OpenApi>::openapi());
         let mut relays = Vec::new();
         let mut consumers = Vec::new();
         let mut health = Vec::new();

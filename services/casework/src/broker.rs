@@ -1,0 +1,119 @@
+//! Supervises the embedded broker: `casework-broker` as a child process,
+//! started and waited for, restarted if it dies, stopped on exit.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The running supervisor.
+pub struct BrokerSupervisor {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Where the broker binary is: `CASEWORK_BROKER_BIN`, or beside this executable.
+fn broker_binary() -> PathBuf {
+    std::env::var_os("CASEWORK_BROKER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|dir| dir.join("casework-broker")))
+                .unwrap_or_else(|| PathBuf::from("casework-broker"))
+        })
+}
+
+async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
+    let binary = broker_binary();
+    let mut child = Command::new(&binary)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen")
+        .arg(listen)
+        // It exits when our end of its stdin closes, even if we are killed.
+        .arg("--exit-with-parent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the broker {}: {e}", binary.display()))?;
+    let stdout = child.stdout.take().ok_or("broker stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .map_err(|_| "the broker did not start within 30 s".to_owned())?
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    if !first.contains("listening") {
+        return Err(format!("the broker did not start: {first:?}"));
+    }
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(listen).await.is_ok() {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "the broker is not accepting connections on {listen}"
+    ))
+}
+
+impl BrokerSupervisor {
+    /// Starts the broker and returns once it accepts connections.
+    pub async fn start(data_dir: PathBuf, listen: String) -> Result<Self, String> {
+        let mut child = start(&data_dir, &listen).await?;
+        // Held here: tokio's `Child::wait` would otherwise close it, and the
+        // broker exits when its stdin closes.
+        let mut stdin = child.stdin.take();
+        tracing::info!(%listen, data_dir = %data_dir.display(), "embedded broker started");
+        let (stop, mut stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => {
+                        // Closing stdin asks it to exit; then make sure.
+                        drop(stdin.take());
+                        if tokio::time::timeout(Duration::from_secs(5), child.wait()).await.is_err() {
+                            let _ = child.kill().await;
+                        }
+                        tracing::info!("embedded broker stopped");
+                        return;
+                    }
+                    status = child.wait() => {
+                        tracing::error!(?status, "embedded broker died; restarting it");
+                        loop {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            match start(&data_dir, &listen).await {
+                                Ok(mut restarted) => {
+                                    stdin = restarted.stdin.take();
+                                    child = restarted;
+                                    tracing::info!("embedded broker restarted");
+                                    break;
+                                }
+                                Err(err) => tracing::error!(error = %err, "embedded broker restart failed; retrying"),
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops the broker and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.task.await;
+    }
+}

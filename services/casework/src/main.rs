@@ -1,0 +1,284 @@
+//! `casework`: the one command of the platform.
+//!
+//! - `casework up`: the whole platform in one process, with the embedded
+//!   broker as a supervised child process and SQLite under a data directory.
+//! - `casework serve <service>`: one service per process, against a
+//!   configured Kafka and database (what a cluster deployment runs).
+//! - `casework migrate`, `casework token`, `casework dlq`.
+//!
+//! Both run modes share one start-up path ([`casework_runtime::Platform`]);
+//! services talk only through the broker and HTTP in either.
+
+mod broker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use casework_bus::producer::EventProducer;
+use casework_bus::topics::{ensure_topics, platform_topics};
+use casework_contracts::SchemaRegistry;
+use casework_products::ProductCatalogue;
+use casework_runtime::{
+    Authenticator, Platform, RuntimeError, ServiceContext, ServiceParts, Settings, telemetry,
+};
+use clap::{Parser, Subcommand};
+
+use crate::broker::BrokerSupervisor;
+
+/// The services this build can run, in start order.
+const SERVICES: [&str; 2] = ["register", "communicate"];
+
+/// The casework platform.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Folder of configuration files (`*.toml`, read in name order).
+    #[arg(
+        long,
+        global = true,
+        env = "CASEWORK_CONFIG_DIR",
+        default_value = "config"
+    )]
+    config: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service and the embedded broker on this machine.
+    Up {
+        /// Where to keep data (SQLite files, broker data, signing key).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// HTTP address.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Embedded broker address.
+        #[arg(long)]
+        broker_listen: Option<String>,
+    },
+    /// Run one service against the configured Kafka and database.
+    Serve {
+        /// register, communicate, ...
+        service: String,
+        /// HTTP address.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply every service's database migrations, then exit.
+    Migrate {
+        /// Where SQLite files are (embedded mode).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print a token signed with the embedded signing key.
+    Token {
+        /// Where the signing key is.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A role: caseworker, senior-caseworker, officer, auditor, admin.
+        #[arg(long, required_unless_present = "scope")]
+        role: Vec<String>,
+        /// A department scope.
+        #[arg(long)]
+        scope: Vec<String>,
+        /// Who the token is for.
+        #[arg(long, default_value = "casework-cli")]
+        sub: String,
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 8)]
+        hours: u64,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("casework: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("casework: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), RuntimeError> {
+    let mut settings = Settings::load(&cli.config)?;
+    match cli.command {
+        Command::Up {
+            data_dir,
+            listen,
+            broker_listen,
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            if let Some(listen) = listen {
+                settings.http.listen = listen;
+            }
+            if let Some(listen) = broker_listen {
+                settings.broker.listen = listen;
+            }
+            up(settings).await
+        }
+        Command::Serve { service, listen } => {
+            if let Some(listen) = listen {
+                settings.http.listen = listen;
+            }
+            if !SERVICES.contains(&service.as_str()) {
+                return Err(RuntimeError::Config(format!(
+                    "unknown service `{service}`; this build has {SERVICES:?}"
+                )));
+            }
+            if settings.uses_embedded_broker() {
+                return Err(RuntimeError::Config(
+                    "casework serve needs kafka.bootstrap_servers (CASEWORK__KAFKA__BOOTSTRAP_SERVERS); use `casework up` for the embedded broker".into(),
+                ));
+            }
+            let _telemetry = telemetry::init(&settings.telemetry, &service)?;
+            serve(Arc::new(settings), &[service.as_str()])
+                .await?
+                .run_until_stopped()
+                .await
+        }
+        Command::Migrate { data_dir } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            for service in SERVICES {
+                let store = casework_store::Store::connect(&settings.database_for(service)).await?;
+                match service {
+                    "register" => {
+                        store
+                            .migrate::<casework_register::migrations::Migrator>()
+                            .await?
+                    }
+                    _ => store.migrate::<casework_communicate::Migrator>().await?,
+                }
+                println!("{service}: migrated");
+            }
+            Ok(())
+        }
+        Command::Token {
+            data_dir,
+            role,
+            scope,
+            sub,
+            hours,
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            for role in &role {
+                if !casework_runtime::auth::ROLES.contains(&role.as_str()) {
+                    return Err(RuntimeError::Config(format!(
+                        "unknown role `{role}`; roles are {:?}",
+                        casework_runtime::auth::ROLES
+                    )));
+                }
+            }
+            let auth = Authenticator::embedded(
+                &settings.data_dir,
+                &settings.auth.issuer,
+                &settings.auth.audience,
+            )?;
+            println!(
+                "{}",
+                auth.issue(&sub, &role, &scope, Duration::from_secs(hours * 3600))?
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `casework up`: the embedded broker, then every service on one listener.
+async fn up(settings: Settings) -> Result<(), RuntimeError> {
+    let _telemetry = telemetry::init(&settings.telemetry, "casework")?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| RuntimeError::Io(format!("{}: {e}", settings.data_dir.display())))?;
+    let broker = if settings.uses_embedded_broker() {
+        Some(
+            BrokerSupervisor::start(
+                settings.data_dir.join("broker"),
+                settings.broker.listen.clone(),
+            )
+            .await
+            .map_err(RuntimeError::Io)?,
+        )
+    } else {
+        None
+    };
+    let settings = Arc::new(settings);
+    let result = match serve(settings, &SERVICES).await {
+        Ok(platform) => platform.run_until_stopped().await,
+        Err(err) => Err(err),
+    };
+    if let Some(broker) = broker {
+        broker.stop().await;
+    }
+    result
+}
+
+/// Builds the named services and starts them on one listener.
+async fn serve(settings: Arc<Settings>, services: &[&str]) -> Result<Platform, RuntimeError> {
+    let products = Arc::new(
+        ProductCatalogue::load(&settings.paths.products)
+            .map_err(|e| RuntimeError::Config(e.to_string()))?,
+    );
+    let registry = Arc::new(SchemaRegistry::load(
+        &settings.paths.schemas,
+        &products.schema_files(),
+    )?);
+    let bus = settings.bus();
+    ensure_topics(&bus, &platform_topics(&bus)).await?;
+    let producer = EventProducer::new(&bus)?;
+    let auth = Arc::new(if settings.auth.jwks_url.is_empty() {
+        Authenticator::embedded(
+            &settings.data_dir,
+            &settings.auth.issuer,
+            &settings.auth.audience,
+        )?
+    } else {
+        Authenticator::from_jwks(
+            &settings.auth.jwks_url,
+            &settings.auth.issuer,
+            &settings.auth.audience,
+        )
+        .await?
+    });
+    let mut parts: Vec<ServiceParts> = Vec::new();
+    for &name in services {
+        let ctx = ServiceContext::new(
+            if name == "register" {
+                casework_register::NAME
+            } else {
+                casework_communicate::NAME
+            },
+            settings.clone(),
+            registry.clone(),
+            producer.clone(),
+        )
+        .await?;
+        parts.push(match name {
+            "register" => casework_register::build(ctx, products.clone()).await?,
+            _ => casework_communicate::build(ctx).await?,
+        });
+    }
+    let platform = Platform::start(&settings, auth, producer, parts).await?;
+    // Tests and scripts wait for this line.
+    println!("casework listening on http://{}", platform.address);
+    Ok(platform)
+}
