@@ -5,16 +5,16 @@ CARGOFLAGS ?=
 
 .PHONY: run test lint fmt bench-backbone clean-data
 
-## Build and start what the platform has so far: the embedded Kafka-protocol broker
-## on 127.0.0.1:19092, keeping its data under data/broker. (`casework up`, which
-## starts every service, arrives with the service runtime.)
+## Build and start the whole platform: every service on http://127.0.0.1:8080,
+## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
 run:
-	$(CARGO) run $(CARGOFLAGS) -p casework-broker -- --data-dir data/broker --listen 127.0.0.1:19092
+	$(CARGO) build $(CARGOFLAGS) --release -p casework-broker
+	$(CARGO) run $(CARGOFLAGS) --release -p casework -- up
 
 ## Every test. PostgreSQL cases run when CASEWORK_TEST_DATABASE_URL is set
 ## (.ci/run sets it) and say they were skipped when it is not.
 test:
-	$(CARGO) build $(CARGOFLAGS) -p casework-broker
+	$(CARGO) build $(CARGOFLAGS) -p casework -p casework-broker
 	$(CARGO) test $(CARGOFLAGS) --workspace
 
 lint:

@@ -636,29 +636,7 @@ impl Outage {
     }
 }
 
-/// Runs each scenario once per backend.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(casework_testkit::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(casework_testkit::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+casework_testkit::on_both_backends!(
     round_trip_with_trace_context,
     bad_records_go_to_the_dlq_and_the_consumer_continues,
     the_same_event_delivered_twice_is_applied_once,

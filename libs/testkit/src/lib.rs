@@ -352,3 +352,112 @@ mod tests {
         assert_ne!(unique_prefix(), unique_prefix());
     }
 }
+
+/// A `casework` process (`up` or `serve`), started from the workspace root so
+/// it finds `config/` and `schemas/`, and killed when dropped.
+#[derive(Debug)]
+pub struct CaseworkProcess {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// Its data directory (signing key, SQLite files, broker data).
+    pub data_dir: PathBuf,
+}
+
+impl CaseworkProcess {
+    /// Runs `casework <args>` in `workspace` with extra environment, and waits
+    /// for its "listening" line.
+    pub fn start(workspace: &Path, args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Self {
+        let bin = binary_path("casework");
+        assert!(
+            bin.exists(),
+            "{} not found: build it first (`make test` does)",
+            bin.display()
+        );
+        let mut command = Command::new(&bin);
+        command
+            .current_dir(workspace)
+            .args(args)
+            .env("CASEWORK__TELEMETRY__LOG", "warn")
+            .env("CASEWORK__DATA_DIR", data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("casework stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read casework output");
+        let base_url = line
+            .trim()
+            .strip_prefix("casework listening on ")
+            .unwrap_or_else(|| panic!("casework did not start: {line:?}"))
+            .to_owned();
+        CaseworkProcess {
+            child,
+            base_url,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// A token for `role`, from `casework token` with this process's key.
+    pub fn token(&self, role: &str) -> String {
+        let output = Command::new(binary_path("casework"))
+            .args(["token", "--role", role, "--sub", &format!("test-{role}")])
+            .env("CASEWORK__DATA_DIR", &self.data_dir)
+            .output()
+            .expect("run casework token");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("token")
+            .trim()
+            .to_owned()
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for CaseworkProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Defines each scenario `async fn name(backend: Backend)` as two tests,
+/// `sqlite::name` and `postgres::name`; the PostgreSQL ones say they were
+/// skipped when no server is configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,380 @@
+//! The platform as its users drive it: the `casework` command as a process,
+//! HTTP with tokens, the embedded broker underneath. On SQLite and on
+//! PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use casework_testkit::{
+    Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port, init_tracing,
+    unique_prefix,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn example(name: &str) -> Value {
+    let path = workspace().join(format!("schemas/products/visit-visa/examples/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Environment that points the platform at a test database.
+fn database_env(db: &TestDatabase) -> Vec<(&'static str, String)> {
+    match db.backend() {
+        Backend::Sqlite => vec![],
+        Backend::Postgres => vec![("CASEWORK__DATABASE__URL", db.settings.url.clone())],
+    }
+}
+
+/// `casework up` on its own ports and data directory.
+struct Up {
+    process: CaseworkProcess,
+    _dir: TempDir,
+    _db: TestDatabase,
+}
+
+impl Up {
+    async fn start(backend: Backend) -> Option<Up> {
+        init_tracing();
+        let db = TestDatabase::create(backend).await?;
+        let dir = TempDir::new("up");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let broker = format!("127.0.0.1:{}", free_port());
+        let env = database_env(&db);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let process = CaseworkProcess::start(
+            &workspace(),
+            &["up", "--listen", &listen, "--broker-listen", &broker],
+            &env,
+            dir.path(),
+        );
+        wait_ready(&process.base_url).await;
+        Some(Up {
+            process,
+            _dir: dir,
+            _db: db,
+        })
+    }
+}
+
+async fn wait_ready(base_url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(response) = reqwest::get(format!("{base_url}/readyz")).await
+            && response.status() == StatusCode::OK
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base_url} not ready after 90 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Submits, then follows the case until the acknowledgement is on its timeline.
+async fn submit_and_see_acknowledged(register: &str, communicate: &str, caseworker: &str) {
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!(
+            "{register}/api/register/v1/applications/visit-visa"
+        ))
+        .header("Idempotency-Key", "e2e-first")
+        .json(&example("valid-tourist"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let ack: Value = response.json().await.unwrap();
+    let reference = ack["reference"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/register/v1/cases/{reference}"));
+
+    // A retry with the same key is the same case.
+    let retry: Value = client
+        .post(format!(
+            "{register}/api/register/v1/applications/visit-visa"
+        ))
+        .header("Idempotency-Key", "e2e-first")
+        .json(&example("valid-tourist"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retry["case_id"], ack["case_id"]);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let case = loop {
+        let case: Value = client
+            .get(format!("{register}/api/register/v1/cases/{reference}"))
+            .bearer_auth(caseworker)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = case["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["kind"].as_str())
+            .collect();
+        if kinds.contains(&"notification.sent") {
+            assert_eq!(
+                kinds,
+                ["application.received", "notification.sent"],
+                "{case}"
+            );
+            break case;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acknowledgement on the timeline: {case}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(case["status"], "received");
+
+    let notifications: Value = client
+        .get(format!("{communicate}/api/communicate/v1/notifications"))
+        .query(&[("case", &reference)])
+        .bearer_auth(caseworker)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = notifications.as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "exactly one acknowledgement: {notifications}"
+    );
+    assert_eq!(list[0]["recipient"], "amelie.dubois@example.org");
+    assert!(list[0]["subject"].as_str().unwrap().contains(&reference));
+    assert!(
+        list[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Amélie Claire Dubois")
+    );
+}
+
+async fn an_application_is_acknowledged_end_to_end(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let base = &up.process.base_url;
+    submit_and_see_acknowledged(base, base, &up.process.token("caseworker")).await;
+}
+
+async fn bad_input_gets_a_clear_problem_and_changes_nothing(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let base = &up.process.base_url;
+    let client = reqwest::Client::new();
+    let submit =
+        |product: &str| client.post(format!("{base}/api/register/v1/applications/{product}"));
+
+    let response = submit("visit-visa")
+        .json(&example("invalid-missing-and-malformed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    for field in [
+        "/applicant/date_of_birth",
+        "/applicant/nationality",
+        "/contact/email",
+        "/travel/purpose",
+    ] {
+        assert!(pointers.contains(&field), "{field} not named: {problem}");
+    }
+
+    let unknown = submit("moon-visa")
+        .json(&example("valid-tourist"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let malformed = submit("visit-visa")
+        .body("{\"applicant\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let huge = submit("visit-visa")
+        .body(vec![b' '; 300_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let first = submit("visit-visa")
+        .header("Idempotency-Key", "reused")
+        .json(&example("valid-tourist"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let reused = submit("visit-visa")
+        .header("Idempotency-Key", "reused")
+        .json(&example("valid-business"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
+
+    // Nothing but the one valid application became a case.
+    let metrics = client
+        .get(format!("{base}/api/register/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let created: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total") && l.contains("status=\"201\""))
+        .collect();
+    assert_eq!(created.len(), 1, "{metrics}");
+    assert!(created[0].ends_with(" 1"), "{created:?}");
+}
+
+async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let base = &up.process.base_url;
+    let client = reqwest::Client::new();
+    // A role no route of these services grants.
+    let officer = up.process.token("officer");
+    let mut checked = 0;
+    for service in ["register", "communicate"] {
+        let doc: Value = client
+            .get(format!("{base}/api/{service}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let security = operation["security"]
+                    .as_array()
+                    .expect("every operation declares security");
+                if security
+                    .iter()
+                    .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                {
+                    continue; // public
+                }
+                let grants: Vec<&str> = security
+                    .iter()
+                    .filter_map(|r| r["bearer"].as_array())
+                    .flatten()
+                    .filter_map(|g| g.as_str())
+                    .collect();
+                assert!(
+                    !grants.contains(&"role:officer"),
+                    "pick another role for {path}"
+                );
+                // Fill path parameters with something plausible.
+                let concrete = path
+                    .replace("{reference}", "VV-0000-0000-0")
+                    .replace("{product}", "visit-visa");
+                let url = format!("{base}/api/{service}{concrete}");
+                let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let anonymous = client.request(method.clone(), &url).send().await.unwrap();
+                assert_eq!(
+                    anonymous.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {url}"
+                );
+                let wrong = client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&officer)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(wrong.status(), StatusCode::FORBIDDEN, "{method} {url}");
+                let forged = client
+                    .request(method.clone(), &url)
+                    .bearer_auth(format!("{officer}x"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{method} {url}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "only {checked} protected routes found");
+}
+
+async fn separate_service_processes_do_the_same(backend: Backend) {
+    init_tracing();
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let broker = TestBroker::shared();
+    let dir = TempDir::new("serve");
+    let prefix = unique_prefix();
+    let mut env = database_env(&db);
+    env.push((
+        "CASEWORK__KAFKA__BOOTSTRAP_SERVERS",
+        broker.bootstrap.clone(),
+    ));
+    env.push(("CASEWORK__KAFKA__TOPIC_PREFIX", prefix));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let start = |service: &str| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        CaseworkProcess::start(
+            &workspace(),
+            &["serve", service, "--listen", &listen],
+            &env,
+            dir.path(),
+        )
+    };
+    let register = start("register");
+    let communicate = start("communicate");
+    wait_ready(&register.base_url).await;
+    wait_ready(&communicate.base_url).await;
+    // Each process serves only its own service.
+    let other = reqwest::get(format!("{}/api/communicate/livez", register.base_url))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    submit_and_see_acknowledged(
+        &register.base_url,
+        &communicate.base_url,
+        &register.token("caseworker"),
+    )
+    .await;
+}
+
+casework_testkit::on_both_backends!(
+    an_application_is_acknowledged_end_to_end,
+    bad_input_gets_a_clear_problem_and_changes_nothing,
+    every_protected_route_refuses_missing_and_wrong_tokens,
+    separate_service_processes_do_the_same,
+);
