@@ -3,7 +3,7 @@ CARGO ?= cargo
 # CI passes --locked so a drifting lockfile fails instead of resolving anew.
 CARGOFLAGS ?=
 
-.PHONY: run test lint fmt bench-backbone clean-data
+.PHONY: run test lint fmt bench-backbone bench-intake clean-data
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -32,3 +32,8 @@ bench-backbone:
 
 clean-data:
 	rm -rf data
+
+## Intake latency and throughput (open loop) and footprint of `casework up`. Release build.
+bench-intake:
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
+	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench intake

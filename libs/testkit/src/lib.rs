@@ -424,6 +424,11 @@ impl CaseworkProcess {
             .to_owned()
     }
 
+    /// The process id (for resource measurements).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -74,6 +74,11 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Inspect and re-drive dead letters.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Print a token signed with the embedded signing key.
     Token {
         /// Where the signing key is.
@@ -91,6 +96,27 @@ enum Command {
         /// Hours until it expires.
         #[arg(long, default_value_t = 8)]
         hours: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqAction {
+    /// List the dead letters of a service's topic (`casework.<service>.dlq`).
+    List {
+        /// The producing service whose topic the records came from.
+        service: String,
+    },
+    /// Re-send dead letters to their original topic; consumers that already
+    /// applied them skip them, the one that failed tries again.
+    Replay {
+        /// The producing service whose topic the records came from.
+        service: String,
+        /// DLQ positions as `partition:offset` (from `list`).
+        #[arg(long = "at", required_unless_present = "all")]
+        at: Vec<String>,
+        /// Every dead letter of the topic.
+        #[arg(long, conflicts_with = "at")]
+        all: bool,
     },
 }
 
@@ -172,6 +198,7 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
             }
             Ok(())
         }
+        Command::Dlq { action } => dlq(&settings, action).await,
         Command::Token {
             data_dir,
             role,
@@ -199,6 +226,62 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
                 "{}",
                 auth.issue(&sub, &role, &scope, Duration::from_secs(hours * 3600))?
             );
+            Ok(())
+        }
+    }
+}
+
+/// `casework dlq list|replay`.
+async fn dlq(settings: &Settings, action: DlqAction) -> Result<(), RuntimeError> {
+    use casework_bus::dead_letter;
+    use casework_contracts::catalogue::{SERVICES as ALL, dead_letter_topic, topic_of_service};
+    let service = match &action {
+        DlqAction::List { service } | DlqAction::Replay { service, .. } => service.clone(),
+    };
+    if !ALL.contains(&service.as_str()) {
+        return Err(RuntimeError::Config(format!(
+            "unknown service `{service}`; services are {ALL:?}"
+        )));
+    }
+    let bus = settings.bus();
+    let topic = dead_letter_topic(&bus.prefixed(&topic_of_service(&service)));
+    let letters = dead_letter::list(&bus, &topic).await?;
+    match action {
+        DlqAction::List { .. } => {
+            println!("{} dead letter(s) in {topic}", letters.len());
+            for l in &letters {
+                println!(
+                    "{}:{}  group={}  from={}[{}]@{}  failed_at={}  error={}",
+                    l.dlq_partition,
+                    l.dlq_offset,
+                    l.consumer_group,
+                    l.topic,
+                    l.partition,
+                    l.offset,
+                    l.failed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    l.error
+                );
+            }
+            Ok(())
+        }
+        DlqAction::Replay { at, all, .. } => {
+            let producer = EventProducer::new(&bus)?;
+            let chosen: Vec<_> = letters
+                .iter()
+                .filter(|l| all || at.contains(&format!("{}:{}", l.dlq_partition, l.dlq_offset)))
+                .collect();
+            if chosen.is_empty() {
+                return Err(RuntimeError::Config(format!(
+                    "no dead letter at {at:?} in {topic}; see `casework dlq list {service}`"
+                )));
+            }
+            for letter in chosen {
+                dead_letter::replay(&producer, letter).await?;
+                println!(
+                    "replayed {}:{} to {}",
+                    letter.dlq_partition, letter.dlq_offset, letter.topic
+                );
+            }
             Ok(())
         }
     }

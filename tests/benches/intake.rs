@@ -1,0 +1,262 @@
+//! `make bench-intake`: the public intake under open-loop load, and the
+//! platform's footprint, against `casework up` as shipped (release build,
+//! schema validation on, SQLite WAL `synchronous=FULL`, outbox in the same
+//! transaction, embedded broker).
+//!
+//! - Footprint: time from spawning `casework up` to `/readyz` green (median
+//!   of 3 fresh starts), and the idle RSS of the `casework` and
+//!   `casework-broker` processes.
+//! - Latency at a fixed offered load (`BENCH_RATE`, default 500/s, for
+//!   `BENCH_SECONDS`, default 20 s): p50/p99 of valid `POST`s, measured from
+//!   each request's *intended* send time (open loop), against the baseline
+//!   `GET /livez` at the same rate through the same listener, middleware and
+//!   client.
+//! - Throughput: rising offered rates (10 s each) until the platform no
+//!   longer keeps up (completed < 95% of offered, or p99 > 1 s); the highest
+//!   rate it kept up with is the maximum sustained rate.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use casework_testkit::{CaseworkProcess, TempDir, free_port};
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn env_f64(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Latencies of one open-loop run.
+struct Run {
+    offered: f64,
+    completed: usize,
+    failed: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn quantile(&self, q: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let index = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
+        self.latencies[index]
+    }
+
+    fn achieved(&self) -> f64 {
+        self.completed as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn kept_up(&self) -> bool {
+        self.failed == 0
+            && self.achieved() >= 0.95 * self.offered
+            && self.quantile(0.99) <= Duration::from_secs(1)
+    }
+
+    fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: offered {:.0}/s, completed {:.0}/s, failed {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            self.offered,
+            self.achieved(),
+            self.failed,
+            ms(self.quantile(0.5)),
+            ms(self.quantile(0.99)),
+            ms(self.latencies.last().copied().unwrap_or_default()),
+        )
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Sends `rate` requests a second for `seconds`, each at its scheduled time
+/// whatever happened to the others; latency counts from the schedule.
+async fn open_loop(
+    client: &reqwest::Client,
+    request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
+    rate: f64,
+    seconds: f64,
+) -> Run {
+    let total = (rate * seconds) as usize;
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let intended = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(intended.into()).await;
+        let builder = request(client);
+        tasks.push(tokio::spawn(async move {
+            let ok = builder.send().await.is_ok_and(|r| r.status().is_success());
+            (intended.elapsed(), Instant::now(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut failed = 0;
+    let mut last = start;
+    for task in tasks {
+        let (latency, done, ok) = task.await.expect("request task");
+        last = last.max(done);
+        if ok {
+            latencies.push(latency);
+        } else {
+            failed += 1;
+        }
+    }
+    latencies.sort();
+    Run {
+        offered: rate,
+        completed: latencies.len(),
+        failed,
+        elapsed: last.duration_since(start),
+        latencies,
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+async fn ready(base_url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while reqwest::get(format!("{base_url}/readyz"))
+        .await
+        .map(|r| r.status() != reqwest::StatusCode::OK)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "not ready after 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn start_up(dir: &TempDir) -> CaseworkProcess {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let broker = format!("127.0.0.1:{}", free_port());
+    CaseworkProcess::start(
+        &workspace(),
+        &["up", "--listen", &listen, "--broker-listen", &broker],
+        &[],
+        dir.path(),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let rate = env_f64("BENCH_RATE", 500.0);
+    let seconds = env_f64("BENCH_SECONDS", 20.0);
+    println!(
+        "intake benchmark: casework up (release), shipped defaults: schema validation on, \
+         SQLite WAL synchronous=FULL, outbox in the intake transaction, embedded broker; \
+         open-loop load from this process"
+    );
+
+    // Footprint: three fresh starts.
+    let mut ready_times = Vec::new();
+    for _ in 0..3 {
+        let dir = TempDir::new("bench-start");
+        let started = Instant::now();
+        let process = start_up(&dir);
+        ready(&process.base_url).await;
+        ready_times.push(started.elapsed());
+    }
+    ready_times.sort();
+    let ready_time = ready_times[1];
+
+    let dir = TempDir::new("bench-intake");
+    let process = start_up(&dir);
+    ready(&process.base_url).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let broker_pids = children(process.pid());
+    let casework_rss = rss_kib(process.pid());
+    let broker_rss: u64 = broker_pids.iter().map(|p| rss_kib(*p)).sum();
+    println!(
+        "footprint: ready after {:.2} s (median of {:?}); idle RSS casework {:.1} MB + broker {:.1} MB = {:.1} MB",
+        ready_time.as_secs_f64(),
+        ready_times
+            .iter()
+            .map(|t| format!("{:.2}", t.as_secs_f64()))
+            .collect::<Vec<_>>(),
+        casework_rss as f64 / 1024.0,
+        broker_rss as f64 / 1024.0,
+        (casework_rss + broker_rss) as f64 / 1024.0,
+    );
+
+    let base = process.base_url.clone();
+    let application: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            workspace().join("schemas/products/visit-visa/examples/valid-tourist.json"),
+        )
+        .expect("example"),
+    )
+    .expect("json");
+    let body = Arc::new(serde_json::to_vec(&application).expect("body"));
+    let submit_url = format!("{base}/api/register/v1/applications/visit-visa");
+    let livez_url = format!("{base}/api/register/livez");
+    let submit: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
+        Arc::new(move |client: &reqwest::Client| {
+            client
+                .post(&submit_url)
+                .header("content-type", "application/json")
+                .body(body.as_ref().clone())
+        });
+    let livez: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =
+        Arc::new(move |client: &reqwest::Client| client.get(&livez_url));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+
+    // Warm up connections and caches.
+    let _ = open_loop(&client, submit.clone(), 200.0, 2.0).await;
+
+    let baseline = open_loop(&client, livez.clone(), rate, seconds).await;
+    println!("{}", baseline.line("baseline GET /livez"));
+    let intake = open_loop(&client, submit.clone(), rate, seconds).await;
+    println!("{}", intake.line("intake POST"));
+
+    let mut sustained = 0.0;
+    for step in [1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0] {
+        let run = open_loop(&client, submit.clone(), step, 10.0).await;
+        println!("{}", run.line("  step"));
+        if !run.kept_up() {
+            break;
+        }
+        sustained = step;
+    }
+    let baseline_max = open_loop(&client, livez, 4000.0, 10.0).await;
+    println!("{}", baseline_max.line("  baseline step"));
+    println!(
+        "intake: {sustained:.0} applications/s sustained; p50 {:.1} ms, p99 {:.1} ms at {rate:.0}/s \
+         (baseline GET /livez p99 {:.1} ms); ready {:.2} s; idle RSS {:.1} MB",
+        ms(intake.quantile(0.5)),
+        ms(intake.quantile(0.99)),
+        ms(baseline.quantile(0.99)),
+        ready_time.as_secs_f64(),
+        (casework_rss + broker_rss) as f64 / 1024.0,
+    );
+}
