@@ -84,3 +84,38 @@ pub fn set_remote_parent(span: &tracing::Span, traceparent: Option<&str>) {
     let context = TraceContextPropagator::new().extract(&carrier);
     let _ = span.set_parent(context);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_traceparent_continues_into_what_the_span_emits() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            let span = tracing::info_span!("http");
+            set_remote_parent(&span, Some(incoming));
+            let _entered = span.enter();
+            let outgoing = current_traceparent().expect("a traceparent inside the span");
+            let parts: Vec<&str> = outgoing.split('-').collect();
+            assert_eq!(parts[1], "4bf92f3577b34da6a3ce929d0e0e4736", "same trace");
+            assert_ne!(parts[2], "00f067aa0ba902b7", "a new span of it");
+        });
+    }
+
+    #[test]
+    fn without_a_parent_a_new_trace_starts() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("http");
+            let _entered = span.enter();
+            let traceparent = current_traceparent().expect("a traceparent");
+            assert!(traceparent.starts_with("00-") && traceparent.len() == 55, "{traceparent}");
+        });
+    }
+}
