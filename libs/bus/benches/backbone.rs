@@ -28,14 +28,15 @@ use casework_bus::topics::{ensure_topics, platform_topics};
 use casework_bus::{BusSettings, EventHandler, HandlerError, InboxConsumer, Outbox, OutboxRelay};
 use casework_contracts::{Event, EventType, KafkaRecord, SchemaRegistry};
 use casework_store::Store;
-use casework_testkit::{Backend, TestBroker, TestDatabase, unique_prefix};
+use casework_testkit::{
+    Backend, TestBroker, TestDatabase, sample_application_received, unique_prefix,
+};
 use futures::future::join_all;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sea_orm::DatabaseTransaction;
-use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -49,23 +50,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn events(n: usize) -> Vec<Event> {
-    (0..n)
-        .map(|i| {
-            let case_id = uuid::Uuid::now_v7().to_string();
-            Event::new(
-                "/casework/register",
-                EventType::new("application.received.v1"),
-                case_id.clone(),
-                json!({
-                    "case_id": case_id,
-                    "reference": format!("VV-{:04}-BNCH-X", i % 10_000),
-                    "product": "visit-visa",
-                    "received_at": "2026-11-22T09:30:00Z",
-                    "channel": "online"
-                }),
-            )
-        })
-        .collect()
+    (0..n).map(sample_application_received).collect()
 }
 
 struct Counter {

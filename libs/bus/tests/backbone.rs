@@ -14,9 +14,12 @@ use casework_bus::dead_letter::{self, DeadLetter};
 use casework_bus::producer::EventProducer;
 use casework_bus::topics::{ensure_topics, platform_topics};
 use casework_bus::{BusSettings, Outbox, OutboxRelay};
-use casework_contracts::{Event, EventType, KafkaRecord, SchemaRegistry};
+use casework_contracts::{Event, KafkaRecord, SchemaRegistry};
 use casework_store::{Store, outbox};
-use casework_testkit::{Backend, TestBroker, TestDatabase, init_tracing, unique_prefix};
+use casework_testkit::{
+    Backend, TestBroker, TestDatabase, init_tracing,
+    sample_application_received as application_received, unique_prefix,
+};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -30,23 +33,6 @@ fn schemas_dir() -> PathBuf {
 
 fn registry() -> Arc<SchemaRegistry> {
     Arc::new(SchemaRegistry::load(&schemas_dir(), &[]).expect("shipped schemas"))
-}
-
-/// A valid `application.received.v1` about a new case.
-fn application_received(n: usize) -> Event {
-    let case_id = uuid::Uuid::now_v7().to_string();
-    Event::new(
-        "/casework/register",
-        EventType::new("application.received.v1"),
-        case_id.clone(),
-        json!({
-            "case_id": case_id,
-            "reference": format!("VV-{:04}-TEST-X", n % 10_000),
-            "product": "visit-visa",
-            "received_at": "2026-11-22T09:30:00Z",
-            "channel": "online"
-        }),
-    )
 }
 
 /// The producing side: register's database, outbox and relay.

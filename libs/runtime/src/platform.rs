@@ -63,6 +63,23 @@ impl ServiceContext {
             outbox,
         })
     }
+
+    /// The service's consumer group for these event types, applying them with `handler`.
+    pub fn consumer(
+        &self,
+        handles: impl IntoIterator<Item = casework_contracts::EventType>,
+        handler: Arc<dyn casework_bus::EventHandler>,
+    ) -> Result<InboxConsumer, RuntimeError> {
+        Ok(InboxConsumer::new(
+            self.name,
+            handles,
+            self.store.clone(),
+            self.registry.clone(),
+            self.producer.clone(),
+            self.bus.clone(),
+            handler,
+        )?)
+    }
 }
 
 /// What a built service brings to the platform.

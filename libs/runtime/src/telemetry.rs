@@ -115,7 +115,10 @@ mod tests {
             let span = tracing::info_span!("http");
             let _entered = span.enter();
             let traceparent = current_traceparent().expect("a traceparent");
-            assert!(traceparent.starts_with("00-") && traceparent.len() == 55, "{traceparent}");
+            assert!(
+                traceparent.starts_with("00-") && traceparent.len() == 55,
+                "{traceparent}"
+            );
         });
     }
 }

@@ -28,6 +28,23 @@ pub const KAFKA_BOOTSTRAP_VAR: &str = "CASEWORK_TEST_KAFKA_BOOTSTRAP";
 /// The environment variable that overrides where the broker binary is.
 pub const BROKER_BIN_VAR: &str = "CASEWORK_BROKER_BIN";
 
+/// A valid `application.received.v1` about a new case (the `n` varies the reference).
+pub fn sample_application_received(n: usize) -> casework_contracts::Event {
+    let case_id = uuid::Uuid::now_v7().to_string();
+    casework_contracts::Event::new(
+        "/casework/register",
+        casework_contracts::EventType::new("application.received.v1"),
+        case_id.clone(),
+        serde_json::json!({
+            "case_id": case_id,
+            "reference": format!("VV-{:04}-TEST-X", n % 10_000),
+            "product": "visit-visa",
+            "received_at": "2026-11-22T09:30:00Z",
+            "channel": "online"
+        }),
+    )
+}
+
 /// Logs to the test output once per test binary (`RUST_LOG` filters it).
 pub fn init_tracing() {
     static INIT: OnceLock<()> = OnceLock::new();

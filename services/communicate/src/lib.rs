@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
-use casework_bus::{EventHandler, HandlerError, InboxConsumer, Outbox};
+use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::Store;
@@ -189,13 +189,8 @@ struct Communicate {
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
     let templates = Arc::new(load_templates(&ctx.settings.paths.templates)?);
-    let consumer = InboxConsumer::new(
-        NAME,
+    let consumer = ctx.consumer(
         [EventType::new("communicate.requested.v1")],
-        ctx.store.clone(),
-        ctx.registry.clone(),
-        ctx.producer.clone(),
-        ctx.bus.clone(),
         Arc::new(Notifier {
             templates,
             outbox: ctx.outbox.clone(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
-use casework_bus::{EventHandler, HandlerError, InboxConsumer, Outbox};
+use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{ContractError, Event, EventType, SchemaRegistry};
 use casework_products::{Product, ProductCatalogue};
 use casework_runtime::http::{HttpState, read_json};
@@ -55,13 +55,8 @@ pub async fn build(
         registry: ctx.registry.clone(),
         products,
     });
-    let consumer = InboxConsumer::new(
-        NAME,
+    let consumer = ctx.consumer(
         [EventType::new("notification.sent.v1")],
-        ctx.store.clone(),
-        ctx.registry.clone(),
-        ctx.producer.clone(),
-        ctx.bus.clone(),
         Arc::new(TimelineRecorder),
     )?;
     Ok(ServiceParts {
