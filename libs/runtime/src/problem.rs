@@ -128,6 +128,20 @@ impl Problem {
     }
 }
 
+/// A database failure as a client should see it: 503 (retry) if transient,
+/// else a logged 500 that reveals nothing.
+impl From<casework_store::StoreError> for Problem {
+    fn from(err: casework_store::StoreError) -> Self {
+        if err.is_transient() {
+            tracing::warn!(error = %err, "database unavailable");
+            Problem::unavailable("the database is busy or unavailable")
+        } else {
+            tracing::error!(error = %err, "database failure");
+            Problem::internal()
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status, self.title)?;

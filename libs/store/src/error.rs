@@ -11,6 +11,14 @@ pub enum StoreError {
     /// The settings are unusable (a start-up error).
     #[error("database settings: {0}")]
     Settings(String),
+    /// The group commit a write was part of failed.
+    #[error("the batch this write was part of failed: {reason}")]
+    BatchFailed {
+        /// Whether retrying may succeed.
+        transient: bool,
+        /// What went wrong.
+        reason: String,
+    },
     /// A stored row could not be read back (corrupt or from a newer version).
     #[error("stored row {table}#{id} is unreadable: {reason}")]
     Corrupt {
@@ -30,6 +38,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Database(err) => is_transient_db(err),
+            StoreError::BatchFailed { transient, .. } => *transient,
             StoreError::Settings(_) | StoreError::Corrupt { .. } => false,
         }
     }

@@ -6,6 +6,7 @@
 //! inbox through this crate, and services own their other tables.
 
 pub mod error;
+pub mod group_commit;
 pub mod idempotency;
 pub mod inbox;
 pub mod migrations;
@@ -14,5 +15,6 @@ pub mod settings;
 mod store;
 
 pub use error::StoreError;
+pub use group_commit::{BatchWrite, GroupCommit};
 pub use settings::{DatabaseSettings, SqliteSynchronous};
 pub use store::Store;

@@ -20,7 +20,7 @@ use casework_products::{Product, ProductCatalogue};
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::idempotency::{IdempotencyKey, request_hash};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
-use casework_store::{Store, StoreError, idempotency};
+use casework_store::{BatchWrite, GroupCommit, Store, StoreError, idempotency};
 use chrono::{SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -38,10 +38,13 @@ pub const NAME: &str = "register";
 /// Register's running state, shared by its handlers.
 struct Register {
     store: Store,
-    outbox: Outbox,
     registry: Arc<SchemaRegistry>,
     products: Arc<ProductCatalogue>,
+    intake: GroupCommit<Intake>,
 }
+
+/// Most applications that share one commit.
+const INTAKE_BATCH: usize = 256;
 
 /// Builds Register: migrates its database and returns its routes and consumer.
 pub async fn build(
@@ -49,11 +52,19 @@ pub async fn build(
     products: Arc<ProductCatalogue>,
 ) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<migrations::Migrator>().await?;
+    let intake = GroupCommit::start(
+        ctx.store.clone(),
+        Arc::new(Intake {
+            outbox: ctx.outbox.clone(),
+            products: products.clone(),
+        }),
+        INTAKE_BATCH,
+    );
     let register = web::Data::new(Register {
         store: ctx.store.clone(),
-        outbox: ctx.outbox.clone(),
         registry: ctx.registry.clone(),
         products,
+        intake,
     });
     let consumer = ctx.consumer(
         [EventType::new("notification.sent.v1")],
@@ -174,52 +185,107 @@ async fn submit(
             return Err(Problem::internal());
         }
     }
-    let hash = request_hash(&body);
-    let scope = format!("POST /v1/applications/{}", product.id);
-
-    let txn = register.store.begin_write().await.map_err(store_problem)?;
-    if let Some(key) = &key.0
-        && let Some(stored) = idempotency::find(&txn, &scope, key)
-            .await
-            .map_err(store_problem)?
-    {
-        if stored.request_hash != hash {
-            return Err(Problem::conflict(
-                "this Idempotency-Key was used with a different application",
-            ));
+    let request = IntakeRequest {
+        product: product.id.clone(),
+        application,
+        key: key.0,
+        hash: request_hash(&body),
+        traceparent: telemetry::current_traceparent(),
+    };
+    match register.intake.submit(request).await? {
+        IntakeOutcome::Created { reference, body } => {
+            tracing::info!(%reference, product = %product.id, "application received");
+            Ok(HttpResponse::Created()
+                .insert_header(("Location", format!("/api/register/v1/cases/{reference}")))
+                .content_type("application/json")
+                .body(body))
         }
-        let status = actix_web::http::StatusCode::from_u16(stored.status as u16)
-            .unwrap_or(actix_web::http::StatusCode::CREATED);
-        return Ok(HttpResponse::build(status)
-            .insert_header(("Idempotent-Replayed", "true"))
-            .content_type("application/json")
-            .body(stored.body));
+        IntakeOutcome::Replayed { status, body } => Ok(HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::CREATED),
+        )
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type("application/json")
+        .body(body)),
     }
+}
 
-    let acknowledgement = open_case(&txn, &register.outbox, product, &application)
+/// A validated application on its way into a group commit.
+struct IntakeRequest {
+    product: String,
+    application: Value,
+    key: Option<String>,
+    hash: String,
+    traceparent: Option<String>,
+}
+
+/// What the intake transaction did.
+enum IntakeOutcome {
+    /// A new case.
+    Created { reference: String, body: String },
+    /// The same `Idempotency-Key` and body as before: the first answer.
+    Replayed { status: u16, body: String },
+}
+
+/// Opens cases, many to a commit (see [`GroupCommit`]).
+struct Intake {
+    outbox: Outbox,
+    products: Arc<ProductCatalogue>,
+}
+
+#[async_trait]
+impl BatchWrite for Intake {
+    type Request = IntakeRequest;
+    type Response = IntakeOutcome;
+    type Error = Problem;
+
+    async fn apply(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        request: IntakeRequest,
+    ) -> Result<IntakeOutcome, Problem> {
+        let product = self
+            .products
+            .get(&request.product)
+            .ok_or_else(Problem::internal)?;
+        let scope = format!("POST /v1/applications/{}", product.id);
+        if let Some(key) = &request.key
+            && let Some(stored) = idempotency::find(txn, &scope, key).await?
+        {
+            if stored.request_hash != request.hash {
+                return Err(Problem::conflict(
+                    "this Idempotency-Key was used with a different application",
+                ));
+            }
+            return Ok(IntakeOutcome::Replayed {
+                status: u16::try_from(stored.status).unwrap_or(201),
+                body: stored.body,
+            });
+        }
+        let acknowledgement = open_case(
+            txn,
+            &self.outbox,
+            product,
+            &request.application,
+            request.traceparent,
+        )
         .await
         .map_err(|err| match err {
-            HandlerError::Store(err) => store_problem(err),
+            HandlerError::Store(err) => Problem::from(err),
             other => {
                 tracing::error!(error = %other, "could not open a case");
                 Problem::internal()
             }
         })?;
-    let response = serde_json::to_string(&acknowledgement).unwrap_or_default();
-    if let Some(key) = &key.0 {
-        idempotency::save(&txn, &scope, key, &hash, 201, &response)
-            .await
-            .map_err(store_problem)?;
+        let body = serde_json::to_string(&acknowledgement).unwrap_or_default();
+        if let Some(key) = &request.key {
+            idempotency::save(txn, &scope, key, &request.hash, 201, &body).await?;
+        }
+        Ok(IntakeOutcome::Created {
+            reference: acknowledgement.reference,
+            body,
+        })
     }
-    register.store.commit(txn).await.map_err(store_problem)?;
-    tracing::info!(reference = %acknowledgement.reference, product = %product.id, "application received");
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/api/register/v1/cases/{}", acknowledgement.reference),
-        ))
-        .content_type("application/json")
-        .body(response))
 }
 
 /// Opens the case, records it on the timeline, and emits
@@ -229,6 +295,7 @@ async fn open_case<C: ConnectionTrait>(
     outbox: &Outbox,
     product: &Product,
     application: &Value,
+    traceparent: Option<String>,
 ) -> Result<Acknowledgement, HandlerError> {
     let case_id = uuid::Uuid::now_v7().to_string();
     let reference = CaseReference::generate(&product.reference_prefix);
@@ -262,7 +329,6 @@ async fn open_case<C: ConnectionTrait>(
     .await?;
 
     let received_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let traceparent = telemetry::current_traceparent();
     let source = outbox.source();
     let mut events = vec![Event::new(
         &source,
@@ -353,14 +419,14 @@ async fn get_case(
         .filter(case::Column::Reference.eq(reference.as_str()))
         .one(db)
         .await
-        .map_err(|e| store_problem(e.into()))?
+        .map_err(|e| Problem::from(StoreError::from(e)))?
         .ok_or_else(not_found)?;
     let entries = timeline::Entity::find()
         .filter(timeline::Column::CaseId.eq(&case.id))
         .order_by_asc(timeline::Column::Id)
         .all(db)
         .await
-        .map_err(|e| store_problem(e.into()))?;
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
     Ok(HttpResponse::Ok().json(CaseView {
         case_id: case.id,
         reference: case.reference,
@@ -398,17 +464,6 @@ async fn product_schema(
     Ok(HttpResponse::Ok()
         .content_type("application/schema+json")
         .json(&product.application_schema_document))
-}
-
-/// A database failure as the client should see it: 503 if worth retrying.
-fn store_problem(err: StoreError) -> Problem {
-    if err.is_transient() {
-        tracing::warn!(error = %err, "database unavailable");
-        Problem::unavailable("the case store is busy or unavailable")
-    } else {
-        tracing::error!(error = %err, "database failure");
-        Problem::internal()
-    }
 }
 
 /// Puts the results of other capabilities on the case timeline.
