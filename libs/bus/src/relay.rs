@@ -109,7 +109,7 @@ impl OutboxRelay {
                 }
             }
         }
-        outbox::mark_published(self.store.connection(), &published, Utc::now()).await?;
+        outbox::mark_published(self.store.writer(), &published, Utc::now()).await?;
         tracing::debug!(published = published.len(), "outbox rows published");
         match failure {
             Some(err) => Err(err),
@@ -120,7 +120,7 @@ impl OutboxRelay {
     async fn prune(&self) {
         let retention = chrono::Duration::from_std(self.settings.outbox_retention)
             .unwrap_or(chrono::Duration::days(1));
-        match outbox::prune(self.store.connection(), Utc::now() - retention).await {
+        match outbox::prune(self.store.writer(), Utc::now() - retention).await {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "old outbox rows pruned"),
             Err(err) => tracing::warn!(error = %err, "outbox prune failed; will retry"),

@@ -13,10 +13,18 @@ use tokio::sync::Notify;
 use crate::error::StoreError;
 use crate::settings::{DatabaseSettings, SqliteSynchronous};
 
-/// A service's database: its pool, and the signal that wakes its outbox relay.
+/// A service's database: its pools, and the signal that wakes its outbox relay.
+///
+/// On SQLite, writes go through a pool of one connection: writers queue for
+/// it in order, inside this process, instead of finding the database locked
+/// and sleeping in SQLite's busy handler (whose sleeps grow to 100 ms and
+/// dominated tail latency). Reads use the other pool; in WAL mode they never
+/// wait for writers. On PostgreSQL, which handles concurrent writers itself,
+/// both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    writer: DatabaseConnection,
     outbox_written: Arc<Notify>,
 }
 
@@ -70,16 +78,28 @@ impl Store {
             )));
         }
 
-        let db = Database::connect(options).await?;
+        let db = Database::connect(options.clone()).await?;
+        let writer = if settings.is_sqlite() {
+            options.max_connections(1).min_connections(1);
+            Database::connect(options).await?
+        } else {
+            db.clone()
+        };
         Ok(Self {
             db,
+            writer,
             outbox_written: Arc::new(Notify::new()),
         })
     }
 
-    /// The pool, for queries outside a writing transaction.
+    /// The pool for reads.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The connection for writes outside a transaction (single statements).
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
     }
 
     /// SQLite or PostgreSQL.
@@ -89,7 +109,7 @@ impl Store {
 
     /// Applies a service's migrations (which start with [`crate::migrations::platform`]).
     pub async fn migrate<M: MigratorTrait>(&self) -> Result<(), StoreError> {
-        M::up(&self.db, None).await?;
+        M::up(&self.writer, None).await?;
         Ok(())
     }
 
@@ -101,7 +121,7 @@ impl Store {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok(self.writer.begin_with_options(options).await?)
     }
 
     /// Commits a transaction and wakes the outbox relay, which publishes
@@ -122,8 +142,11 @@ impl Store {
         Ok(self.db.ping().await?)
     }
 
-    /// Closes the pool.
+    /// Closes the pools.
     pub async fn close(self) -> Result<(), StoreError> {
+        if self.backend() == DbBackend::Sqlite {
+            self.writer.close().await?;
+        }
         Ok(self.db.close().await?)
     }
 }
