@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use casework_contracts::{Event, EventType, SchemaRegistry};
@@ -87,23 +87,16 @@ pub trait EventHandler: Send + Sync + 'static {
     }
 }
 
-/// Whether a consumer has joined its group and how many partitions it holds
-/// (for `readyz`).
+/// Whether a consumer has joined its group and received its assignment (for `readyz`).
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerHealth {
     joined: Arc<AtomicBool>,
-    partitions: Arc<AtomicUsize>,
 }
 
 impl ConsumerHealth {
     /// True once the group has given this consumer its assignment.
     pub fn is_assigned(&self) -> bool {
         self.joined.load(Ordering::Acquire)
-    }
-
-    /// Partitions currently assigned.
-    pub fn partitions(&self) -> usize {
-        self.partitions.load(Ordering::Acquire)
     }
 }
 
@@ -117,9 +110,6 @@ impl ConsumerContext for RebalanceContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(assignment) => {
-                self.health
-                    .partitions
-                    .store(assignment.count(), Ordering::Release);
                 self.health.joined.store(true, Ordering::Release);
                 tracing::info!(
                     partitions = assignment.count(),
@@ -128,7 +118,6 @@ impl ConsumerContext for RebalanceContext {
             }
             Rebalance::Revoke(_) => {
                 self.health.joined.store(false, Ordering::Release);
-                self.health.partitions.store(0, Ordering::Release);
             }
             Rebalance::Error(err) => tracing::warn!(error = %err, "consumer rebalance failed"),
         }

@@ -71,11 +71,4 @@ impl EventProducer {
             Err((err, _)) => Err(err.into()),
         }
     }
-
-    /// Waits until everything sent so far is acknowledged (at shutdown).
-    pub fn flush(&self, timeout: Duration) -> Result<(), BusError> {
-        use rdkafka::producer::Producer;
-        self.inner.flush(timeout)?;
-        Ok(())
-    }
 }

@@ -177,11 +177,6 @@ impl ProductCatalogue {
         self.products.get(id)
     }
 
-    /// Every product.
-    pub fn iter(&self) -> impl Iterator<Item = &Product> {
-        self.products.values()
-    }
-
     /// The application schema files, for the schema registry.
     pub fn schema_files(&self) -> Vec<PathBuf> {
         self.products

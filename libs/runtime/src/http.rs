@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::auth::{Authenticator, BEARER, Claims, Policy, PolicyTable};
+use crate::auth::{Authenticator, BEARER, Policy, PolicyTable};
 use crate::platform::ServiceHealth;
 use crate::problem::Problem;
 use crate::telemetry;
@@ -207,13 +207,9 @@ fn authorize(auth: &Authenticator, policy: &Policy, req: &ServiceRequest) -> Res
             claims.sub
         )));
     }
+    // Handlers that need the caller (four-eyes checks, audit) read `Claims` from the extensions.
     req.extensions_mut().insert(claims);
     Ok(())
-}
-
-/// The verified claims of the caller (present on every non-public route).
-pub fn caller(req: &HttpRequest) -> Option<Claims> {
-    req.extensions().get::<Claims>().cloned()
 }
 
 /// Reads a JSON request body of at most `limit` bytes: 413 if larger, 400 if

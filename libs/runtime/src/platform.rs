@@ -130,9 +130,11 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
-                .install_recorder()
-                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+            PrometheusBuilder::new().install_recorder().unwrap_or_else(|err| {
+                // Another recorder owns the process: our series go nowhere.
+                tracing::error!(error = %err, "metrics recorder not installed; /metrics will be empty");
+                PrometheusBuilder::new().build_recorder().handle()
+            })
         })
         .clone()
 }

@@ -64,11 +64,3 @@ pub async fn record_new<C: ConnectionTrait>(
         .map(|row| row.try_get::<String>("", "event_id").map_err(Into::into))
         .collect()
 }
-
-/// How many events `group` has applied (for tests and metrics).
-pub async fn applied_count<C: ConnectionTrait>(db: &C, group: &str) -> Result<u64, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::ConsumerGroup.eq(group))
-        .count(db)
-        .await?)
-}
