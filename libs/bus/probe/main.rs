@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casework_bus::producer::EventProducer;
-use casework_bus::{BusSettings, EventHandler, HandlerError, InboxConsumer};
+use casework_bus::{Assignment, BusSettings, EventHandler, HandlerError, InboxConsumer};
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_store::{DatabaseSettings, Store};
 use clap::Parser;
@@ -45,6 +45,9 @@ struct Args {
     /// Stable consumer instance name, kept across restarts.
     #[arg(long)]
     instance: Option<String>,
+    /// Take every partition directly instead of joining the group (as under `casework up`).
+    #[arg(long)]
+    assign_all: bool,
 }
 
 struct LedgerHandler {
@@ -143,6 +146,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Arc::new(SchemaRegistry::load(&args.schemas, &[])?);
     let mut settings = BusSettings::new(&args.bootstrap).with_prefix(&args.prefix);
     settings.consumer_instance = args.instance;
+    if args.assign_all {
+        settings.assignment = Assignment::AllPartitions;
+    }
     let producer = EventProducer::new(&settings)?;
     let consumer = InboxConsumer::new(
         "communicate",

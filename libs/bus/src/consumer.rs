@@ -18,6 +18,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use casework_contracts::{Event, EventType, SchemaRegistry};
@@ -28,13 +29,14 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
 use sea_orm::DatabaseTransaction;
 use tokio_util::sync::CancellationToken;
 
 use crate::dead_letter;
 use crate::error::BusError;
 use crate::producer::EventProducer;
-use crate::settings::{Backoff, BusSettings, client_config};
+use crate::settings::{Assignment, Backoff, BusSettings, client_config};
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +208,9 @@ impl InboxConsumer {
     /// Consumes until `shutdown`, then commits the stored offsets.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
         let mut config = client_config(&self.settings);
-        if let Some(instance) = &self.settings.consumer_instance {
+        if let (Assignment::Group, Some(instance)) =
+            (self.settings.assignment, &self.settings.consumer_instance)
+        {
             config.set("group.instance.id", format!("{}.{instance}", self.group));
         }
         let consumer: StreamConsumer<RebalanceContext> = config
@@ -222,9 +226,14 @@ impl InboxConsumer {
             .create_with_context(RebalanceContext {
                 health: self.health.clone(),
             })?;
-        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topics)?;
-        tracing::info!(group = %self.group, ?topics, "consumer started");
+        match self.settings.assignment {
+            Assignment::Group => {
+                let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+                consumer.subscribe(&topics)?;
+            }
+            Assignment::AllPartitions => self.assign_all(&consumer, &shutdown).await?,
+        }
+        tracing::info!(group = %self.group, topics = ?self.topics, "consumer started");
 
         let mut backoff = Backoff::new(self.settings.retry_backoff);
         loop {
@@ -268,6 +277,50 @@ impl InboxConsumer {
             Err(err) => tracing::debug!(error = %err, "final offset commit"),
         }
         tracing::info!(group = %self.group, "consumer stopped");
+        Ok(())
+    }
+
+    /// Assigns every partition of the consumer's topics, each starting at the
+    /// group's committed offset (earliest when there is none). Retries until
+    /// the broker answers with the topics' metadata.
+    async fn assign_all(
+        &self,
+        consumer: &StreamConsumer<RebalanceContext>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), BusError> {
+        let mut backoff = Backoff::new(self.settings.retry_backoff);
+        let mut partitions = TopicPartitionList::new();
+        for topic in &self.topics {
+            loop {
+                // Blocks for at most the timeout, once at start (as ensure_topics does).
+                let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(5));
+                let count = metadata
+                    .as_ref()
+                    .ok()
+                    .and_then(|m| m.topics().first().map(|t| t.partitions().len()))
+                    .unwrap_or(0);
+                if count > 0 {
+                    for partition in 0..count {
+                        let partition = i32::try_from(partition).unwrap_or(i32::MAX);
+                        partitions.add_partition_offset(topic, partition, Offset::Stored)?;
+                    }
+                    break;
+                }
+                let delay = backoff.next_delay();
+                tracing::warn!(group = %self.group, %topic, error = ?metadata.err(), retry_in = ?delay, "no partitions found for topic; will retry");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+        consumer.assign(&partitions)?;
+        self.health.joined.store(true, Ordering::Release);
+        tracing::info!(
+            group = %self.group,
+            partitions = partitions.count(),
+            "consumer assigned every partition of its topics"
+        );
         Ok(())
     }
 

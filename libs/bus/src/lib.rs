@@ -27,4 +27,4 @@ pub use consumer::{ConsumerHealth, EventHandler, HandlerError, InboxConsumer};
 pub use error::BusError;
 pub use outbox::Outbox;
 pub use relay::OutboxRelay;
-pub use settings::BusSettings;
+pub use settings::{Assignment, BusSettings};

@@ -19,11 +19,23 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// One per service: reads unpublished outbox rows in id order, publishes them
 /// and marks them published. Woken by [`Store::commit`]; also polls, so rows
 /// written by another process (or before a crash) are never stranded.
+///
+/// Marking is deferred: the ids of rows the broker has acknowledged are kept
+/// in memory and written as published at most once per
+/// [`BusSettings::relay_mark_interval`] (or when `relay_batch` of them wait).
+/// Every write transaction costs a disk sync, and a per-round mark would
+/// compete with the service's own commits for them. A mark lost in a crash
+/// only makes the next start send those events again, which consumers drop
+/// as duplicates: delivery is at-least-once either way.
 #[derive(Debug)]
 pub struct OutboxRelay {
     store: Store,
     producer: EventProducer,
     settings: BusSettings,
+    /// Sent and acknowledged, not yet marked published, oldest first.
+    unmarked: Vec<i64>,
+    /// When the oldest of `unmarked` was acknowledged.
+    unmarked_since: Option<Instant>,
 }
 
 impl OutboxRelay {
@@ -33,15 +45,22 @@ impl OutboxRelay {
             store,
             producer,
             settings,
+            unmarked: Vec::new(),
+            unmarked_since: None,
         }
     }
 
-    /// Runs until `shutdown`, then publishes what is left (best effort) and returns.
-    pub async fn run(self, shutdown: CancellationToken) {
+    /// Runs until `shutdown`, then publishes what is left (best effort),
+    /// marks what it sent, and returns.
+    pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Backoff::new(self.settings.retry_backoff);
         let mut last_prune = Instant::now();
         loop {
-            match self.publish_pending().await {
+            let round = self.publish_pending().await;
+            if let Err(err) = self.mark_if_due().await {
+                tracing::warn!(error = %err, "outbox relay could not mark rows published; will retry");
+            }
+            match round {
                 Ok(published) if published > 0 => {
                     backoff.reset();
                     continue;
@@ -60,10 +79,18 @@ impl OutboxRelay {
                 last_prune = Instant::now();
                 self.prune().await;
             }
+            let wait = match self.unmarked_since {
+                Some(since) => self
+                    .settings
+                    .relay_mark_interval
+                    .saturating_sub(since.elapsed())
+                    .min(self.settings.relay_poll),
+                None => self.settings.relay_poll,
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.store.outbox_written() => {}
-                () = tokio::time::sleep(self.settings.relay_poll) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
         // Drain: publish what was committed before the stop, without waiting long.
@@ -79,15 +106,25 @@ impl OutboxRelay {
                 "outbox relay stopped with events still unpublished; they go out at next start"
             );
         }
+        if let Err(err) = self.mark().await {
+            tracing::warn!(error = %err, "outbox relay could not mark its last rows published; they are sent again at next start");
+        }
     }
 
     /// Publishes one batch of unpublished rows; returns how many were published.
+    /// Their marks are written later ([`Self::mark_if_due`]).
     ///
-    /// Rows are marked published only up to the first failure, so a failed
+    /// Only the rows up to the first failure count as published, so a failed
     /// record and everything after it are sent again (consumers de-duplicate)
     /// rather than overtaken.
-    pub async fn publish_pending(&self) -> Result<usize, BusError> {
-        let rows = outbox::unpublished(self.store.connection(), self.settings.relay_batch).await?;
+    pub async fn publish_pending(&mut self) -> Result<usize, BusError> {
+        let skip = self.unmarked.first().zip(self.unmarked.last());
+        let rows = outbox::unpublished(
+            self.store.connection(),
+            self.settings.relay_batch,
+            skip.map(|(first, last)| (*first, *last)),
+        )
+        .await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -109,12 +146,40 @@ impl OutboxRelay {
                 }
             }
         }
-        outbox::mark_published(self.store.writer(), &published, Utc::now()).await?;
         tracing::debug!(published = published.len(), "outbox rows published");
+        let count = published.len();
+        if count > 0 {
+            self.unmarked_since.get_or_insert_with(Instant::now);
+            self.unmarked.extend(published);
+            // Ids come in ascending order within a round, but a row committed
+            // late (PostgreSQL assigns ids at insert) can sort before earlier ones.
+            self.unmarked.sort_unstable();
+        }
         match failure {
             Some(err) => Err(err),
-            None => Ok(published.len()),
+            None => Ok(count),
         }
+    }
+
+    /// Marks the sent rows published if the oldest has waited a mark interval,
+    /// or if a batch of them has built up.
+    async fn mark_if_due(&mut self) -> Result<(), BusError> {
+        let due = self
+            .unmarked_since
+            .is_some_and(|since| since.elapsed() >= self.settings.relay_mark_interval)
+            || self.unmarked.len() as u64 >= self.settings.relay_batch;
+        if due { self.mark().await } else { Ok(()) }
+    }
+
+    /// Marks every sent row published.
+    async fn mark(&mut self) -> Result<(), BusError> {
+        if self.unmarked.is_empty() {
+            return Ok(());
+        }
+        outbox::mark_published(self.store.writer(), &self.unmarked, Utc::now()).await?;
+        self.unmarked.clear();
+        self.unmarked_since = None;
+        Ok(())
     }
 
     async fn prune(&self) {

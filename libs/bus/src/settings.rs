@@ -17,6 +17,8 @@ pub struct BusSettings {
     /// waiting for the broker to notice the old member died. Use the pod name
     /// in a cluster; `None` makes every start a new member.
     pub consumer_instance: Option<String>,
+    /// How consumers get their partitions.
+    pub assignment: Assignment,
     /// Partitions of each topic created at start.
     pub partitions: i32,
     /// Replication factor of each topic created at start.
@@ -27,10 +29,27 @@ pub struct BusSettings {
     pub relay_batch: u64,
     /// How often the relay looks for rows even when not woken.
     pub relay_poll: Duration,
+    /// Longest a sent row waits to be marked published (see [`crate::OutboxRelay`]).
+    pub relay_mark_interval: Duration,
     /// How long published outbox rows are kept before pruning.
     pub outbox_retention: Duration,
     /// First and largest wait between retries of a transient failure.
     pub retry_backoff: (Duration, Duration),
+}
+
+/// How a service's consumer gets its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Assignment {
+    /// Join the service's consumer group and take the partitions the group
+    /// gives it: the way to run several instances of a service.
+    #[default]
+    Group,
+    /// Take every partition of its topics directly, without group membership,
+    /// still committing offsets under the service's group id. Only correct
+    /// when this process is the service's one instance, as with the embedded
+    /// broker under `casework up`; it is then ready at once instead of after
+    /// the broker's join pauses.
+    AllPartitions,
 }
 
 impl BusSettings {
@@ -40,11 +59,13 @@ impl BusSettings {
             bootstrap_servers: bootstrap_servers.into(),
             topic_prefix: String::new(),
             consumer_instance: None,
+            assignment: Assignment::Group,
             partitions: 3,
             replication: 1,
             consumer_batch: 500,
             relay_batch: 1000,
             relay_poll: Duration::from_secs(1),
+            relay_mark_interval: Duration::from_secs(1),
             outbox_retention: Duration::from_secs(24 * 3600),
             retry_backoff: (Duration::from_millis(100), Duration::from_secs(10)),
         }

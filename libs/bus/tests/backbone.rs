@@ -20,6 +20,8 @@ use casework_testkit::{
     Backend, TestBroker, TestDatabase, init_tracing,
     sample_application_received as application_received, unique_prefix,
 };
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -402,6 +404,16 @@ async fn the_same_event_delivered_twice_is_applied_once(backend: Backend) {
 }
 
 async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(backend: Backend) {
+    consumer_killed_mid_stream(backend, &[]).await;
+}
+
+/// The same with the partitions assigned directly, as under `casework up`:
+/// the offsets committed under the group id must carry over the restarts.
+async fn a_directly_assigned_consumer_killed_mid_stream_resumes_from_its_commits(backend: Backend) {
+    consumer_killed_mid_stream(backend, &["--assign-all"]).await;
+}
+
+async fn consumer_killed_mid_stream(backend: Backend, extra: &[&str]) {
     init_tracing();
     let broker = TestBroker::shared();
     let prefix = unique_prefix();
@@ -409,7 +421,9 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(ba
         return;
     };
     const TOTAL: i64 = 1500;
-    let mut probe = Probe::start(backend, broker, &prefix, &["--apply-delay-ms", "2"]).await;
+    let mut args = vec!["--apply-delay-ms", "2"];
+    args.extend_from_slice(extra);
+    let mut probe = Probe::start(backend, broker, &prefix, &args).await;
     register
         .emit((0..TOTAL as usize).map(application_received).collect(), 50)
         .await;
@@ -444,7 +458,39 @@ async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(ba
         (TOTAL, TOTAL),
         "(rows, distinct events)"
     );
+    // Every record's offset is committed (auto-commit runs every 500 ms), so a
+    // restart resumes where the last one stopped instead of re-reading it all.
+    eventually(
+        Duration::from_secs(10),
+        "every offset committed",
+        async || committed_offsets(&register.settings, "communicate", REGISTER_TOPIC) == TOTAL,
+    )
+    .await;
     register.stop().await;
+}
+
+/// The sum over partitions of `service`'s committed offsets on `topic`.
+fn committed_offsets(settings: &BusSettings, service: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("group.id", settings.consumer_group(service))
+        .create()
+        .expect("offset reader");
+    let topic = settings.prefixed(topic);
+    let mut partitions = TopicPartitionList::new();
+    for partition in 0..settings.partitions {
+        partitions.add_partition(&topic, partition);
+    }
+    consumer
+        .committed_offsets(partitions, Duration::from_secs(10))
+        .expect("committed offsets")
+        .elements()
+        .iter()
+        .filter_map(|element| match element.offset() {
+            Offset::Offset(offset) => Some(offset),
+            _ => None,
+        })
+        .sum()
 }
 
 async fn a_broker_killed_under_load_loses_no_acknowledged_event(backend: Backend) {
@@ -627,6 +673,7 @@ casework_testkit::on_both_backends!(
     bad_records_go_to_the_dlq_and_the_consumer_continues,
     the_same_event_delivered_twice_is_applied_once,
     a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice,
+    a_directly_assigned_consumer_killed_mid_stream_resumes_from_its_commits,
     a_broker_killed_under_load_loses_no_acknowledged_event,
     an_unavailable_database_is_retried_not_dead_lettered,
 );

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use casework_bus::BusSettings;
+use casework_bus::{Assignment, BusSettings};
 use casework_store::{DatabaseSettings, SqliteSynchronous};
 use serde::Deserialize;
 
@@ -216,6 +216,11 @@ impl Settings {
         bus.replication = self.kafka.replication;
         bus.consumer_instance =
             Some(self.kafka.consumer_instance.clone()).filter(|name| !name.is_empty());
+        // The embedded broker serves one process, which is then each service's
+        // only consumer: group membership would add only the broker's join pauses.
+        if self.uses_embedded_broker() {
+            bus.assignment = Assignment::AllPartitions;
+        }
         bus
     }
 

@@ -79,14 +79,18 @@ pub async fn append<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The oldest unpublished rows, in publication order.
-pub async fn unpublished<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<Model>, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::PublishedAt.is_null())
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+/// The oldest unpublished rows, in publication order, leaving out the ids in
+/// `skip` (inclusive): rows the relay has sent but not yet marked.
+pub async fn unpublished<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+    skip: Option<(i64, i64)>,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find().filter(Column::PublishedAt.is_null());
+    if let Some((first, last)) = skip {
+        query = query.filter(Column::Id.not_between(first, last));
+    }
+    Ok(query.order_by_asc(Column::Id).limit(limit).all(db).await?)
 }
 
 /// Marks rows published.
