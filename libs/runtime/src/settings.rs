@@ -31,7 +31,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
-    /// Where schemas, products and templates are.
+    /// Where schemas, products, templates and rule sets are.
     pub paths: PathSettings,
 }
 
@@ -115,6 +115,8 @@ pub struct PathSettings {
     pub products: PathBuf,
     /// Notification templates.
     pub templates: PathBuf,
+    /// Rule sets (`<id>/v<N>.toml`).
+    pub rules: PathBuf,
 }
 
 impl Settings {

@@ -1,0 +1,1 @@
+//! Decide: rule sets applied to evidence.

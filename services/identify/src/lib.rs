@@ -1,0 +1,1 @@
+//! Identify: who an applicant is.
