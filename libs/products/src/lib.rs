@@ -44,8 +44,15 @@ pub struct Product {
     /// Where the applicant's email is in the application (a JSON Pointer).
     pub applicant_email: String,
     /// Where the applicant's names and date of birth are (JSON Pointers), for
-    /// case search and for the templates.
+    /// case search, the templates and the checks' requests.
     pub applicant: ApplicantFields,
+    /// The rule set (`config/rules/<id>/`) Decide applies to this product.
+    pub rule_set: String,
+    /// The checks, stage by stage: stages run in order, the checks of a stage
+    /// in parallel, and a stage ends when all its results are in.
+    pub stages: Vec<Stage>,
+    /// What happens on each outcome of the decision.
+    pub outcomes: Outcomes,
     /// The application schema's `$id`, read from the file at load.
     #[serde(skip)]
     pub application_schema_id: String,
@@ -64,6 +71,211 @@ pub struct ApplicantFields {
     pub surname: String,
     /// Date of birth.
     pub date_of_birth: String,
+    /// Nationality (ICAO 3-letter code), if the form asks for it.
+    #[serde(default)]
+    pub nationality: Option<String>,
+    /// The identity document's MRZ lines (an array of strings), if the form
+    /// asks for a document.
+    #[serde(default)]
+    pub document_mrz: Option<String>,
+}
+
+/// The capabilities Register can ask for a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    /// Who the applicant is, and their document.
+    Identify,
+    /// Warnings index, criminal records, lost and stolen documents.
+    Investigate,
+    /// The decision on the evidence.
+    Decide,
+}
+
+impl Capability {
+    /// The capability's service name, which is also its request event's prefix.
+    pub fn service(self) -> &'static str {
+        match self {
+            Self::Identify => "identify",
+            Self::Investigate => "investigate",
+            Self::Decide => "decide",
+        }
+    }
+}
+
+/// A stage: checks that run in parallel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// The stage's id, unique in the product: `checks`, `decision`.
+    pub id: String,
+    /// Its checks.
+    pub checks: Vec<Check>,
+}
+
+/// One check of a stage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// The check's id, unique in the product; its result is the evidence
+    /// under this name (`/identity/...` in the rules).
+    pub id: String,
+    /// Which capability does it.
+    pub capability: Capability,
+    /// How long its result may take before the case is marked stuck.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Parameters passed in the request, as the capability defines them.
+    #[serde(default)]
+    pub params: serde_json::Map<String, Value>,
+}
+
+fn default_timeout() -> u64 {
+    300
+}
+
+/// What each decision leads to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcomes {
+    /// On a grant.
+    pub grant: OutcomeRoute,
+    /// On a refusal.
+    pub refuse: OutcomeRoute,
+}
+
+/// The work an outcome starts; the case closes when all of it is done.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRoute {
+    /// Issue a document.
+    #[serde(default)]
+    pub fulfil: Option<FulfilRoute>,
+    /// Record an enforcement action.
+    #[serde(default)]
+    pub enforce: Option<EnforceRoute>,
+    /// The notification milestone to send (a key of `notifications`).
+    #[serde(default)]
+    pub notify: Option<String>,
+}
+
+/// The document to issue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilRoute {
+    /// The kind of document: `visa`, `passport`, `dbs-certificate`.
+    pub document: String,
+    /// Its machine-readable zone, if it has one: `TD3`, `MRV-A`.
+    #[serde(default)]
+    pub mrz_format: Option<String>,
+    /// How long it is valid for.
+    pub valid_for_days: u32,
+    /// The notification milestone to send once it is issued.
+    #[serde(default)]
+    pub notify: Option<String>,
+}
+
+/// The enforcement action to record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforceRoute {
+    /// What kind of action: `refusal-false-document`, ...
+    pub action: String,
+    /// Only when the rules that refused ask for it (a rule's `enforce`).
+    #[serde(default = "yes")]
+    pub only_if_rules_ask: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Checks the stages and outcome routes hang together: unique ids, one
+/// decision in the last stage on its own, milestones that exist.
+fn check_process(product: &Product) -> Result<(), String> {
+    let slug = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if product.stages.is_empty() {
+        return Err("stages: a product needs at least its decision stage".into());
+    }
+    let mut stage_ids = Vec::new();
+    let mut check_ids = Vec::new();
+    for stage in &product.stages {
+        if !slug(&stage.id) || stage_ids.contains(&&stage.id) {
+            return Err(format!(
+                "stages: stage id `{}` must be unique, in lowercase letters, digits and hyphens",
+                stage.id
+            ));
+        }
+        stage_ids.push(&stage.id);
+        if stage.checks.is_empty() {
+            return Err(format!(
+                "stages.{}: a stage needs at least one check",
+                stage.id
+            ));
+        }
+        for check in &stage.checks {
+            // `application` is the evidence key of the form itself.
+            if !slug(&check.id) || check_ids.contains(&&check.id) || check.id == "application" {
+                return Err(format!(
+                    "stages.{}: check id `{}` must be unique, not `application`, in lowercase letters, digits and hyphens",
+                    stage.id, check.id
+                ));
+            }
+            if check.timeout_seconds == 0 {
+                return Err(format!(
+                    "stages.{}.{}: timeout_seconds must be at least 1",
+                    stage.id, check.id
+                ));
+            }
+            check_ids.push(&check.id);
+        }
+    }
+    let deciders: Vec<_> = product
+        .stages
+        .iter()
+        .flat_map(|s| s.checks.iter().map(move |c| (s, c)))
+        .filter(|(_, c)| c.capability == Capability::Decide)
+        .collect();
+    let last = product.stages.last().map(|s| &s.id);
+    match deciders.as_slice() {
+        [(stage, _)] if Some(&stage.id) == last && stage.checks.len() == 1 => {}
+        _ => {
+            return Err(
+                "stages: exactly one `decide` check, alone in the last stage, is required".into(),
+            );
+        }
+    }
+    if !slug(&product.rule_set) {
+        return Err(format!("rule_set `{}`: a rule set id", product.rule_set));
+    }
+    for (outcome, route) in [
+        ("grant", &product.outcomes.grant),
+        ("refuse", &product.outcomes.refuse),
+    ] {
+        let milestones = route
+            .notify
+            .iter()
+            .chain(route.fulfil.iter().filter_map(|f| f.notify.as_ref()));
+        for milestone in milestones {
+            if !product.notifications.contains_key(milestone) {
+                return Err(format!(
+                    "outcomes.{outcome}: milestone `{milestone}` is not in notifications"
+                ));
+            }
+        }
+        if let Some(format) = route.fulfil.as_ref().and_then(|f| f.mrz_format.as_deref())
+            && !["TD1", "TD3", "MRV-A"].contains(&format)
+        {
+            return Err(format!(
+                "outcomes.{outcome}.fulfil.mrz_format `{format}`: TD1, TD3 or MRV-A"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every product, by id.
@@ -117,6 +329,7 @@ impl ProductCatalogue {
                     format!("reference_prefix `{prefix}`: two to four capital letters"),
                 ));
             }
+            check_process(&product).map_err(|reason| fail(&path, reason))?;
             if !product.notifications.contains_key("received") {
                 return Err(fail(
                     &path,
@@ -175,6 +388,11 @@ impl ProductCatalogue {
     /// A product by id.
     pub fn get(&self, id: &str) -> Option<&Product> {
         self.products.get(id)
+    }
+
+    /// Every product, in id order.
+    pub fn products(&self) -> impl Iterator<Item = &Product> {
+        self.products.values()
     }
 
     /// The application schema files, for the schema registry.
