@@ -1,0 +1,1 @@
+//! Fulfil: status documents.

@@ -1,0 +1,1 @@
+//! Investigate: screening against the warnings index and records.
