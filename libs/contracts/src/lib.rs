@@ -3,7 +3,8 @@
 //! Owns the CloudEvents 1.0 envelope and its Kafka binary-mode mapping
 //! ([`envelope`]), the event catalogue read from `schemas/asyncapi.yaml`
 //! ([`catalogue`]) and the JSON Schema registry that validates every payload
-//! ([`registry`]).
+//! ([`registry`]), and the name normalisation every service compares
+//! people's names with ([`names`]).
 //!
 //! It must never talk to a broker or a database: services and the bus depend on
 //! it, so it stays free of I/O beyond reading schema files at start.
@@ -11,6 +12,7 @@
 pub mod catalogue;
 pub mod envelope;
 pub mod error;
+pub mod names;
 pub mod registry;
 
 pub use catalogue::{CatalogueEntry, EventCatalogue, Visibility};
