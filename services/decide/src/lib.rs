@@ -1,1 +1,430 @@
-//! Decide: rule sets applied to evidence.
+//! Decide: applies the product's rule set (a versioned decision table) to a
+//! case's evidence, keeps the referral queue, and records caseworkers'
+//! decisions on referrals.
+//!
+//! It acts on `decide.requested` with the latest version of the rule set the
+//! request names, and answers with `decision.made` (grant or refuse) or
+//! `decision.referred`; a caseworker's decision on a referral is a second
+//! `decision.made`, by the caseworker's token `sub`. Every decision records
+//! the rule set's version and the evidence exactly as it was seen. A request
+//! delivered twice decides once. It must never act on a case beyond deciding:
+//! Register routes the outcome.
+//!
+//! Where this differs from a one-row-per-step design, and why: `decisions`
+//! holds at most one row per step *and kind* ([`BY_RULES`],
+//! [`BY_CASEWORKER`]), because a referred step has two decisions, the rules'
+//! `refer` and then the caseworker's, and both stay on record.
+
+pub mod api;
+pub mod tables;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use casework_bus::{BusError, EventHandler, HandlerError, Outbox};
+use casework_contracts::{Event, EventType, FieldError};
+use casework_rules::{Outcome, RuleBook};
+use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
+use casework_store::{Store, StoreError};
+use chrono::Utc;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseTransaction, Set};
+use serde_json::{Value, json};
+use utoipa::OpenApi;
+
+pub use api::{DecideApi, DecisionView, ReferralView};
+pub use tables::{BY_CASEWORKER, BY_RULES, Migrator, decision, referral};
+
+/// The service's name.
+pub const NAME: &str = "decide";
+/// The longest reason a caseworker may give, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+/// `referrals.status` of a referral waiting for a caseworker.
+pub const OPEN: &str = "open";
+/// `referrals.status` of a referral a caseworker has decided.
+pub const DECIDED: &str = "decided";
+
+/// Reads every rule set under `dir` (`<id>/v<N>.toml`); a missing directory or
+/// a bad file is a configuration error naming the file.
+pub fn load_rules(dir: &Path) -> Result<RuleBook, RuntimeError> {
+    RuleBook::load(dir).map_err(|e| RuntimeError::Config(format!("paths.rules: {e}")))
+}
+
+/// Builds Decide: loads the rule sets, migrates its database and returns its
+/// routes and consumer.
+pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
+    let rules = load_rules(&ctx.settings.paths.rules)?;
+    ctx.store.migrate::<Migrator>().await?;
+    let consumer = ctx.consumer(
+        [EventType::new("decide.requested.v1")],
+        Arc::new(Decider::new(rules, ctx.outbox.clone())),
+    )?;
+    Ok(ServiceParts {
+        name: NAME,
+        openapi: DecideApi::openapi(),
+        routes: api::routes(ctx.store.clone(), ctx.outbox.clone()),
+        consumers: vec![consumer],
+        store: ctx.store,
+    })
+}
+
+/// Applies `decide.requested`: evaluates the latest version of the named rule
+/// set against the evidence, records the decision (and a referral when the
+/// rules refer), and emits `decision.made` or `decision.referred`.
+#[derive(Debug)]
+pub struct Decider {
+    rules: RuleBook,
+    outbox: Outbox,
+}
+
+impl Decider {
+    /// A decider with these rule sets, emitting through `outbox`.
+    pub fn new(rules: RuleBook, outbox: Outbox) -> Self {
+        Self { rules, outbox }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Decider {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        let data = &event.data;
+        let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+        let (case_id, step_id, set_id) = (text("case_id"), text("step_id"), text("rule_set"));
+        let already = decision::Entity::find()
+            .filter(decision::Column::StepId.eq(&step_id))
+            .filter(decision::Column::Kind.eq(BY_RULES))
+            .one(txn)
+            .await?;
+        if already.is_some() {
+            tracing::info!(%case_id, %step_id, "step already decided; not deciding again");
+            return Ok(());
+        }
+        // Retrying cannot make an unknown rule set known: dead-letter the request.
+        let rule_set = self
+            .rules
+            .latest(&set_id)
+            .ok_or_else(|| HandlerError::Refused(format!("there is no rule set `{set_id}`")))?;
+        let evidence = data["evidence"].clone();
+        let decided = rule_set.evaluate(&evidence);
+        let now = Utc::now();
+        let version = i64::from(decided.rule_set_version);
+        decision::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            case_id: Set(case_id.clone()),
+            reference: Set(text("reference")),
+            product: Set(text("product")),
+            step_id: Set(step_id.clone()),
+            kind: Set(BY_RULES.into()),
+            outcome: Set(decided.outcome.as_str().into()),
+            reasons: Set(json!(decided.reasons)),
+            fired: Set(json!(decided.fired)),
+            enforce: Set(decided.enforce),
+            rule_set: Set(decided.rule_set.clone()),
+            rule_set_version: Set(version),
+            evidence: Set(evidence.clone()),
+            decided_by: Set(BY_RULES.into()),
+            created_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+        let (event_type, payload) = if decided.outcome == Outcome::Refer {
+            referral::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                case_id: Set(case_id.clone()),
+                reference: Set(text("reference")),
+                product: Set(text("product")),
+                step_id: Set(step_id.clone()),
+                rule_set: Set(decided.rule_set.clone()),
+                rule_set_version: Set(version),
+                reasons: Set(json!(decided.reasons)),
+                fired: Set(json!(decided.fired)),
+                evidence: Set(evidence),
+                status: Set(OPEN.into()),
+                created_at: Set(now),
+                decided_at: Set(None),
+                decided_by: Set(None),
+                decision_outcome: Set(None),
+                decision_reason: Set(None),
+            }
+            .insert(txn)
+            .await?;
+            (
+                "decision.referred.v1",
+                json!({
+                    "case_id": case_id,
+                    "step_id": step_id,
+                    "reasons": decided.reasons,
+                    "fired": decided.fired,
+                    "rule_set": decided.rule_set,
+                    "rule_set_version": decided.rule_set_version,
+                }),
+            )
+        } else {
+            (
+                "decision.made.v1",
+                json!({
+                    "case_id": case_id,
+                    "step_id": step_id,
+                    "outcome": decided.outcome,
+                    "reasons": decided.reasons,
+                    "fired": decided.fired,
+                    "rule_set": decided.rule_set,
+                    "rule_set_version": decided.rule_set_version,
+                    "enforce": decided.enforce,
+                    "decided_by": BY_RULES,
+                }),
+            )
+        };
+        tracing::info!(%case_id, %step_id, outcome = %decided.outcome, rule_set = %set_id, version, "decided by the rules");
+        let traceparent = event
+            .traceparent
+            .clone()
+            .or_else(telemetry::current_traceparent);
+        emit(
+            &self.outbox,
+            txn,
+            event_type,
+            &case_id,
+            payload,
+            traceparent,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+async fn emit(
+    outbox: &Outbox,
+    txn: &DatabaseTransaction,
+    event_type: &str,
+    case_id: &str,
+    payload: Value,
+    traceparent: Option<String>,
+) -> Result<(), BusError> {
+    let mut event = Event::new(
+        outbox.source(),
+        EventType::new(event_type),
+        case_id,
+        payload,
+    );
+    event.traceparent = traceparent;
+    outbox.append(txn, [event]).await
+}
+
+/// Applies a caseworker's decision on a referral, in one transaction: marks
+/// the referral decided (only if it is still open), records the decision
+/// (by `decided_by`, the caller's token `sub`) and emits `decision.made`.
+///
+/// `body` is `{"outcome": "grant" | "refuse", "reason": "..."}`; the reason
+/// is required (1 to [`MAX_REASON_CHARS`] characters once trimmed). The
+/// decision's reasons are the caseworker's reason; its fired rules are the
+/// referral's; it asks for enforcement only when it refuses and a fired rule
+/// was flagged `enforce`.
+///
+/// Errors: 422 naming `/outcome` or `/reason`, 404 for an unknown referral,
+/// 409 when the referral is already decided, 503 when the database is busy.
+/// Nothing changes on any error.
+pub async fn decide_referral(
+    store: &Store,
+    outbox: &Outbox,
+    referral_id: &str,
+    body: &Value,
+    decided_by: &str,
+) -> Result<DecisionView, Problem> {
+    let (outcome, reason) = manual_decision(body)?;
+    if decided_by.trim().is_empty() {
+        return Err(Problem::forbidden(
+            "the token names no subject to decide as",
+        ));
+    }
+    let txn = store.begin_write().await?;
+    let referral = referral::Entity::find_by_id(referral_id)
+        .one(&txn)
+        .await
+        .map_err(db_problem)?
+        .ok_or_else(|| Problem::not_found(format!("there is no referral `{referral_id}`")))?;
+    let already =
+        || Problem::conflict(format!("referral `{referral_id}` has already been decided"));
+    if referral.status != OPEN {
+        return Err(already());
+    }
+    let now = Utc::now();
+    // Only if still open: of two concurrent decisions, exactly one updates the row.
+    let updated = referral::Entity::update_many()
+        .col_expr(referral::Column::Status, Expr::value(DECIDED))
+        .col_expr(referral::Column::DecidedAt, Expr::value(now))
+        .col_expr(referral::Column::DecidedBy, Expr::value(decided_by))
+        .col_expr(
+            referral::Column::DecisionOutcome,
+            Expr::value(outcome.as_str()),
+        )
+        .col_expr(referral::Column::DecisionReason, Expr::value(&reason))
+        .filter(referral::Column::Id.eq(referral_id))
+        .filter(referral::Column::Status.eq(OPEN))
+        .exec(&txn)
+        .await
+        .map_err(db_problem)?;
+    if updated.rows_affected != 1 {
+        return Err(already());
+    }
+    let enforce = outcome == Outcome::Refuse
+        && referral
+            .fired
+            .as_array()
+            .is_some_and(|fired| fired.iter().any(|rule| rule["enforce"] == true));
+    let reasons = json!([reason]);
+    let made = decision::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        case_id: Set(referral.case_id.clone()),
+        reference: Set(referral.reference),
+        product: Set(referral.product),
+        step_id: Set(referral.step_id.clone()),
+        kind: Set(BY_CASEWORKER.into()),
+        outcome: Set(outcome.as_str().into()),
+        reasons: Set(reasons.clone()),
+        fired: Set(referral.fired.clone()),
+        enforce: Set(enforce),
+        rule_set: Set(referral.rule_set.clone()),
+        rule_set_version: Set(referral.rule_set_version),
+        evidence: Set(referral.evidence),
+        decided_by: Set(decided_by.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db_problem)?;
+    let payload = json!({
+        "case_id": referral.case_id,
+        "step_id": referral.step_id,
+        "outcome": outcome,
+        "reasons": reasons,
+        "fired": referral.fired,
+        "rule_set": referral.rule_set,
+        "rule_set_version": referral.rule_set_version,
+        "enforce": enforce,
+        "decided_by": decided_by,
+    });
+    emit(
+        outbox,
+        &txn,
+        "decision.made.v1",
+        &referral.case_id,
+        payload,
+        telemetry::current_traceparent(),
+    )
+    .await
+    .map_err(bus_problem)?;
+    store.commit(txn).await?;
+    tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %outcome, %decided_by, "referral decided");
+    Ok(DecisionView::from(made))
+}
+
+/// Checks a caseworker's decision body, naming every failing field.
+fn manual_decision(body: &Value) -> Result<(Outcome, String), Problem> {
+    let field = |pointer: &str, message: &str| FieldError {
+        pointer: pointer.to_owned(),
+        message: message.to_owned(),
+    };
+    let Some(fields) = body.as_object() else {
+        return Err(Problem::invalid(vec![field(
+            "",
+            "must be an object with `outcome` and `reason`",
+        )]));
+    };
+    let mut errors = Vec::new();
+    let outcome = match fields.get("outcome").and_then(Value::as_str) {
+        Some("grant") => Some(Outcome::Grant),
+        Some("refuse") => Some(Outcome::Refuse),
+        _ => {
+            errors.push(field("/outcome", "must be `grant` or `refuse`"));
+            None
+        }
+    };
+    let reason = fields
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    if reason.is_empty() {
+        errors.push(field(
+            "/reason",
+            "is required: say why, in words fit for the decision letter",
+        ));
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        errors.push(field(
+            "/reason",
+            &format!("must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    for key in fields.keys() {
+        if key != "outcome" && key != "reason" {
+            let pointer = format!("/{}", key.replace('~', "~0").replace('/', "~1"));
+            errors.push(field(&pointer, "is not a field of a decision"));
+        }
+    }
+    match outcome {
+        Some(outcome) if errors.is_empty() => Ok((outcome, reason.to_owned())),
+        _ => Err(Problem::invalid(errors)),
+    }
+}
+
+/// A database error as the client sees it (503 if transient, else 500).
+fn db_problem(err: DbErr) -> Problem {
+    Problem::from(StoreError::from(err))
+}
+
+/// A failure to append to the outbox as the client sees it.
+fn bus_problem(err: BusError) -> Problem {
+    match err {
+        BusError::Store(err) => Problem::from(err),
+        other if other.is_transient() => Problem::unavailable("the outbox is unavailable"),
+        other => {
+            tracing::error!(error = %other, "cannot emit decision.made");
+            Problem::internal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointers(body: Value) -> Vec<String> {
+        manual_decision(&body)
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect()
+    }
+
+    #[test]
+    fn a_decision_needs_a_known_outcome_and_a_reason() {
+        assert_eq!(
+            manual_decision(&json!({"outcome": "grant", "reason": "  Seen the bank statements "}))
+                .unwrap(),
+            (Outcome::Grant, "Seen the bank statements".to_owned())
+        );
+        assert_eq!(
+            pointers(json!({"outcome": "refer", "reason": " "})),
+            ["/outcome", "/reason"]
+        );
+        assert_eq!(pointers(json!({"outcome": "refuse"})), ["/reason"]);
+        assert_eq!(
+            pointers(json!({"reason": 7, "outcome": "grant"})),
+            ["/reason"]
+        );
+        assert_eq!(
+            pointers(json!({"outcome": "refuse", "reason": "x".repeat(2001)})),
+            ["/reason"]
+        );
+        assert!(manual_decision(&json!({"outcome": "refuse", "reason": "é".repeat(2000)})).is_ok());
+        assert_eq!(
+            pointers(json!({"outcome": "grant", "reason": "ok", "a/b": 1})),
+            ["/a~1b"]
+        );
+        assert_eq!(pointers(json!(["grant"])), [""]);
+    }
+}

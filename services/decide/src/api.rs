@@ -1,0 +1,379 @@
+//! Decide's HTTP API: the referral queue, caseworkers' decisions, and the
+//! decisions on a case. Each operation's `security` is its access policy.
+
+use std::sync::Arc;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use casework_bus::Outbox;
+use casework_runtime::http::{HttpState, read_json};
+use casework_runtime::{Claims, Problem};
+use casework_store::Store;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::OpenApi;
+
+use crate::{DECIDED, OPEN, db_problem, decide_referral, decision, referral};
+
+/// Referrals a page holds when the request does not say.
+pub const DEFAULT_PAGE: u64 = 50;
+/// Most referrals a page holds; larger `limit`s are cut to this.
+pub const MAX_PAGE: u64 = 200;
+
+/// What Decide's handlers share.
+struct Decide {
+    store: Store,
+    outbox: Outbox,
+}
+
+/// Decide's routes over its database and outbox, to mount under `/api/decide`.
+pub fn routes(store: Store, outbox: Outbox) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync> {
+    let state = web::Data::new(Decide { store, outbox });
+    Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state.clone())
+            // A malformed query gets problem+json like every other error.
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| Problem::bad_request(err.to_string()).into()),
+            )
+            .route("/v1/referrals", web::get().to(list_referrals))
+            .route("/v1/referrals/{id}", web::get().to(get_referral))
+            .route("/v1/referrals/{id}/decision", web::post().to(decide))
+            .route("/v1/decisions", web::get().to(list_decisions));
+    })
+}
+
+/// Decide's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Decide",
+        description = "Rule-set decisions, the referral queue and caseworkers' decisions."
+    ),
+    paths(list_referrals, get_referral, decide, list_decisions),
+    components(schemas(ReferralView, ReferralPage, DecisionView, DecisionRequest, Problem))
+)]
+pub struct DecideApi;
+
+/// A decision: by the rules, or by a caseworker on a referral.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionView {
+    /// Its id.
+    pub id: String,
+    /// The case.
+    pub case_id: String,
+    /// The case reference.
+    pub reference: String,
+    /// The product applied for.
+    pub product: String,
+    /// The step it answers.
+    pub step_id: String,
+    /// `rules`, or `caseworker` for a decision on a referral.
+    pub kind: String,
+    /// `grant`, `refuse` or `refer`.
+    pub outcome: String,
+    /// Why.
+    #[schema(value_type = Vec<String>)]
+    pub reasons: Value,
+    /// The rules that fired: `{id, outcome, reason, enforce}`.
+    #[schema(value_type = Vec<Object>)]
+    pub fired: Value,
+    /// Whether enforcement action is asked for.
+    pub enforce: bool,
+    /// The rule set.
+    pub rule_set: String,
+    /// The version of the rule set applied.
+    pub rule_set_version: i64,
+    /// The evidence exactly as the decision saw it.
+    #[schema(value_type = Object)]
+    pub evidence: Value,
+    /// `rules`, or the caseworker's token `sub`.
+    pub decided_by: String,
+    /// When (RFC 3339).
+    pub decided_at: String,
+}
+
+impl From<decision::Model> for DecisionView {
+    fn from(d: decision::Model) -> Self {
+        Self {
+            id: d.id,
+            case_id: d.case_id,
+            reference: d.reference,
+            product: d.product,
+            step_id: d.step_id,
+            kind: d.kind,
+            outcome: d.outcome,
+            reasons: d.reasons,
+            fired: d.fired,
+            enforce: d.enforce,
+            rule_set: d.rule_set,
+            rule_set_version: d.rule_set_version,
+            evidence: d.evidence,
+            decided_by: d.decided_by,
+            decided_at: timestamp(d.created_at),
+        }
+    }
+}
+
+/// A referral, as the caseworker deciding it sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReferralView {
+    /// Its id.
+    pub id: String,
+    /// The case.
+    pub case_id: String,
+    /// The case reference.
+    pub reference: String,
+    /// The product applied for.
+    pub product: String,
+    /// The step referred.
+    pub step_id: String,
+    /// The rule set.
+    pub rule_set: String,
+    /// The version that referred it.
+    pub rule_set_version: i64,
+    /// Why it was referred.
+    #[schema(value_type = Vec<String>)]
+    pub reasons: Value,
+    /// The rules that fired.
+    #[schema(value_type = Vec<Object>)]
+    pub fired: Value,
+    /// The evidence the rules saw.
+    #[schema(value_type = Object)]
+    pub evidence: Value,
+    /// `open` or `decided`.
+    pub status: String,
+    /// When it was referred (RFC 3339).
+    pub referred_at: String,
+    /// When a caseworker decided it.
+    pub decided_at: Option<String>,
+    /// Who decided it (token `sub`).
+    pub decided_by: Option<String>,
+    /// `grant` or `refuse`.
+    pub decision_outcome: Option<String>,
+    /// The caseworker's reason.
+    pub decision_reason: Option<String>,
+}
+
+impl From<referral::Model> for ReferralView {
+    fn from(r: referral::Model) -> Self {
+        Self {
+            id: r.id,
+            case_id: r.case_id,
+            reference: r.reference,
+            product: r.product,
+            step_id: r.step_id,
+            rule_set: r.rule_set,
+            rule_set_version: r.rule_set_version,
+            reasons: r.reasons,
+            fired: r.fired,
+            evidence: r.evidence,
+            status: r.status,
+            referred_at: timestamp(r.created_at),
+            decided_at: r.decided_at.map(timestamp),
+            decided_by: r.decided_by,
+            decision_outcome: r.decision_outcome,
+            decision_reason: r.decision_reason,
+        }
+    }
+}
+
+/// One page of the referral queue.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReferralPage {
+    /// The referrals, oldest first.
+    pub items: Vec<ReferralView>,
+    /// How many match, over all pages.
+    pub total: u64,
+    /// The page size used.
+    pub limit: u64,
+    /// How many were skipped.
+    pub offset: u64,
+}
+
+/// A caseworker's decision on a referral.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DecisionRequest {
+    /// `grant` or `refuse`.
+    pub outcome: String,
+    /// Why, in words fit for the decision letter: required, at most 2000 characters.
+    pub reason: String,
+}
+
+/// Query of the referral queue.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReferralQuery {
+    /// `open` (the default) or `decided`.
+    pub status: Option<String>,
+    /// Only this product's referrals.
+    pub product: Option<String>,
+    /// Page size: 50 unless given, at most 200.
+    pub limit: Option<u64>,
+    /// How many to skip.
+    pub offset: Option<u64>,
+}
+
+/// Query of the decisions on a case.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DecisionQuery {
+    /// The case reference.
+    pub case: String,
+}
+
+/// The referral queue: referrals by status, oldest first, with their reasons and evidence.
+#[utoipa::path(
+    get,
+    path = "/v1/referrals",
+    tag = "referrals",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker"])),
+    params(ReferralQuery),
+    responses(
+        (status = 200, body = ReferralPage),
+        (status = 400, body = Problem, description = "Unknown status or malformed query"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+    )
+)]
+async fn list_referrals(
+    query: web::Query<ReferralQuery>,
+    state: web::Data<Decide>,
+) -> Result<HttpResponse, Problem> {
+    let status = match query.status.as_deref().map(str::trim) {
+        None | Some("") | Some(OPEN) => OPEN,
+        Some(DECIDED) => DECIDED,
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "status is `{OPEN}` or `{DECIDED}`, not `{other}`"
+            )));
+        }
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let offset = query.offset.unwrap_or(0);
+    let mut select = referral::Entity::find().filter(referral::Column::Status.eq(status));
+    if let Some(product) = query
+        .product
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        select = select.filter(referral::Column::Product.eq(product));
+    }
+    let db = state.store.connection();
+    let total = select.clone().count(db).await.map_err(db_problem)?;
+    let rows = select
+        .order_by_asc(referral::Column::CreatedAt)
+        .order_by_asc(referral::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+        .map_err(db_problem)?;
+    Ok(HttpResponse::Ok().json(ReferralPage {
+        items: rows.into_iter().map(ReferralView::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// One referral.
+#[utoipa::path(
+    get,
+    path = "/v1/referrals/{id}",
+    tag = "referrals",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker"])),
+    params(("id" = String, Path, description = "The referral's id")),
+    responses(
+        (status = 200, body = ReferralView),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    )
+)]
+async fn get_referral(
+    id: web::Path<String>,
+    state: web::Data<Decide>,
+) -> Result<HttpResponse, Problem> {
+    let row = referral::Entity::find_by_id(id.as_str())
+        .one(state.store.connection())
+        .await
+        .map_err(db_problem)?
+        .ok_or_else(|| Problem::not_found(format!("there is no referral `{id}`")))?;
+    Ok(HttpResponse::Ok().json(ReferralView::from(row)))
+}
+
+/// Decide a referral: grant or refuse, with the reason.
+///
+/// Marks the referral decided, records the decision by the caller (the
+/// token's `sub`) and emits `decision.made`, all at once. A referral is
+/// decided once: a second decision gets 409.
+#[utoipa::path(
+    post,
+    path = "/v1/referrals/{id}/decision",
+    tag = "referrals",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker"])),
+    params(("id" = String, Path, description = "The referral's id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, body = DecisionView, description = "Decided"),
+        (status = 400, body = Problem, description = "Not JSON"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such referral"),
+        (status = 409, body = Problem, description = "Already decided"),
+        (status = 413, body = Problem, description = "Body too large"),
+        (status = 422, body = Problem, description = "Names `/outcome` or `/reason`"),
+        (status = 503, body = Problem, description = "Try again"),
+    )
+)]
+async fn decide(
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<Decide>,
+    http: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
+    // The guard middleware puts the verified token's claims in the extensions.
+    let sub = req
+        .extensions()
+        .get::<Claims>()
+        .map(|claims| claims.sub.clone())
+        .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    let (_, body) = read_json(payload, http.max_body_bytes).await?;
+    let decided = decide_referral(&state.store, &state.outbox, &id, &body, &sub).await?;
+    Ok(HttpResponse::Ok().json(decided))
+}
+
+/// The decisions on a case, oldest first, with the rule-set version and the evidence seen.
+#[utoipa::path(
+    get,
+    path = "/v1/decisions",
+    tag = "decisions",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(DecisionQuery),
+    responses(
+        (status = 200, body = Vec<DecisionView>),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+    )
+)]
+async fn list_decisions(
+    query: web::Query<DecisionQuery>,
+    state: web::Data<Decide>,
+) -> Result<HttpResponse, Problem> {
+    let reference = query.case.trim().to_ascii_uppercase();
+    let rows = decision::Entity::find()
+        .filter(decision::Column::Reference.eq(&reference))
+        .order_by_asc(decision::Column::CreatedAt)
+        .order_by_asc(decision::Column::Id)
+        .all(state.store.connection())
+        .await
+        .map_err(db_problem)?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(DecisionView::from).collect::<Vec<_>>()))
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
