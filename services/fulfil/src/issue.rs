@@ -1,0 +1,427 @@
+//! Issuing a document for a `fulfil.requested` event: numbering, the
+//! machine-readable zone, the rendered text and the `document.issued` event.
+
+use async_trait::async_trait;
+use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::{Event, EventType};
+use casework_mrz::{Format, MrzFields, Sex};
+use casework_runtime::telemetry;
+use chrono::{Days, NaiveDate, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::{DatabaseTransaction, DbBackend, Set, Statement, TryInsertResult};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::document;
+
+/// The issuing state written in every machine-readable zone.
+const ISSUING_STATE: &str = "GBR";
+
+/// A kind of document Fulfil can issue.
+///
+/// Numbers are `prefix` + the kind's sequence zero-padded to `digits` + one
+/// ICAO 9303 check digit (7-3-1) over the characters before it, so a mistyped
+/// number is caught before any lookup. The prefixes differ, so numbers are
+/// unique across kinds too. Passport and visa numbers are 9 characters, the
+/// width of the 9303 document number field (10 million numbers per prefix);
+/// a request past the end of a kind's range is refused, and the remedy is a
+/// new prefix.
+struct Kind {
+    name: &'static str,
+    prefix: &'static str,
+    digits: usize,
+    /// The zone's format and document code, for 9303 documents.
+    mrz: Option<(Format, &'static str)>,
+    title: &'static str,
+}
+
+const KINDS: [Kind; 3] = [
+    // P0000001 + check: 9 characters, the TD3 document number field.
+    Kind {
+        name: "passport",
+        prefix: "P",
+        digits: 7,
+        mrz: Some((Format::Td3, "P")),
+        title: "PASSPORT",
+    },
+    // V0000001 + check: 9 characters, the MRV-A document number field.
+    Kind {
+        name: "visa",
+        prefix: "V",
+        digits: 7,
+        mrz: Some((Format::MrvA, "V")),
+        title: "VISA",
+    },
+    // D + 10 digits + check: 12 characters, the length of a DBS certificate number.
+    Kind {
+        name: "dbs-certificate",
+        prefix: "D",
+        digits: 10,
+        mrz: None,
+        title: "BASIC DISCLOSURE CERTIFICATE",
+    },
+];
+
+/// What `fulfil.requested.v1` carries (already schema-valid when it arrives).
+#[derive(Debug, Deserialize)]
+struct Request {
+    case_id: String,
+    reference: String,
+    product: String,
+    step_id: String,
+    document: DocumentSpec,
+    holder: Holder,
+    #[serde(default)]
+    disclosure: Vec<Finding>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DocumentSpec {
+    kind: String,
+    mrz_format: Option<Format>,
+    valid_for_days: u32,
+}
+
+#[derive(Debug, Deserialize)]
+struct Holder {
+    given_names: String,
+    surname: String,
+    date_of_birth: NaiveDate,
+    nationality: Option<String>,
+    sex: Option<Sex>,
+    document_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Finding {
+    kind: String,
+    summary: String,
+    recorded_on: Option<String>,
+}
+
+fn refuse(reason: impl Into<String>) -> HandlerError {
+    HandlerError::Refused(reason.into())
+}
+
+/// The number `sequence` of a kind: prefix, zero-padded sequence, check
+/// digit; `None` when the sequence no longer fits the kind's digits.
+fn number_of(kind: &Kind, sequence: u64) -> Option<String> {
+    let body = format!("{}{sequence:0width$}", kind.prefix, width = kind.digits);
+    if body.len() != kind.prefix.len() + kind.digits {
+        return None;
+    }
+    let check = casework_mrz::check_digit(&body)?;
+    Some(format!("{body}{check}"))
+}
+
+/// The number `sequence` of `kind` would have (`passport`, `visa`,
+/// `dbs-certificate`), or `None` for an unknown kind or a sequence beyond
+/// the kind's range. For tools and tests; issuing allocates the sequence.
+pub fn document_number(kind: &str, sequence: u64) -> Option<String> {
+    KINDS
+        .iter()
+        .find(|k| k.name == kind)
+        .and_then(|k| number_of(k, sequence))
+}
+
+/// Takes the kind's next sequence inside `txn`. One upsert statement: on
+/// PostgreSQL it row-locks the kind's counter until commit, on SQLite the
+/// writing transaction already holds the database's write lock, so two
+/// transactions can never read the same value. The UNIQUE index on
+/// `document_number` is the last guard.
+async fn allocate(txn: &DatabaseTransaction, kind: &Kind) -> Result<String, HandlerError> {
+    let backend = txn.get_database_backend();
+    let param = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        r#"INSERT INTO document_sequences (kind, "next") VALUES ({param}, 2)
+           ON CONFLICT (kind) DO UPDATE SET "next" = document_sequences."next" + 1
+           RETURNING "next" - 1 AS allocated"#
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [kind.name.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("sequence of {}", kind.name)))?;
+    let sequence: i64 = row.try_get("", "allocated")?;
+    u64::try_from(sequence)
+        .ok()
+        .and_then(|s| number_of(kind, s))
+        .ok_or_else(|| {
+            refuse(format!(
+                "the {} number range `{}` is exhausted at sequence {sequence}",
+                kind.name, kind.prefix
+            ))
+        })
+}
+
+/// The zone of a 9303 document. A visa's optional data carries the holder's
+/// passport number (letters and digits only, upper-cased) when it has one
+/// that fits the 16 characters; otherwise it is left empty.
+fn build_mrz(
+    kind: &Kind,
+    (format, code): (Format, &str),
+    number: &str,
+    holder: &Holder,
+    expiry: NaiveDate,
+) -> Result<String, HandlerError> {
+    let nationality = holder.nationality.clone().ok_or_else(|| {
+        refuse(format!(
+            "a {} needs the holder's nationality for its {format} zone, and the request has none",
+            kind.name
+        ))
+    })?;
+    let optional_data = match (format, &holder.document_number) {
+        (Format::MrvA, Some(passport)) => {
+            let clean: String = passport
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_uppercase();
+            if clean.len() <= 16 {
+                clean
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
+    let fields = MrzFields {
+        document_code: code.to_owned(),
+        issuing_state: ISSUING_STATE.to_owned(),
+        surname: holder.surname.clone(),
+        given_names: holder.given_names.clone(),
+        document_number: number.to_owned(),
+        nationality,
+        date_of_birth: holder.date_of_birth,
+        sex: holder.sex.unwrap_or(Sex::Unspecified),
+        date_of_expiry: expiry,
+        optional_data,
+        optional_data_2: String::new(),
+    };
+    casework_mrz::build(&fields, format)
+        .map_err(|e| refuse(format!("cannot build the {} {format} zone: {e}", kind.name)))
+}
+
+/// The document's text: who it is for, its number and dates; for a
+/// certificate, the disclosure; for a 9303 document, its zone.
+///
+/// A basic DBS check discloses unspent criminal records only: findings of
+/// kind `criminal-record` are listed, each by its summary; watchlist
+/// warnings and lost or stolen documents are never printed. With none to
+/// list, the certificate says "No criminal records held".
+fn render(
+    kind: &Kind,
+    request: &Request,
+    number: &str,
+    issued_on: NaiveDate,
+    valid_until: NaiveDate,
+    mrz: Option<&str>,
+) -> String {
+    let holder = &request.holder;
+    let mut lines = vec![
+        "UNITED KINGDOM OF GREAT BRITAIN AND NORTHERN IRELAND".to_owned(),
+        kind.title.to_owned(),
+        String::new(),
+        format!("Number: {number}"),
+        format!("Surname: {}", holder.surname),
+        format!("Given names: {}", holder.given_names),
+        format!("Date of birth: {}", holder.date_of_birth),
+    ];
+    if let Some(nationality) = &holder.nationality {
+        lines.push(format!("Nationality: {nationality}"));
+    }
+    if kind.name == "visa" {
+        lines.push(format!("Type: {}", request.product));
+        if let Some(passport) = &holder.document_number {
+            lines.push(format!("Passport number: {passport}"));
+        }
+    }
+    lines.push(format!("Date of issue: {issued_on}"));
+    lines.push(format!("Valid until: {valid_until}"));
+    lines.push(format!("Case reference: {}", request.reference));
+    if kind.mrz.is_none() {
+        lines.push(String::new());
+        lines.push("Police records of convictions, cautions, reprimands and warnings:".into());
+        let records: Vec<&Finding> = request
+            .disclosure
+            .iter()
+            .filter(|f| f.kind == "criminal-record")
+            .collect();
+        if records.is_empty() {
+            lines.push("No criminal records held".into());
+        }
+        for record in records {
+            match &record.recorded_on {
+                Some(on) => lines.push(format!("- {} (recorded {on})", record.summary)),
+                None => lines.push(format!("- {}", record.summary)),
+            }
+        }
+    }
+    if let Some(mrz) = mrz {
+        lines.push(String::new());
+        lines.extend(mrz.lines().map(str::to_owned));
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Turns `fulfil.requested` into one document per request step and one
+/// `document.issued`.
+///
+/// - `passport`: TD3 zone (code `P`, issuing state `GBR`);
+/// - `visa`: MRV-A zone (code `V`, issuing state `GBR`, the holder's passport
+///   number in the optional data);
+/// - `dbs-certificate`: no zone; the text states the disclosure.
+///
+/// An absent `mrz_format` means the kind's own; any other format, an unknown
+/// kind, a 9303 document without the holder's nationality or with fields
+/// the zone cannot hold is refused with the reason (dead-lettered: the case
+/// shows as stuck). An absent sex is written as unspecified. The document is
+/// valid from the day of issue (UTC) for `valid_for_days` days.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    outbox: Outbox,
+}
+
+impl Issuer {
+    /// An issuer that emits through `outbox`.
+    pub fn new(outbox: Outbox) -> Self {
+        Self { outbox }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Issuer {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        let request: Request = serde_json::from_value(event.data.clone())
+            .map_err(|e| refuse(format!("not a usable fulfil.requested: {e}")))?;
+        let already = document::Entity::find()
+            .filter(document::Column::StepId.eq(&request.step_id))
+            .one(txn)
+            .await?;
+        if let Some(existing) = already {
+            tracing::info!(step_id = %request.step_id, number = %existing.document_number,
+                "document already issued for this step; not issuing again");
+            return Ok(());
+        }
+
+        let spec = &request.document;
+        let kind = KINDS.iter().find(|k| k.name == spec.kind).ok_or_else(|| {
+            refuse(format!(
+                "unknown document kind `{}` (Fulfil issues passport, visa, dbs-certificate)",
+                spec.kind
+            ))
+        })?;
+        match (kind.mrz, spec.mrz_format) {
+            (_, None) => {}
+            (Some((format, _)), Some(asked)) if format == asked => {}
+            (Some((format, _)), Some(asked)) => {
+                return Err(refuse(format!(
+                    "a {} has a {format} zone, not {asked}",
+                    kind.name
+                )));
+            }
+            (None, Some(asked)) => {
+                return Err(refuse(format!(
+                    "a {} has no machine-readable zone, but {asked} was asked for",
+                    kind.name
+                )));
+            }
+        }
+        let issued_on = Utc::now().date_naive();
+        let valid_until = issued_on
+            .checked_add_days(Days::new(u64::from(spec.valid_for_days)))
+            .ok_or_else(|| refuse(format!("valid_for_days {} is too far", spec.valid_for_days)))?;
+
+        let number = allocate(txn, kind).await?;
+        let mrz = kind
+            .mrz
+            .map(|zone| build_mrz(kind, zone, &number, &request.holder, valid_until))
+            .transpose()?;
+        let content = render(
+            kind,
+            &request,
+            &number,
+            issued_on,
+            valid_until,
+            mrz.as_deref(),
+        );
+        let id = uuid::Uuid::now_v7().to_string();
+        let inserted = document::Entity::insert(document::ActiveModel {
+            id: Set(id.clone()),
+            case_id: Set(request.case_id.clone()),
+            reference: Set(request.reference.clone()),
+            product: Set(request.product.clone()),
+            step_id: Set(request.step_id.clone()),
+            kind: Set(kind.name.to_owned()),
+            document_number: Set(number.clone()),
+            holder: Set(event.data["holder"].clone()),
+            mrz: Set(mrz.clone()),
+            content: Set(content),
+            issued_on: Set(issued_on),
+            valid_until: Set(valid_until),
+            status: Set("issued".into()),
+            created_at: Set(Utc::now()),
+        })
+        .on_conflict_do_nothing_on([document::Column::StepId])
+        .exec_without_returning(txn)
+        .await?;
+        if matches!(
+            inserted,
+            TryInsertResult::Conflicted | TryInsertResult::Empty | TryInsertResult::Inserted(0)
+        ) {
+            // A concurrent delivery of the same step committed first.
+            tracing::info!(step_id = %request.step_id, "document issued concurrently for this step");
+            return Ok(());
+        }
+        tracing::info!(case_id = %request.case_id, %number, kind = kind.name, "document issued");
+
+        let mut data = json!({
+            "case_id": request.case_id,
+            "step_id": request.step_id,
+            "document_id": id,
+            "document_number": number,
+            "kind": kind.name,
+            "issued_on": issued_on.to_string(),
+            "valid_until": valid_until.to_string(),
+        });
+        if let Some(mrz) = &mrz {
+            data["mrz"] = json!(mrz.lines().collect::<Vec<_>>());
+        }
+        let mut issued = Event::new(
+            self.outbox.source(),
+            EventType::new("document.issued.v1"),
+            &request.case_id,
+            data,
+        );
+        issued.traceparent = event
+            .traceparent
+            .clone()
+            .or_else(telemetry::current_traceparent);
+        self.outbox.append(txn, [issued]).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_fit_their_fields_and_carry_a_check_digit() {
+        let visa = document_number("visa", 1).unwrap();
+        assert_eq!(&visa[..8], "V0000001");
+        assert_eq!(visa.len(), 9);
+        assert_eq!(visa.chars().last(), casework_mrz::check_digit("V0000001"));
+        assert_eq!(document_number("passport", 9_999_999).unwrap().len(), 9);
+        assert_eq!(document_number("passport", 10_000_000), None);
+        assert_eq!(document_number("dbs-certificate", 42).unwrap().len(), 12);
+        assert_eq!(document_number("driving-licence", 1), None);
+    }
+}
