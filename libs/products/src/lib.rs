@@ -74,6 +74,10 @@ pub struct ApplicantFields {
     /// Nationality (ICAO 3-letter code), if the form asks for it.
     #[serde(default)]
     pub nationality: Option<String>,
+    /// Sex (`female`, `male`, `unspecified`), if the form asks for it: a
+    /// document with an MRZ states it.
+    #[serde(default)]
+    pub sex: Option<String>,
     /// The identity document's MRZ lines (an array of strings), if the form
     /// asks for a document.
     #[serde(default)]
