@@ -1,1 +1,253 @@
-//! Investigate: screening against the warnings index and records.
+//! Investigate: screens people against the warnings index (watchlist),
+//! criminal records and lost or stolen documents, and keeps those indexes.
+//!
+//! - On `investigate.requested.v1` it runs the checks named in
+//!   `params.checks` (all three when absent) and emits one
+//!   `investigation.completed.v1` per step, however often the request is
+//!   delivered. `warnings` and `criminal-records` match the exact comparison
+//!   form of surname and given names ([`casework_contracts::names::normalise`],
+//!   the platform's one name normalisation) together with the date of birth;
+//!   `lost-stolen-documents` matches the normalised document number
+//!   ([`normalise_document_number`]). See [`screening`] for severities.
+//! - On `enforcement.actioned.v1` whose `watchlist` is not null it adds a
+//!   warnings-index entry (source `enforcement`, once per action) and emits
+//!   `watchlist.entry.added.v1`.
+//! - Departments load records in bulk through the import endpoints, and
+//!   [`seed()`] loads synthetic demo data.
+//!
+//! It must never decide anything about a case: it reports findings, Decide
+//! weighs them.
+//!
+//! # Imports
+//!
+//! `POST /api/investigate/v1/imports/{warnings,criminal-records,lost-stolen-documents}`,
+//! for the department scope `records-import` (or an admin), takes
+//! `Content-Type: application/x-ndjson`: one JSON object per line, in the
+//! format of [`imports::WarningLine`], [`imports::CriminalRecordLine`] or
+//! [`imports::LostStolenDocumentLine`] (unknown fields are refused; dates
+//! are `YYYY-MM-DD`; `source_ref` is the record's id in the sending system).
+//! For example, a warnings file:
+//!
+//! ```text
+//! {"source_ref":"HO-W-1","given_names":"Ivan","surname":"Petrov","date_of_birth":"1975-02-14","category":"overstayer","severity":"high","summary":"Overstayed by 14 months"}
+//! {"source_ref":"HO-W-2","given_names":"Zoë","surname":"Ní Bhriain","date_of_birth":"1990-01-31","nationality":"IRL","category":"deception","severity":"medium","summary":"False statement on a 2021 application"}
+//! ```
+//!
+//! Every line is validated on its own; the valid ones are stored in one
+//! transaction, and a line whose `source_ref` (or, for documents, number and
+//! issuing state) is already stored counts as a duplicate, so sending the
+//! same file twice changes nothing. Blank lines are ignored; a line that is
+//! not JSON is rejected like any other invalid line. The answer is `200` with
+//! a report: `{"accepted": 1, "duplicates": 0, "rejected": [{"line": 2,
+//! "errors": [{"pointer": "/date_of_birth", "message": "..."}]}]}`. The body
+//! may be up to [`IMPORT_MAX_BYTES`] (16 MiB): bulk loads are larger than
+//! the application forms `http.max_body_bytes` is sized for. [`import()`] does
+//! the same without HTTP.
+
+pub mod api;
+pub mod imports;
+pub mod screening;
+pub mod seed;
+pub mod tables;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use casework_bus::{BusError, HandlerError};
+use casework_contracts::EventType;
+use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
+use casework_store::StoreError;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, import};
+pub use screening::{Check, Finding, Investigator, Subject, screen};
+pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
+pub use tables::Migrator;
+
+/// The service's name.
+pub const NAME: &str = "investigate";
+
+/// Investigate's one error type.
+#[derive(Debug, thiserror::Error)]
+pub enum InvestigateError {
+    /// The database failed (transient failures are worth retrying).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Emitting an event failed.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// Input that can never be applied (an event is dead-lettered).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+impl From<DbErr> for InvestigateError {
+    fn from(err: DbErr) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl From<InvestigateError> for HandlerError {
+    fn from(err: InvestigateError) -> Self {
+        match err {
+            InvestigateError::Store(err) => HandlerError::Store(err),
+            InvestigateError::Bus(err) => HandlerError::Bus(err),
+            InvestigateError::Refused(reason) => HandlerError::Refused(reason),
+        }
+    }
+}
+
+impl From<InvestigateError> for Problem {
+    fn from(err: InvestigateError) -> Self {
+        match err {
+            InvestigateError::Store(err) => Problem::from(err),
+            other => {
+                tracing::error!(error = %other, "investigate failed");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, least serious first.
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// `low`, `medium`, `high` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The severity of that name.
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// A document number in comparison form: upper case, without the spaces,
+/// MRZ fillers (`<`) and punctuation people type into it; `None` unless what
+/// is left is 1 to 30 ASCII letters and digits.
+pub fn normalise_document_number(number: &str) -> Option<String> {
+    let folded: String = number
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '<' | '-' | '.' | '/')))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let valid =
+        (1..=30).contains(&folded.len()) && folded.chars().all(|c| c.is_ascii_alphanumeric());
+    valid.then_some(folded)
+}
+
+/// Rows per `INSERT`: well under both backends' limits on bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts `rows`, skipping any that would repeat a unique key (`ON CONFLICT
+/// DO NOTHING`, on both backends); returns how many were inserted. A
+/// concurrent transaction inserting the same key makes this one wait, then
+/// skip: never a unique-violation error.
+pub(crate) async fn insert_new<A, C>(db: &C, rows: Vec<A>) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    C: ConnectionTrait,
+{
+    let mut inserted = 0;
+    let mut rows = rows.into_iter();
+    loop {
+        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(inserted);
+        }
+        inserted += A::Entity::insert_many(chunk)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+    }
+}
+
+/// Builds Investigate: migrates its database and returns its routes and consumer.
+pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
+    ctx.store.migrate::<Migrator>().await?;
+    let consumer = ctx.consumer(
+        [
+            EventType::new(screening::INVESTIGATE_REQUESTED),
+            EventType::new(screening::ENFORCEMENT_ACTIONED),
+        ],
+        Arc::new(Investigator::new(ctx.outbox.clone())),
+    )?;
+    let state = web::Data::new(api::Investigate {
+        store: ctx.store.clone(),
+    });
+    Ok(ServiceParts {
+        name: NAME,
+        openapi: api::InvestigateApi::openapi(),
+        routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, state.clone())),
+        consumers: vec![consumer],
+        store: ctx.store,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_numbers_fold_to_one_form() {
+        assert_eq!(
+            normalise_document_number(" lost 123-45 ").as_deref(),
+            Some("LOST12345")
+        );
+        assert_eq!(
+            normalise_document_number("L898902C3<<").as_deref(),
+            Some("L898902C3")
+        );
+        assert_eq!(normalise_document_number("<<<"), None);
+        assert_eq!(normalise_document_number("ÄB12"), None);
+        assert_eq!(normalise_document_number(&"1".repeat(31)), None);
+    }
+
+    #[test]
+    fn severities_order_from_low_to_critical() {
+        assert!(Severity::Low < Severity::Critical);
+        assert_eq!(Severity::parse("high"), Some(Severity::High));
+        assert_eq!(Severity::parse("severe"), None);
+    }
+}

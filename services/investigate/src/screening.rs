@@ -1,0 +1,432 @@
+//! The checks, and the consumer that runs them: `investigate.requested` in,
+//! `investigation.completed` out; `enforcement.actioned` adds warnings.
+
+use async_trait::async_trait;
+use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::names::normalise;
+use casework_contracts::{Event, EventType};
+use casework_runtime::telemetry;
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::tables::{criminal_record, investigation, lost_stolen_document, watchlist_entry};
+use crate::{InvestigateError, Severity, insert_new, normalise_document_number};
+
+/// The request Investigate consumes.
+pub const INVESTIGATE_REQUESTED: &str = "investigate.requested.v1";
+/// The result it emits.
+pub const INVESTIGATION_COMPLETED: &str = "investigation.completed.v1";
+/// Enforce's record of an action, which may ask for a warnings-index entry.
+pub const ENFORCEMENT_ACTIONED: &str = "enforcement.actioned.v1";
+/// What Investigate emits when it adds a warnings-index entry.
+pub const WATCHLIST_ENTRY_ADDED: &str = "watchlist.entry.added.v1";
+
+/// One of the checks a request can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// The warnings index, by name and date of birth.
+    Warnings,
+    /// Criminal records, by name and date of birth.
+    CriminalRecords,
+    /// Lost and stolen documents, by document number.
+    LostStolenDocuments,
+}
+
+impl Check {
+    /// Every check, in the order they run and report.
+    pub const ALL: [Check; 3] = [
+        Check::Warnings,
+        Check::CriminalRecords,
+        Check::LostStolenDocuments,
+    ];
+
+    /// Its name in `params.checks` and in the result.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Warnings => "warnings",
+            Check::CriminalRecords => "criminal-records",
+            Check::LostStolenDocuments => "lost-stolen-documents",
+        }
+    }
+
+    /// The check of that name.
+    pub fn parse(name: &str) -> Option<Check> {
+        Check::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The checks `params` asks for (`params.checks`; all three when absent),
+    /// deduplicated, in [`Check::ALL`] order.
+    pub fn from_params(params: &Value) -> Result<Vec<Check>, String> {
+        let Some(requested) = params.get("checks").filter(|v| !v.is_null()) else {
+            return Ok(Check::ALL.to_vec());
+        };
+        let names = requested
+            .as_array()
+            .ok_or("params.checks must be a list of check names")?;
+        let mut checks = Vec::new();
+        for name in names {
+            let check = name.as_str().and_then(Check::parse).ok_or_else(|| {
+                format!(
+                    "params.checks: unknown check {name}; known: warnings, criminal-records, lost-stolen-documents"
+                )
+            })?;
+            checks.push(check);
+        }
+        checks.sort();
+        checks.dedup();
+        Ok(checks)
+    }
+}
+
+/// The person a check is about, as requests and enforcement actions carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Given names.
+    pub given_names: String,
+    /// Surname.
+    pub surname: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// ISO 3166 alpha-3 nationality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nationality: Option<String>,
+    /// The travel document presented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+}
+
+/// Something a check found (`Finding` in `schemas/events/common.v1.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Finding {
+    /// `warning`, `criminal-record` or `lost-stolen-document`.
+    pub kind: String,
+    /// The id of the record found.
+    pub source_id: String,
+    /// `name-and-date-of-birth` or `document-number`.
+    pub matched_on: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// The warning's category, or a document's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// A sentence for caseworkers.
+    pub summary: String,
+    /// When the record was made (warning added, conviction, report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_on: Option<NaiveDate>,
+}
+
+const BY_NAME: &str = "name-and-date-of-birth";
+const BY_DOCUMENT: &str = "document-number";
+
+/// How serious a conviction is for screening: an unspent conviction is
+/// `high`, a spent one `low` (it is disclosed on enhanced checks only, and a
+/// decision should rarely turn on it).
+pub fn conviction_severity(spent: bool) -> Severity {
+    if spent { Severity::Low } else { Severity::High }
+}
+
+/// How serious a reported document is: `critical` if stolen (it may be in
+/// an impostor's hands), `high` if lost.
+pub fn document_severity(status: &str) -> Severity {
+    if status == "stolen" {
+        Severity::Critical
+    } else {
+        Severity::High
+    }
+}
+
+/// Runs `checks` for `subject`. Names match exactly in comparison form
+/// ([`normalise`]) together with the date of birth; documents match by
+/// normalised number. Findings come in check order, then most severe first,
+/// then by record id, so the same data always gives the same answer.
+pub async fn screen<C: ConnectionTrait>(
+    db: &C,
+    subject: &Subject,
+    checks: &[Check],
+) -> Result<Vec<Finding>, InvestigateError> {
+    let surname = normalise(&subject.surname);
+    let given_names = normalise(&subject.given_names);
+    let mut findings = Vec::new();
+    for check in checks {
+        let mut found = match check {
+            Check::Warnings => watchlist_entry::Entity::find()
+                .filter(watchlist_entry::Column::NormalisedSurname.eq(&surname))
+                .filter(watchlist_entry::Column::DateOfBirth.eq(subject.date_of_birth))
+                .filter(watchlist_entry::Column::NormalisedGivenNames.eq(&given_names))
+                .order_by_asc(watchlist_entry::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|e| Finding {
+                    kind: "warning".into(),
+                    source_id: e.id,
+                    matched_on: BY_NAME.into(),
+                    severity: e.severity,
+                    category: Some(e.category),
+                    summary: e.summary,
+                    recorded_on: Some(e.created_at.date_naive()),
+                })
+                .collect::<Vec<_>>(),
+            Check::CriminalRecords => criminal_record::Entity::find()
+                .filter(criminal_record::Column::NormalisedSurname.eq(&surname))
+                .filter(criminal_record::Column::DateOfBirth.eq(subject.date_of_birth))
+                .filter(criminal_record::Column::NormalisedGivenNames.eq(&given_names))
+                .order_by_asc(criminal_record::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|r| Finding {
+                    kind: "criminal-record".into(),
+                    source_id: r.id,
+                    matched_on: BY_NAME.into(),
+                    severity: conviction_severity(r.spent).as_str().into(),
+                    category: None,
+                    summary: format!(
+                        "{} ({}, {}, {})",
+                        r.offence, r.disposal, r.court, r.conviction_date
+                    ),
+                    recorded_on: Some(r.conviction_date),
+                })
+                .collect(),
+            Check::LostStolenDocuments => {
+                let number = subject
+                    .document_number
+                    .as_deref()
+                    .and_then(normalise_document_number);
+                let Some(number) = number else { continue };
+                lost_stolen_document::Entity::find()
+                    .filter(lost_stolen_document::Column::DocumentNumber.eq(&number))
+                    .order_by_asc(lost_stolen_document::Column::Id)
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|d| Finding {
+                        kind: "lost-stolen-document".into(),
+                        source_id: d.id,
+                        matched_on: BY_DOCUMENT.into(),
+                        severity: document_severity(&d.status).as_str().into(),
+                        summary: format!(
+                            "Document {} issued by {} was reported {} on {}",
+                            d.document_number, d.issuing_state, d.status, d.reported_on
+                        ),
+                        category: Some(d.status),
+                        recorded_on: Some(d.reported_on),
+                    })
+                    .collect()
+            }
+        };
+        // Most severe first; `sort_by_key` is stable, so ids stay in order.
+        found.sort_by_key(|f| std::cmp::Reverse(Severity::parse(&f.severity)));
+        findings.extend(found);
+    }
+    Ok(findings)
+}
+
+/// The request's fields Investigate reads (the schema was checked on consumption).
+#[derive(Debug, Deserialize)]
+struct Request {
+    case_id: String,
+    reference: String,
+    step_id: String,
+    #[serde(default)]
+    params: Value,
+    subject: Subject,
+}
+
+/// The fields of `enforcement.actioned` Investigate reads.
+#[derive(Debug, Deserialize)]
+struct Actioned {
+    case_id: String,
+    action_id: String,
+    subject: Value,
+    watchlist: Option<WatchlistRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WatchlistRequest {
+    category: String,
+    severity: String,
+    summary: String,
+}
+
+/// Investigate's consumer: answers `investigate.requested` once per step,
+/// and adds the warnings-index entries `enforcement.actioned` asks for, once
+/// per action.
+#[derive(Debug, Clone)]
+pub struct Investigator {
+    outbox: Outbox,
+}
+
+impl Investigator {
+    /// The consumer, emitting through Investigate's outbox.
+    pub fn new(outbox: Outbox) -> Self {
+        Self { outbox }
+    }
+
+    async fn investigate(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Event,
+    ) -> Result<(), InvestigateError> {
+        let request: Request = parse(&event.data)?;
+        let checks = Check::from_params(&request.params).map_err(InvestigateError::Refused)?;
+        let findings = screen(txn, &request.subject, &checks).await?;
+        let result = json!({
+            "case_id": request.case_id,
+            "step_id": request.step_id,
+            "checks": checks.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "findings": findings,
+        });
+        // Recording the step first decides whether this delivery answers it:
+        // a second delivery (even in a concurrent transaction) inserts nothing.
+        let recorded = insert_new(
+            txn,
+            vec![investigation::ActiveModel {
+                step_id: Set(request.step_id.clone()),
+                case_id: Set(request.case_id.clone()),
+                reference: Set(request.reference.clone()),
+                result: Set(result.clone()),
+                created_at: Set(Utc::now()),
+            }],
+        )
+        .await?;
+        if recorded == 0 {
+            tracing::info!(step_id = %request.step_id, "step already investigated; not answering again");
+            return Ok(());
+        }
+        tracing::info!(case_id = %request.case_id, step_id = %request.step_id, findings = findings.len(), "investigation completed");
+        let completed = Event::new(
+            self.outbox.source(),
+            EventType::new(INVESTIGATION_COMPLETED),
+            &request.case_id,
+            result,
+        );
+        self.emit(txn, event, completed).await
+    }
+
+    async fn add_to_watchlist(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &Event,
+    ) -> Result<(), InvestigateError> {
+        let actioned: Actioned = parse(&event.data)?;
+        let Some(wanted) = actioned.watchlist else {
+            return Ok(());
+        };
+        let subject: Subject = parse(&actioned.subject)?;
+        let severity = Severity::parse(&wanted.severity).ok_or_else(|| {
+            InvestigateError::Refused(format!("unknown severity `{}`", wanted.severity))
+        })?;
+        let entry_id = uuid::Uuid::now_v7().to_string();
+        let added = insert_new(
+            txn,
+            vec![watchlist_entry::ActiveModel {
+                id: Set(entry_id.clone()),
+                normalised_given_names: Set(normalise(&subject.given_names)),
+                normalised_surname: Set(normalise(&subject.surname)),
+                given_names: Set(subject.given_names),
+                surname: Set(subject.surname),
+                date_of_birth: Set(subject.date_of_birth),
+                nationality: Set(subject.nationality),
+                document_number: Set(subject
+                    .document_number
+                    .as_deref()
+                    .and_then(normalise_document_number)),
+                category: Set(wanted.category.clone()),
+                severity: Set(severity.as_str().into()),
+                summary: Set(wanted.summary),
+                source: Set("enforcement".into()),
+                // One entry per action, however often the action is delivered.
+                source_ref: Set(Some(actioned.action_id.clone())),
+                created_at: Set(Utc::now()),
+            }],
+        )
+        .await?;
+        if added == 0 {
+            tracing::info!(action_id = %actioned.action_id, "warnings entry for this action already added");
+            return Ok(());
+        }
+        tracing::info!(%entry_id, action_id = %actioned.action_id, "warnings entry added");
+        let added = Event::new(
+            self.outbox.source(),
+            EventType::new(WATCHLIST_ENTRY_ADDED),
+            &entry_id,
+            json!({
+                "entry_id": entry_id,
+                "subject": actioned.subject,
+                "category": wanted.category,
+                "severity": severity.as_str(),
+                "source": "enforcement",
+                "case_id": actioned.case_id,
+            }),
+        );
+        self.emit(txn, event, added).await
+    }
+
+    /// Appends `event`, carrying on the trace of `cause`.
+    async fn emit(
+        &self,
+        txn: &DatabaseTransaction,
+        cause: &Event,
+        mut event: Event,
+    ) -> Result<(), InvestigateError> {
+        event.traceparent = cause
+            .traceparent
+            .clone()
+            .or_else(telemetry::current_traceparent);
+        self.outbox.append(txn, [event]).await?;
+        Ok(())
+    }
+}
+
+/// Reads a payload; one that does not fit can never be applied.
+fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, InvestigateError> {
+    T::deserialize(value).map_err(|e| InvestigateError::Refused(format!("unusable payload: {e}")))
+}
+
+#[async_trait]
+impl EventHandler for Investigator {
+    async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
+        let applied = match event.event_type.as_str() {
+            INVESTIGATE_REQUESTED => self.investigate(txn, event).await,
+            ENFORCEMENT_ACTIONED => self.add_to_watchlist(txn, event).await,
+            other => Err(InvestigateError::Refused(format!(
+                "investigate does not handle `{other}`"
+            ))),
+        };
+        Ok(applied?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_default_to_all_and_come_in_order() {
+        assert_eq!(Check::from_params(&json!({})).unwrap(), Check::ALL);
+        assert_eq!(Check::from_params(&Value::Null).unwrap(), Check::ALL);
+        assert_eq!(
+            Check::from_params(
+                &json!({"checks": ["lost-stolen-documents", "warnings", "warnings"]})
+            )
+            .unwrap(),
+            vec![Check::Warnings, Check::LostStolenDocuments]
+        );
+        assert!(Check::from_params(&json!({"checks": ["palm-reading"]})).is_err());
+        assert!(Check::from_params(&json!({"checks": "warnings"})).is_err());
+    }
+
+    #[test]
+    fn severities_follow_the_documented_rules() {
+        assert_eq!(conviction_severity(false), Severity::High);
+        assert_eq!(conviction_severity(true), Severity::Low);
+        assert_eq!(document_severity("stolen"), Severity::Critical);
+        assert_eq!(document_severity("lost"), Severity::High);
+    }
+}

@@ -1,0 +1,382 @@
+//! Investigate's tables and their migrations: the three indexes it screens
+//! against (`watchlist_entries`, `criminal_records`, `lost_stolen_documents`)
+//! and the `investigations` it has answered.
+//!
+//! Ids are UUIDs as text, like every other service's. Names are stored as
+//! given and in their comparison form ([`casework_contracts::names::normalise`]),
+//! which is what the checks match on. `source_ref` is the external id of a
+//! record (an import line's, `seed-…` for synthetic data, the action id for
+//! entries Enforce asked for): unique, so loading the same record twice adds it once.
+
+// `#[async_trait]` migrations need the elided lifetime (see casework-store).
+#![allow(elided_lifetimes_in_paths)]
+
+use async_trait::async_trait;
+use sea_orm::DbErr;
+use sea_orm_migration::prelude::{
+    Alias, Index, IndexCreateStatement, MigrationName, MigrationTrait, MigratorTrait,
+    SchemaManager, Table,
+};
+use sea_orm_migration::schema::{
+    boolean, date, json, string, string_null, text, timestamp_with_time_zone,
+};
+
+/// A row of `watchlist_entries`: the warnings index.
+pub mod watchlist_entry {
+    use sea_orm::entity::prelude::*;
+
+    /// A warnings-index entry about one person.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "watchlist_entries")]
+    pub struct Model {
+        /// Its id (a UUID), the `source_id` of findings and `entry_id` of events.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Given names as recorded.
+        pub given_names: String,
+        /// Surname as recorded.
+        pub surname: String,
+        /// Given names in comparison form.
+        pub normalised_given_names: String,
+        /// Surname in comparison form.
+        pub normalised_surname: String,
+        /// Date of birth.
+        pub date_of_birth: Date,
+        /// ISO 3166 alpha-3 nationality, if known.
+        pub nationality: Option<String>,
+        /// A travel document number (normalised), if known.
+        pub document_number: Option<String>,
+        /// What kind of warning, e.g. `immigration-offender`.
+        pub category: String,
+        /// `low`, `medium`, `high` or `critical`.
+        pub severity: String,
+        /// A sentence for caseworkers.
+        pub summary: String,
+        /// `import`, `enforcement` or `seed`.
+        pub source: String,
+        /// The record's external id; unique.
+        pub source_ref: Option<String>,
+        /// When it was added.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `criminal_records`: one conviction of one person.
+pub mod criminal_record {
+    use sea_orm::entity::prelude::*;
+
+    /// A conviction.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "criminal_records")]
+    pub struct Model {
+        /// Its id (a UUID), the `source_id` of findings.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Given names as recorded.
+        pub given_names: String,
+        /// Surname as recorded.
+        pub surname: String,
+        /// Given names in comparison form.
+        pub normalised_given_names: String,
+        /// Surname in comparison form.
+        pub normalised_surname: String,
+        /// Date of birth.
+        pub date_of_birth: Date,
+        /// The offence, e.g. `Burglary`.
+        pub offence: String,
+        /// The sentence, e.g. `18 months' imprisonment`.
+        pub disposal: String,
+        /// The court.
+        pub court: String,
+        /// When convicted.
+        pub conviction_date: Date,
+        /// Whether the conviction is spent (rehabilitation period over).
+        pub spent: bool,
+        /// The record's external id; unique.
+        pub source_ref: Option<String>,
+        /// When it was loaded.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `lost_stolen_documents`: a travel document reported lost or stolen.
+pub mod lost_stolen_document {
+    use sea_orm::entity::prelude::*;
+
+    /// A reported document; one row per number and issuing state.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lost_stolen_documents")]
+    pub struct Model {
+        /// Its id (a UUID), the `source_id` of findings.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The document number, normalised (see [`crate::normalise_document_number`]).
+        pub document_number: String,
+        /// ISO 3166 alpha-3 code of the issuing state.
+        pub issuing_state: String,
+        /// When it was reported.
+        pub reported_on: Date,
+        /// `lost` or `stolen`.
+        pub status: String,
+        /// The record's external id; unique.
+        pub source_ref: Option<String>,
+        /// When it was loaded.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `investigations`: the answer to one request (one step).
+pub mod investigation {
+    use sea_orm::entity::prelude::*;
+
+    /// An investigation and its result.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "investigations")]
+    pub struct Model {
+        /// The step that asked: a request delivered twice is answered once.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub step_id: String,
+        /// The case.
+        pub case_id: String,
+        /// The case reference.
+        pub reference: String,
+        /// The `investigation.completed.v1` payload emitted.
+        pub result: Json,
+        /// When it was answered.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Investigate's migrator: the platform's tables, then its own.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = casework_store::migrations::platform();
+        migrations.push(Box::new(CreateWatchlist));
+        migrations.push(Box::new(CreateCriminalRecords));
+        migrations.push(Box::new(CreateLostStolenDocuments));
+        migrations.push(Box::new(CreateInvestigations));
+        migrations
+    }
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// An index `<table>_<columns>` on `table`.
+fn index(table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index
+        .if_not_exists()
+        .name(format!("{table}_{}", columns.join("_")))
+        .table(col(table));
+    for column in columns {
+        index.col(col(column));
+    }
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
+}
+
+async fn create_indexes(
+    manager: &SchemaManager<'_>,
+    indexes: Vec<IndexCreateStatement>,
+) -> Result<(), DbErr> {
+    for index in indexes {
+        manager.create_index(index).await?;
+    }
+    Ok(())
+}
+
+struct CreateWatchlist;
+
+impl MigrationName for CreateWatchlist {
+    fn name(&self) -> &str {
+        "m20261122_500001_create_watchlist"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateWatchlist {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = "watchlist_entries";
+        manager
+            .create_table(
+                Table::create()
+                    .table(col(table))
+                    .if_not_exists()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("given_names")))
+                    .col(string(col("surname")))
+                    .col(string(col("normalised_given_names")))
+                    .col(string(col("normalised_surname")))
+                    .col(date(col("date_of_birth")))
+                    .col(string_null(col("nationality")))
+                    .col(string_null(col("document_number")))
+                    .col(string(col("category")))
+                    .col(string(col("severity")))
+                    .col(text(col("summary")))
+                    .col(string(col("source")))
+                    .col(string_null(col("source_ref")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        create_indexes(
+            manager,
+            vec![
+                index(table, &["normalised_surname", "date_of_birth"], false),
+                index(table, &["document_number"], false),
+                index(table, &["source_ref"], true),
+            ],
+        )
+        .await
+    }
+}
+
+struct CreateCriminalRecords;
+
+impl MigrationName for CreateCriminalRecords {
+    fn name(&self) -> &str {
+        "m20261122_500002_create_criminal_records"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateCriminalRecords {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = "criminal_records";
+        manager
+            .create_table(
+                Table::create()
+                    .table(col(table))
+                    .if_not_exists()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("given_names")))
+                    .col(string(col("surname")))
+                    .col(string(col("normalised_given_names")))
+                    .col(string(col("normalised_surname")))
+                    .col(date(col("date_of_birth")))
+                    .col(text(col("offence")))
+                    .col(text(col("disposal")))
+                    .col(string(col("court")))
+                    .col(date(col("conviction_date")))
+                    .col(boolean(col("spent")))
+                    .col(string_null(col("source_ref")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        create_indexes(
+            manager,
+            vec![
+                index(table, &["normalised_surname", "date_of_birth"], false),
+                index(table, &["source_ref"], true),
+            ],
+        )
+        .await
+    }
+}
+
+struct CreateLostStolenDocuments;
+
+impl MigrationName for CreateLostStolenDocuments {
+    fn name(&self) -> &str {
+        "m20261122_500003_create_lost_stolen_documents"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateLostStolenDocuments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = "lost_stolen_documents";
+        manager
+            .create_table(
+                Table::create()
+                    .table(col(table))
+                    .if_not_exists()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("document_number")))
+                    .col(string(col("issuing_state")))
+                    .col(date(col("reported_on")))
+                    .col(string(col("status")))
+                    .col(string_null(col("source_ref")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        // One report per document: the number leads, so it also serves the check.
+        create_indexes(
+            manager,
+            vec![
+                index(table, &["document_number", "issuing_state"], true),
+                index(table, &["source_ref"], true),
+            ],
+        )
+        .await
+    }
+}
+
+struct CreateInvestigations;
+
+impl MigrationName for CreateInvestigations {
+    fn name(&self) -> &str {
+        "m20261122_500004_create_investigations"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateInvestigations {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = "investigations";
+        manager
+            .create_table(
+                Table::create()
+                    .table(col(table))
+                    .if_not_exists()
+                    .col(string(col("step_id")).primary_key())
+                    .col(string(col("case_id")))
+                    .col(string(col("reference")))
+                    .col(json(col("result")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .to_owned(),
+            )
+            .await?;
+        create_indexes(
+            manager,
+            vec![
+                index(table, &["case_id"], false),
+                index(table, &["reference"], false),
+            ],
+        )
+        .await
+    }
+}
