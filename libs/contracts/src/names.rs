@@ -1,35 +1,49 @@
 //! How people's names are compared across services: the one normalisation
-//! that the person index, the warnings index and the records checks share, so
-//! that a name recorded by one service matches the same name applied with.
+//! the person index (Identify), the warnings index and records checks
+//! (Investigate) and case search (Register) share, so that a name recorded by
+//! one service matches the same name applied with.
+//!
+//! [`normalise`] folds a name as people write it into the form they compare:
+//! 1. Unicode NFKD, then every combining mark is dropped (`Amélie` → `Amelie`,
+//!    `Müller` → `Muller`, the ligature `ﬁ` → `fi`);
+//! 2. letters NFKD does not decompose are spelled out: `ß` → `SS`,
+//!    `Æ` → `AE`, `Œ` → `OE`, `Ø` → `O`, `Þ` → `TH`, `Ð`/`Đ` → `D`, `Ł` → `L`;
+//! 3. upper case;
+//! 4. apostrophes and full stops are omitted, as in a passport's MRZ
+//!    (`O'Brien` → `OBRIEN`); every other non-letter (hyphen, comma, space,
+//!    other punctuation) separates words (`Anne-Marie` → `ANNE MARIE`);
+//! 5. words are joined by one space, with none at either end.
+//!
+//! Decisions, and why:
+//! - `Müller` and `Mueller` are **different** keys (`MULLER`, `MUELLER`): the
+//!   index never guesses a transliteration backwards (`ue` is often just
+//!   `ue`), so it may keep one person twice but never merges two. The
+//!   document check, which compares a name with the zone printed from it,
+//!   accepts both spellings (see [`crate::document`]).
+//! - `O'Brien` = `OBRIEN`, but `O Brien` is `O BRIEN`: word breaks are kept,
+//!   because they separate given names.
+//! - `Ø` → `O` (not `OE` as ICAO 9303 writes it): the same rule as dropping
+//!   any other accent.
+//! - Letters of other scripts are kept (upper-cased), not romanised, because
+//!   romanisation is ambiguous.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// A name reduced to its comparison form: compatibility-decomposed (NFKD),
-/// accents and other combining marks removed, upper case, letters with no
-/// decomposition spelled out (ß → SS, Æ → AE, Ø → O, Œ → OE, Þ → TH, Ð/Đ → D,
-/// Ł → L, ı → I), apostrophes dropped, hyphens, dots and runs of white space
-/// made one space, trimmed.
-///
-/// So `Amélie-Claire`, `AMELIE CLAIRE` and `amelie  claire` compare equal, and
-/// `O'Brien` equals `OBrien`. `Müller` becomes `MULLER` (not ICAO's
-/// `MUELLER`): both spellings an applicant might type fold to the same key
-/// only with fuzzy matching, which comes with probabilistic person matching.
+/// The index form of a name; see the module documentation for the rule.
 pub fn normalise(name: &str) -> String {
     let mut folded = String::with_capacity(name.len());
     for c in name.nfkd().filter(|c| !is_combining_mark(*c)) {
         match c {
-            '\'' | '’' | '‘' | '`' | 'ʼ' => {}
             'ß' | 'ẞ' => folded.push_str("SS"),
-            'æ' | 'Æ' => folded.push_str("AE"),
-            'œ' | 'Œ' => folded.push_str("OE"),
-            'ø' | 'Ø' => folded.push('O'),
-            'þ' | 'Þ' => folded.push_str("TH"),
-            'ð' | 'Ð' | 'đ' | 'Đ' => folded.push('D'),
-            'ł' | 'Ł' => folded.push('L'),
-            'ı' => folded.push('I'),
+            'Æ' | 'æ' => folded.push_str("AE"),
+            'Œ' | 'œ' => folded.push_str("OE"),
+            'Ø' | 'ø' => folded.push('O'),
+            'Þ' | 'þ' => folded.push_str("TH"),
+            'Ð' | 'ð' | 'Đ' | 'đ' => folded.push('D'),
+            'Ł' | 'ł' => folded.push('L'),
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{2BC}' | '`' | '\u{B4}' | '.' => {}
             c if c.is_alphanumeric() => folded.extend(c.to_uppercase()),
-            // Hyphens, dots, commas, white space: word separators.
             _ => folded.push(' '),
         }
     }
@@ -41,27 +55,47 @@ mod tests {
     use super::normalise;
 
     #[test]
-    fn accents_case_and_separators_fold_away() {
-        assert_eq!(normalise("Amélie-Claire"), "AMELIE CLAIRE");
-        assert_eq!(normalise("  amelie   claire "), "AMELIE CLAIRE");
-        assert_eq!(normalise("O'Brien"), normalise("OBrien"));
-        assert_eq!(normalise("Zoë"), "ZOE");
-        // A decomposed ü (u + combining diaeresis) equals the precomposed one.
-        assert_eq!(normalise("Mu\u{308}ller"), normalise("Müller"));
-        assert_eq!(normalise("Müller"), "MULLER");
+    fn accents_and_case_fold_away() {
+        assert_eq!(normalise("Amélie"), "AMELIE");
+        assert_eq!(normalise("Amélie"), normalise("AMELIE"));
+        assert_eq!(normalise("amelie"), "AMELIE");
+        // Decomposed input (e + U+0301) is the same name as precomposed.
+        assert_eq!(normalise("Ame\u{301}lie"), "AMELIE");
+        assert_eq!(normalise("José Ñúñez"), "JOSE NUNEZ");
+        assert_eq!(normalise("Françoise"), "FRANCOISE");
+        assert_eq!(normalise("Łukasz Żółć"), "LUKASZ ZOLC");
+        assert_eq!(normalise("ﬁona"), "FIONA");
     }
 
     #[test]
     fn letters_without_a_decomposition_are_spelled_out() {
         assert_eq!(normalise("Straße"), "STRASSE");
-        assert_eq!(normalise("Søren Ærø"), "SOREN AERO");
-        assert_eq!(normalise("Łukasz"), "LUKASZ");
-        assert_eq!(normalise("Þórdís"), "THORDIS");
+        assert_eq!(normalise("Æsa"), "AESA");
+        assert_eq!(normalise("Øyvind"), "OYVIND");
+        assert_eq!(normalise("Þór"), "THOR");
     }
 
     #[test]
-    fn different_names_stay_different() {
-        assert_ne!(normalise("Anna Maria"), normalise("Annamaria"));
-        assert_ne!(normalise("Dubois"), normalise("Dubos"));
+    fn mueller_and_muller_are_different_keys() {
+        assert_eq!(normalise("Müller"), "MULLER");
+        assert_eq!(normalise("Müller"), normalise("Muller"));
+        assert_ne!(normalise("Müller"), normalise("Mueller"));
+    }
+
+    #[test]
+    fn apostrophes_vanish_and_other_separators_become_one_space() {
+        assert_eq!(normalise("O'Brien"), "OBRIEN");
+        assert_eq!(normalise("O’Brien"), "OBRIEN");
+        assert_eq!(normalise("O'Brien"), normalise("OBRIEN"));
+        assert_ne!(normalise("O'Brien"), normalise("O Brien"));
+        assert_eq!(normalise("Anne-Marie"), "ANNE MARIE");
+        assert_eq!(normalise("  van  der   Berg "), "VAN DER BERG");
+        assert_eq!(normalise("St. John, Jr."), "ST JOHN JR");
+        assert_eq!(normalise(" - "), "");
+    }
+
+    #[test]
+    fn other_scripts_are_kept() {
+        assert_eq!(normalise("Иванов"), "ИВАНОВ");
     }
 }

@@ -10,7 +10,7 @@
 //!   a zone of the same format with `casework_mrz::build` (Ü → UE, Ø → OE,
 //!   ß → SS, other accents dropped, other scripts romanised, long names
 //!   truncated as the issuer would) and read back; or
-//! - [normalised](crate::names::normalise) (all accents dropped: Ü → U), as
+//! - [normalised](casework_contracts::names::normalise) (all accents dropped: Ü → U), as
 //!   some issuers print them.
 
 use casework_mrz::{Mrz, MrzFields};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Subject;
 use crate::confidence::DocumentFinding;
-use crate::names::normalise;
+use casework_contracts::names::normalise;
 
 /// The result of a document check, as `identity.established` carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -3,7 +3,7 @@
 //! On `identify.requested` it checks the identity document presented (an
 //! ICAO 9303 machine-readable zone, see [`document`]), resolves the applicant
 //! to a person of its index — a returning person when the
-//! [normalised](names::normalise) surname, given names and date of birth
+//! [normalised](casework_contracts::names::normalise) surname, given names and date of birth
 //! equal a person's already there, else a new one — and rates the evidence
 //! on the [confidence ladder](confidence). It answers with one
 //! `identity.established` per step (keyed by the case id), however often the
@@ -17,7 +17,6 @@
 
 pub mod confidence;
 pub mod document;
-pub mod names;
 pub mod tables;
 
 use std::sync::Arc;
@@ -38,8 +37,8 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::confidence::{DocumentFinding, Facts};
-use crate::names::normalise;
 use crate::tables::{identity_check, person, person_document};
+use casework_contracts::names::normalise;
 
 /// The service's name.
 pub const NAME: &str = "identify";

@@ -25,9 +25,9 @@ pub mod person {
         pub given_names: String,
         /// Surname as first stated.
         pub surname: String,
-        /// [`crate::names::normalise`] of the given names.
+        /// [`casework_contracts::names::normalise`] of the given names.
         pub normalised_given_names: String,
-        /// [`crate::names::normalise`] of the surname.
+        /// [`casework_contracts::names::normalise`] of the surname.
         pub normalised_surname: String,
         /// `YYYY-MM-DD`.
         pub date_of_birth: String,
