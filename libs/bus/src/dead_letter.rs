@@ -8,18 +8,15 @@
 //! had already applied it skip it (inbox) and the one that failed tries again.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use casework_contracts::KafkaRecord;
 use casework_contracts::catalogue::dead_letter_topic;
 use chrono::{DateTime, Utc};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message, OwnedMessage};
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::BusError;
 use crate::producer::EventProducer;
-use crate::settings::{BusSettings, client_config};
+use crate::settings::BusSettings;
 
 /// Header names added to a dead letter.
 pub mod headers {
@@ -159,54 +156,8 @@ impl DeadLetter {
 /// Reads every record of a DLQ, oldest first per partition, without joining
 /// a consumer group or committing anything.
 pub async fn list(settings: &BusSettings, dlq_topic: &str) -> Result<Vec<DeadLetter>, BusError> {
-    let settings = settings.clone();
-    let dlq_topic = dlq_topic.to_owned();
-    match tokio::task::spawn_blocking(move || list_blocking(&settings, &dlq_topic)).await {
-        Ok(result) => result,
-        // A panic in the reader is a bug: surface it as one.
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
-}
-
-fn list_blocking(settings: &BusSettings, dlq_topic: &str) -> Result<Vec<DeadLetter>, BusError> {
-    const TIMEOUT: Duration = Duration::from_secs(10);
-    let consumer: BaseConsumer = client_config(settings)
-        // Required by the client, never joined: partitions are assigned by hand.
-        .set("group.id", settings.prefixed("casework.dlq-reader"))
-        .set("enable.auto.commit", "false")
-        .create()?;
-    let metadata = consumer.fetch_metadata(Some(dlq_topic), TIMEOUT)?;
-    let mut assignment = TopicPartitionList::new();
-    let mut remaining = HashMap::new();
-    for topic in metadata.topics() {
-        for partition in topic.partitions() {
-            let (low, high) = consumer.fetch_watermarks(dlq_topic, partition.id(), TIMEOUT)?;
-            if high > low {
-                assignment.add_partition_offset(dlq_topic, partition.id(), Offset::Offset(low))?;
-                remaining.insert(partition.id(), high);
-            }
-        }
-    }
-    let mut letters = Vec::new();
-    if remaining.is_empty() {
-        return Ok(letters);
-    }
-    consumer.assign(&assignment)?;
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    while !remaining.is_empty() && std::time::Instant::now() < deadline {
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = result?.detach();
-        if let Some(high) = remaining.get(&message.partition())
-            && message.offset() + 1 >= *high
-        {
-            remaining.remove(&message.partition());
-        }
-        letters.push(DeadLetter::from_message(&message));
-    }
-    letters.sort_by_key(|l| (l.dlq_partition, l.dlq_offset));
-    Ok(letters)
+    let messages = crate::topics::read_all(settings, dlq_topic).await?;
+    Ok(messages.iter().map(DeadLetter::from_message).collect())
 }
 
 /// Re-sends a dead letter's original record to its original topic.

@@ -4,12 +4,16 @@
 //! should not, so every process creates what it needs at start; "already
 //! exists" counts as success, which makes it idempotent and race-free.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use casework_contracts::catalogue::{SERVICES, dead_letter_topic, topic_of_service};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::error::BusError;
 use crate::settings::{BusSettings, client_config};
@@ -64,4 +68,56 @@ pub async fn ensure_topics(settings: &BusSettings, topics: &[String]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Reads every record of `topic` as it is now, ordered by partition then
+/// offset, without joining a consumer group or committing anything: for
+/// operators (`casework dlq list`) and for tests that read the topics back.
+pub async fn read_all(settings: &BusSettings, topic: &str) -> Result<Vec<OwnedMessage>, BusError> {
+    let settings = settings.clone();
+    let topic = topic.to_owned();
+    match tokio::task::spawn_blocking(move || read_all_blocking(&settings, &topic)).await {
+        Ok(result) => result,
+        // A panic in the reader is a bug: surface it as one.
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+fn read_all_blocking(settings: &BusSettings, topic: &str) -> Result<Vec<OwnedMessage>, BusError> {
+    const TIMEOUT: Duration = Duration::from_secs(10);
+    let consumer: BaseConsumer = client_config(settings)
+        // Required by the client, never joined: partitions are assigned by hand.
+        .set("group.id", settings.prefixed("casework.topic-reader"))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining = HashMap::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let (low, high) = consumer.fetch_watermarks(topic, partition.id(), TIMEOUT)?;
+        if high > low {
+            assignment.add_partition_offset(topic, partition.id(), Offset::Offset(low))?;
+            remaining.insert(partition.id(), high);
+        }
+    }
+    let mut messages = Vec::new();
+    if remaining.is_empty() {
+        return Ok(messages);
+    }
+    consumer.assign(&assignment)?;
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !remaining.is_empty() && std::time::Instant::now() < deadline {
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = result?.detach();
+        if let Some(high) = remaining.get(&message.partition())
+            && message.offset() + 1 >= *high
+        {
+            remaining.remove(&message.partition());
+        }
+        messages.push(message);
+    }
+    messages.sort_by_key(|m| (m.partition(), m.offset()));
+    Ok(messages)
 }
