@@ -72,6 +72,7 @@ pub async fn build(
         intake,
         process: process.clone(),
     });
+    let sweeper_store = ctx.store.clone();
     let handled = process::RESULT_TYPES
         .iter()
         .chain(["notification.sent.v1"].iter())
@@ -100,6 +101,9 @@ pub async fn build(
                 );
         }),
         consumers: vec![consumer],
+        tasks: vec![Box::new(move |shutdown| {
+            Box::pin(process.run_sweeper(sweeper_store, shutdown))
+        })],
         store: ctx.store,
     })
 }
@@ -109,7 +113,15 @@ pub async fn build(
 #[openapi(
     info(title = "Register", description = "Applications and cases."),
     paths(submit, search_cases, get_case, retry_check, product_schema),
-    components(schemas(Acknowledgement, CaseView, CaseSummary, CasePage, StepView, TimelineEntry, Problem))
+    components(schemas(
+        Acknowledgement,
+        CaseView,
+        CaseSummary,
+        CasePage,
+        StepView,
+        TimelineEntry,
+        Problem
+    ))
 )]
 pub struct RegisterApi;
 
@@ -582,7 +594,10 @@ async fn search_cases(
     let mut errors = Vec::new();
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        errors.push(casework_contracts::FieldError::new("/limit", "between 1 and 200"));
+        errors.push(casework_contracts::FieldError::new(
+            "/limit",
+            "between 1 and 200",
+        ));
     }
     let mut select = case::Entity::find();
     if let Some(reference) = query.reference.as_deref().filter(|r| !r.trim().is_empty()) {
@@ -678,16 +693,11 @@ async fn search_cases(
 )]
 async fn retry_check(
     path: web::Path<(String, String)>,
-    request: actix_web::HttpRequest,
+    claims: casework_runtime::Claims,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
-    use actix_web::HttpMessage;
     let (reference, check) = path.into_inner();
-    let by = request
-        .extensions()
-        .get::<casework_runtime::auth::Claims>()
-        .map(|c| c.sub.clone())
-        .unwrap_or_else(|| "unknown".into());
+    let by = claims.sub;
     let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
     let parsed = CaseReference::parse(&reference).ok_or_else(not_found)?;
     let store = &register.store;

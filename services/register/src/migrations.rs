@@ -131,8 +131,14 @@ impl MigrationTrait for CreateProcessState {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
         for column in [
-            ColumnDef::new(Alias::new("stage")).string().null().to_owned(),
-            ColumnDef::new(Alias::new("outcome")).string().null().to_owned(),
+            ColumnDef::new(Alias::new("stage"))
+                .string()
+                .null()
+                .to_owned(),
+            ColumnDef::new(Alias::new("outcome"))
+                .string()
+                .null()
+                .to_owned(),
             ColumnDef::new(Alias::new("stuck_since"))
                 .timestamp_with_time_zone()
                 .null()

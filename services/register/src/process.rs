@@ -102,12 +102,19 @@ impl Process {
         traceparent: Option<String>,
     ) -> Result<(), HandlerError> {
         let mut fx = Effects::new(traceparent);
-        if let Some(event) = self.notification(case, product, application, "received", Map::new())
-        {
+        if let Some(event) = self.notification(case, product, application, "received", Map::new()) {
             fx.events.push(event);
         }
-        self.request_stage(txn, &mut fx, case, product, application, 0, &BTreeMap::new())
-            .await?;
+        self.request_stage(
+            txn,
+            &mut fx,
+            case,
+            product,
+            application,
+            0,
+            &BTreeMap::new(),
+        )
+        .await?;
         self.finish(txn, case.id.as_str(), fx).await
     }
 
@@ -127,8 +134,18 @@ impl Process {
             return Ok(());
         };
         for check in &stage.checks {
-            self.request_check(txn, fx, case, product, application, &stage.id, check, 1, results)
-                .await?;
+            self.request_check(
+                txn,
+                fx,
+                case,
+                product,
+                application,
+                &stage.id,
+                check,
+                1,
+                results,
+            )
+            .await?;
         }
         fx.note(
             "stage.started",
@@ -392,7 +409,10 @@ impl Process {
             // The decide step waits for a caseworker: no deadline meanwhile.
             step::Entity::update_many()
                 .col_expr(step::Column::Status, Expr::value("referred"))
-                .col_expr(step::Column::Deadline, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    step::Column::Deadline,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(step::Column::StepId.eq(step_id))
                 .exec(txn)
                 .await?;
@@ -459,8 +479,16 @@ impl Process {
             return self.finish(txn, &case.id, fx).await;
         }
         if index + 1 < product.stages.len() {
-            self.request_stage(txn, &mut fx, &case, product, &application, index + 1, &results)
-                .await?;
+            self.request_stage(
+                txn,
+                &mut fx,
+                &case,
+                product,
+                &application,
+                index + 1,
+                &results,
+            )
+            .await?;
         } else {
             self.decided(txn, &mut fx, &case, product, &application, data, &results)
                 .await?;
@@ -509,7 +537,8 @@ impl Process {
         if let Some(fulfil) = &route.fulfil {
             let step_id = format!("{}/{OUTCOME_STAGE}/fulfil/1", case.id);
             let mut data = self.request_common(case, &step_id, &Map::new());
-            let mut document = json!({ "kind": fulfil.document, "valid_for_days": fulfil.valid_for_days });
+            let mut document =
+                json!({ "kind": fulfil.document, "valid_for_days": fulfil.valid_for_days });
             if let Some(format) = &fulfil.mrz_format {
                 document["mrz_format"] = json!(format);
             }
@@ -530,7 +559,15 @@ impl Process {
                 .collect();
             data.insert("disclosure".into(), Value::Array(findings));
             self.record_step(
-                txn, fx, &decided, OUTCOME_STAGE, "fulfil", "fulfil", 1, None, data,
+                txn,
+                fx,
+                &decided,
+                OUTCOME_STAGE,
+                "fulfil",
+                "fulfil",
+                1,
+                None,
+                data,
             )
             .await?;
         }
@@ -541,12 +578,17 @@ impl Process {
             let mut data = self.request_common(case, &step_id, &Map::new());
             data.insert("action".into(), json!(enforce.action));
             data.insert("subject".into(), subject.clone());
-            data.insert(
-                "reasons".into(),
-                decision["reasons"].clone(),
-            );
+            data.insert("reasons".into(), decision["reasons"].clone());
             self.record_step(
-                txn, fx, &decided, OUTCOME_STAGE, "enforce", "enforce", 1, None, data,
+                txn,
+                fx,
+                &decided,
+                OUTCOME_STAGE,
+                "enforce",
+                "enforce",
+                1,
+                None,
+                data,
             )
             .await?;
         }
@@ -554,7 +596,11 @@ impl Process {
             "case.decided",
             format!(
                 "{} by {}: {}",
-                if outcome == "granted" { "Granted" } else { "Refused" },
+                if outcome == "granted" {
+                    "Granted"
+                } else {
+                    "Refused"
+                },
                 decision["decided_by"].as_str().unwrap_or("rules"),
                 reasons(decision)
             ),
@@ -703,7 +749,10 @@ impl Process {
             .all(txn)
             .await?;
         let Some(latest) = attempts.first() else {
-            return Ok(Err(format!("case {} has no step `{check_id}`", case.reference)));
+            return Ok(Err(format!(
+                "case {} has no step `{check_id}`",
+                case.reference
+            )));
         };
         if latest.status != "stuck" {
             return Ok(Err(format!(
@@ -714,7 +763,9 @@ impl Process {
         // The same request again under a new step id: what was asked is
         // what the caseworker re-requests.
         let Ok(Value::Object(mut data)) = serde_json::from_str::<Value>(&latest.request) else {
-            return Ok(Err(format!("the request of step `{check_id}` is unreadable")));
+            return Ok(Err(format!(
+                "the request of step `{check_id}` is unreadable"
+            )));
         };
         let attempt = latest.attempt + 1;
         let step_id = format!("{}/{}/{check_id}/{attempt}", case.id, latest.stage);
@@ -797,7 +848,10 @@ async fn clear_stuck_if_none<C: ConnectionTrait>(
         .await?;
     if stuck == 0 {
         case::Entity::update_many()
-            .col_expr(case::Column::StuckSince, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                case::Column::StuckSince,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .filter(case::Column::Id.eq(case_id))
             .exec(txn)
             .await?;
@@ -844,7 +898,10 @@ fn subject(product: &Product, application: &Value, results: &BTreeMap<String, Va
     }
     if let Some(number) = results
         .values()
-        .find_map(|r| r.pointer("/document/document_number").and_then(Value::as_str))
+        .find_map(|r| {
+            r.pointer("/document/document_number")
+                .and_then(Value::as_str)
+        })
         .filter(|n| !n.is_empty())
     {
         subject["document_number"] = json!(number);
