@@ -784,4 +784,13 @@ impl EventHandler for RegisterEvents {
         );
         record(txn, case_id, "notification.sent", summary).await
     }
+
+    async fn dead_lettered(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: Option<&Event>,
+        error: &str,
+    ) -> Result<(), HandlerError> {
+        self.process.dead_lettered(txn, event, error).await
+    }
 }

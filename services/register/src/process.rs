@@ -53,6 +53,9 @@ pub const RESULT_TYPES: [&str; 6] = [
 /// The stage of a case once decided: its outcome route's steps.
 pub const OUTCOME_STAGE: &str = "outcome";
 
+/// How long Fulfil and Enforce have to answer an outcome step.
+pub const OUTCOME_TIMEOUT_SECONDS: u64 = 300;
+
 /// How often overdue steps are looked for.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -543,6 +546,15 @@ impl Process {
                 document["mrz_format"] = json!(format);
             }
             let mut holder = subject.clone();
+            if let Some(sex) = product
+                .applicant
+                .sex
+                .as_deref()
+                .and_then(|p| application.pointer(p))
+                .and_then(Value::as_str)
+            {
+                holder["sex"] = json!(sex);
+            }
             if let Some(person_id) = results
                 .values()
                 .find_map(|r| r.get("person_id").and_then(Value::as_str))
@@ -566,7 +578,7 @@ impl Process {
                 "fulfil",
                 "fulfil",
                 1,
-                None,
+                Some(OUTCOME_TIMEOUT_SECONDS),
                 data,
             )
             .await?;
@@ -587,7 +599,7 @@ impl Process {
                 "enforce",
                 "enforce",
                 1,
-                None,
+                Some(OUTCOME_TIMEOUT_SECONDS),
                 data,
             )
             .await?;
@@ -775,7 +787,7 @@ impl Process {
             .iter()
             .flat_map(|s| &s.checks)
             .find(|c| c.id == check_id)
-            .map(|c| c.timeout_seconds);
+            .map_or(OUTCOME_TIMEOUT_SECONDS, |c| c.timeout_seconds);
         let mut fx = Effects::new(telemetry::current_traceparent());
         self.record_step(
             txn,
@@ -785,7 +797,7 @@ impl Process {
             check_id,
             &latest.capability,
             attempt,
-            timeout,
+            Some(timeout),
             data,
         )
         .await?;
@@ -795,6 +807,53 @@ impl Process {
         );
         self.finish(txn, &case.id, fx).await?;
         Ok(Ok(step_id))
+    }
+}
+
+impl Process {
+    /// A result meant for a case could not be applied and went to the DLQ:
+    /// the case is marked stuck so a caseworker sees it (DESIGN.md).
+    pub async fn dead_lettered<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        event: Option<&Event>,
+        error: &str,
+    ) -> Result<(), HandlerError> {
+        let Some(event) = event else {
+            return Ok(()); // Undecodable: no case to attach it to.
+        };
+        let case_id = event.data["case_id"].as_str().unwrap_or_default();
+        let Some(case) = case::Entity::find_by_id(case_id.to_owned()).one(txn).await? else {
+            return Ok(());
+        };
+        if case.stuck_since.is_none() {
+            case::Entity::update_many()
+                .col_expr(case::Column::StuckSince, Expr::value(Utc::now()))
+                .filter(case::Column::Id.eq(&case.id))
+                .exec(txn)
+                .await?;
+        }
+        let mut fx = Effects::new(event.traceparent.clone());
+        let reason = format!("{} could not be applied: {error}", event.event_type);
+        // Only a well-formed step id (one Register issued) can go in case.stuck.
+        if let Some(step_id) = event.data["step_id"]
+            .as_str()
+            .filter(|id| id.starts_with(&case.id) && id.split('/').count() == 4)
+        {
+            fx.events.push(Event::new(
+                &self.outbox.source(),
+                EventType::new("case.stuck.v1"),
+                &case.id,
+                json!({
+                    "case_id": case.id,
+                    "reference": case.reference,
+                    "step_id": step_id,
+                    "reason": reason,
+                }),
+            ));
+        }
+        fx.note("case.stuck", format!("Stuck: {reason}"));
+        self.finish(txn, &case.id, fx).await
     }
 }
 
