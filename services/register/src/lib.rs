@@ -453,7 +453,7 @@ async fn open_case<C: ConnectionTrait>(
 
     let received_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut received = Event::new(
-        &outbox.source(),
+        outbox.source(),
         EventType::new("application.received.v1"),
         &case_id,
         json!({

@@ -284,7 +284,7 @@ impl Process {
         .insert(txn)
         .await?;
         fx.events.push(Event::new(
-            &self.outbox.source(),
+            self.outbox.source(),
             EventType::new(format!("{capability}.requested.v1")),
             &case.id,
             Value::Object(data),
@@ -321,7 +321,7 @@ impl Process {
             map.extend(extra);
         }
         Some(Event::new(
-            &self.outbox.source(),
+            self.outbox.source(),
             EventType::new("communicate.requested.v1"),
             &case.id,
             json!({
@@ -646,7 +646,7 @@ impl Process {
             .await?;
         let outcome = case.outcome.clone().unwrap_or_default();
         fx.events.push(Event::new(
-            &self.outbox.source(),
+            self.outbox.source(),
             EventType::new("case.closed.v1"),
             &case.id,
             json!({
@@ -709,7 +709,7 @@ impl Process {
             );
             let mut fx = Effects::new(None);
             fx.events.push(Event::new(
-                &self.outbox.source(),
+                self.outbox.source(),
                 EventType::new("case.stuck.v1"),
                 &case.id,
                 json!({
@@ -823,7 +823,10 @@ impl Process {
             return Ok(()); // Undecodable: no case to attach it to.
         };
         let case_id = event.data["case_id"].as_str().unwrap_or_default();
-        let Some(case) = case::Entity::find_by_id(case_id.to_owned()).one(txn).await? else {
+        let Some(case) = case::Entity::find_by_id(case_id.to_owned())
+            .one(txn)
+            .await?
+        else {
             return Ok(());
         };
         if case.stuck_since.is_none() {
@@ -841,7 +844,7 @@ impl Process {
             .filter(|id| id.starts_with(&case.id) && id.split('/').count() == 4)
         {
             fx.events.push(Event::new(
-                &self.outbox.source(),
+                self.outbox.source(),
                 EventType::new("case.stuck.v1"),
                 &case.id,
                 json!({
