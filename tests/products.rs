@@ -173,6 +173,23 @@ async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
         milestones(&api, &granted, 3, &caseworker).await,
         ["decided-grant", "document-issued", "received"]
     );
+    // Caseworkers find it by surname (accents and case ignored) and status.
+    let (status, page) = api
+        .get(
+            "register/v1/cases?surname=d%C3%BABOIS&date_of_birth=1988-04-12&status=closed",
+            &caseworker,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["cases"][0]["reference"], granted.as_str());
+    let (status, problem) = api
+        .get(
+            "register/v1/cases?status=lost&date_of_birth=12/04/1988",
+            &caseworker,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 
     // Visit visa with a passport reported lost: refused, enforcement action,
     // and a warnings-index entry for the applicant.
@@ -572,7 +589,175 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
     );
 }
 
+/// Register alone against a broker no Identify listens on, with a product
+/// whose identity check times out after a second: the case is marked stuck,
+/// a caseworker asks again (a new attempt), and the first attempt's late
+/// answer still completes the check and moves the case on.
+async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(backend: Backend) {
+    init_tracing();
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let broker = TestBroker::shared();
+    let dir = TempDir::new("stuck");
+    let root = dir.path().join("config");
+    let fixtures = workspace().join("tests/fixtures/transit-visa");
+    for sub in [
+        "products",
+        "templates/transit-visa",
+        "rules/transit-visa",
+        "schemas",
+    ] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let definition = std::fs::read_to_string(fixtures.join("transit-visa.toml"))
+        .unwrap()
+        .replace("timeout_seconds = 120 }", "timeout_seconds = 1 }");
+    std::fs::write(root.join("products/transit-visa.toml"), definition).unwrap();
+    std::fs::copy(
+        fixtures.join("application.v1.json"),
+        root.join("schemas/application.v1.json"),
+    )
+    .unwrap();
+    let prefix = unique_prefix();
+    let mut env = database_env(&db);
+    env.push((
+        "CASEWORK__KAFKA__BOOTSTRAP_SERVERS",
+        broker.bootstrap.clone(),
+    ));
+    env.push(("CASEWORK__KAFKA__TOPIC_PREFIX", prefix.clone()));
+    env.push((
+        "CASEWORK__PATHS__PRODUCTS",
+        root.join("products").display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let data = dir.path().join("data");
+    let register = CaseworkProcess::start(
+        &workspace(),
+        &["serve", "register", "--listen", &listen],
+        &env,
+        &data,
+    );
+    wait_ready(&register.base_url).await;
+    let api = Api::new(&register.base_url);
+    let caseworker = register.token("caseworker");
+    let application: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("valid.json")).unwrap())
+            .unwrap();
+    let reference = api.submit("transit-visa", &application).await;
+
+    // Nobody answers: within the sweep interval the case is stuck.
+    let case = eventually(
+        Duration::from_secs(30),
+        "the case to be stuck",
+        async || {
+            let case = api.case(&reference, &caseworker).await;
+            if case["stuck_since"].is_string() {
+                Ok(case)
+            } else {
+                Err(case.to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(case["steps"][0]["status"], "stuck", "{case}");
+    let (_, page) = api
+        .get(
+            "register/v1/cases?status=stuck&product=transit-visa",
+            &caseworker,
+        )
+        .await;
+    assert_eq!(page["total"], 1, "{page}");
+    let first_step = case["steps"][0]["step_id"].as_str().unwrap().to_owned();
+
+    // A caseworker asks again; asking about a check that is not stuck is refused.
+    let (status, retried) = api
+        .post(
+            &format!("register/v1/cases/{reference}/checks/traveller/retry"),
+            Some(&caseworker),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{retried}");
+    assert!(
+        retried["step_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/traveller/2"),
+        "{retried}"
+    );
+    let (status, _) = api
+        .post(
+            &format!("register/v1/cases/{reference}/checks/decision/retry"),
+            Some(&caseworker),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // The first attempt's answer arrives late: it completes the check.
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let settings = BusSettings::new(&broker.bootstrap).with_prefix(&prefix);
+    let producer = EventProducer::new(&settings).expect("producer");
+    let late = Event::new(
+        "urn:casework:identify",
+        EventType::new("identity.established.v1"),
+        &case_id,
+        json!({
+            "case_id": case_id, "step_id": first_step,
+            "person_id": "0190f5c6-1111-7000-8000-000000000002", "returning": false,
+            "match": { "method": "new-person", "explanation": "no one in the index" },
+            "confidence": "high", "confidence_rank": 3, "evidence": ["played by the test"],
+        }),
+    );
+    producer
+        .send(
+            &settings.prefixed(&topic_of_service("identify")),
+            &late.to_kafka(),
+        )
+        .await
+        .expect("send");
+    let case = eventually(Duration::from_secs(30), "the decision stage", async || {
+        let case = api.case(&reference, &caseworker).await;
+        if case["stage"] == "decision" {
+            Ok(case)
+        } else {
+            Err(case.to_string())
+        }
+    })
+    .await;
+    let statuses: Vec<(&str, &str)> = case["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["check"] == "traveller")
+        .map(|s| {
+            (
+                s["step_id"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (first_step.as_str(), "done"),
+            (retried["step_id"].as_str().unwrap(), "replaced")
+        ],
+        "{case}"
+    );
+    assert!(case["stuck_since"].is_null(), "no longer stuck: {case}");
+    assert!(
+        case["timeline"]
+            .to_string()
+            .contains("answered after its deadline"),
+        "{case}"
+    );
+}
+
 casework_testkit::on_both_backends!(
+    an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts,
     each_product_runs_from_application_to_a_closed_case,
     a_returning_applicant_is_resolved_to_the_same_person,
     a_product_defined_only_as_data_runs_end_to_end,
