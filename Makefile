@@ -3,7 +3,7 @@ CARGO ?= cargo
 # CI passes --locked so a drifting lockfile fails instead of resolving anew.
 CARGOFLAGS ?=
 
-.PHONY: run test lint fmt bench-backbone bench-intake clean-data
+.PHONY: run test lint fmt bench-backbone bench-intake bench-pipeline clean-data
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -37,3 +37,9 @@ clean-data:
 bench-intake:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench intake
+
+## The whole platform: auto-granted visit visas from intake to closed case,
+## latency at 20 cases/s and the maximum sustained rate. Release build.
+bench-pipeline:
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
+	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline

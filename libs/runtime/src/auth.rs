@@ -56,6 +56,20 @@ pub struct Claims {
     pub scopes: Vec<String>,
 }
 
+/// The caller of a protected route, as the guard middleware verified them:
+/// take `claims: Claims` as a handler argument (four-eyes checks, audit).
+impl actix_web::FromRequest for Claims {
+    type Error = crate::problem::Problem;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        std::future::ready(req.extensions().get::<Claims>().cloned().ok_or_else(|| {
+            crate::problem::Problem::unauthenticated("send `Authorization: Bearer <token>`")
+        }))
+    }
+}
+
 /// Who may call an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {

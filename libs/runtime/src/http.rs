@@ -212,6 +212,14 @@ fn authorize(auth: &Authenticator, policy: &Policy, req: &ServiceRequest) -> Res
     Ok(())
 }
 
+/// Makes a malformed query string answer 400 problem+json like every other
+/// error (actix answers plain text by default). Services add it to their routes.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        Problem::bad_request(format!("the query string is malformed: {err}")).into()
+    })
+}
+
 /// Reads a JSON request body of at most `limit` bytes: 413 if larger, 400 if
 /// not JSON. Returns the raw bytes too (for idempotency hashing).
 pub async fn read_json(

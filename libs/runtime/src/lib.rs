@@ -5,6 +5,7 @@
 //!
 //! It must never hold business rules: services bring those as [`ServiceParts`].
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod http;

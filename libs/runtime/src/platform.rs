@@ -82,6 +82,12 @@ impl ServiceContext {
     }
 }
 
+/// Work a service runs in the background for as long as the platform runs
+/// (e.g. Register's overdue-step sweep); it must return soon after the token
+/// is cancelled.
+pub type BackgroundTask =
+    Box<dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, ()> + Send>;
+
 /// What a built service brings to the platform.
 pub struct ServiceParts {
     /// The service's name.
@@ -93,6 +99,8 @@ pub struct ServiceParts {
     pub routes: Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>,
     /// Its consumers.
     pub consumers: Vec<InboxConsumer>,
+    /// Its background tasks.
+    pub tasks: Vec<BackgroundTask>,
     /// Its database.
     pub store: Store,
 }
@@ -148,6 +156,7 @@ pub struct Platform {
     server_task: JoinHandle<std::io::Result<()>>,
     relays: Vec<JoinHandle<()>>,
     consumers: Vec<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
     stores: Vec<Store>,
 }
 
@@ -174,6 +183,7 @@ impl Platform {
         policies.add_openapi("", &<http::HealthApi as utoipa::OpenApi>::openapi());
         let mut relays = Vec::new();
         let mut consumers = Vec::new();
+        let mut tasks = Vec::new();
         let mut health = Vec::new();
         let mut mounted = Vec::new();
         let mut stores = Vec::new();
@@ -193,6 +203,9 @@ impl Platform {
                         tracing::error!(error = %err, "consumer stopped with an error");
                     }
                 }));
+            }
+            for task in part.tasks {
+                tasks.push(tokio::spawn(task(shutdown.clone())));
             }
             health.push(ServiceHealth {
                 name: part.name,
@@ -249,6 +262,7 @@ impl Platform {
             server_task,
             relays,
             consumers,
+            tasks,
             stores,
         })
     }
@@ -268,6 +282,9 @@ impl Platform {
         self.shutdown.cancel();
         for task in self.consumers {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
         for task in self.relays {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;

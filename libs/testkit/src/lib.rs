@@ -425,8 +425,14 @@ impl CaseworkProcess {
 
     /// A token for `role`, from `casework token` with this process's key.
     pub fn token(&self, role: &str) -> String {
+        self.token_with(&["--role", role, "--sub", &format!("test-{role}")])
+    }
+
+    /// A token from `casework token <args>` (e.g. `--scope records-import`).
+    pub fn token_with(&self, args: &[&str]) -> String {
         let output = Command::new(binary_path("casework"))
-            .args(["token", "--role", role, "--sub", &format!("test-{role}")])
+            .arg("token")
+            .args(args)
             .env("CASEWORK__DATA_DIR", &self.data_dir)
             .output()
             .expect("run casework token");

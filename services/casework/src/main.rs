@@ -10,6 +10,7 @@
 //! services talk only through the broker and HTTP in either.
 
 mod broker;
+mod services;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,9 +26,7 @@ use casework_runtime::{
 use clap::{Parser, Subcommand};
 
 use crate::broker::BrokerSupervisor;
-
-/// The services this build can run, in start order.
-const SERVICES: [&str; 2] = ["register", "communicate"];
+use crate::services::SERVICES;
 
 /// The casework platform.
 #[derive(Debug, Parser)]
@@ -73,6 +72,16 @@ enum Command {
         /// Where SQLite files are (embedded mode).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Load synthetic demo records (warnings, criminal records, lost and
+    /// stolen documents) into Investigate; running it again adds nothing.
+    Seed {
+        /// Where SQLite files are (embedded mode).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// How many generated people besides the named demo identities.
+        #[arg(long, default_value_t = 200)]
+        people: usize,
     },
     /// Inspect and re-drive dead letters.
     Dlq {
@@ -186,16 +195,23 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
             }
             for service in SERVICES {
                 let store = casework_store::Store::connect(&settings.database_for(service)).await?;
-                match service {
-                    "register" => {
-                        store
-                            .migrate::<casework_register::migrations::Migrator>()
-                            .await?
-                    }
-                    _ => store.migrate::<casework_communicate::Migrator>().await?,
-                }
+                services::migrate(service, &store).await?;
                 println!("{service}: migrated");
             }
+            Ok(())
+        }
+        Command::Seed { data_dir, people } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let store =
+                casework_store::Store::connect(&settings.database_for(casework_investigate::NAME))
+                    .await?;
+            services::migrate(casework_investigate::NAME, &store).await?;
+            let report = casework_investigate::seed(&store, people)
+                .await
+                .map_err(|e| RuntimeError::Io(format!("seed: {e}")))?;
+            println!("{report:?}");
             Ok(())
         }
         Command::Dlq { action } => dlq(&settings, action).await,
@@ -343,22 +359,12 @@ async fn serve(settings: Arc<Settings>, services: &[&str]) -> Result<Platform, R
         .await?
     });
     let mut parts: Vec<ServiceParts> = Vec::new();
-    for &name in services {
-        let ctx = ServiceContext::new(
-            if name == "register" {
-                casework_register::NAME
-            } else {
-                casework_communicate::NAME
-            },
-            settings.clone(),
-            registry.clone(),
-            producer.clone(),
-        )
-        .await?;
-        parts.push(match name {
-            "register" => casework_register::build(ctx, products.clone()).await?,
-            _ => casework_communicate::build(ctx).await?,
-        });
+    for &service in services {
+        let name = services::named(service)
+            .ok_or_else(|| RuntimeError::Config(format!("unknown service `{service}`")))?;
+        let ctx =
+            ServiceContext::new(name, settings.clone(), registry.clone(), producer.clone()).await?;
+        parts.push(services::build(ctx, products.clone()).await?);
     }
     let platform = Platform::start(&settings, auth, producer, parts).await?;
     // Tests and scripts wait for this line.

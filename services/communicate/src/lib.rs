@@ -207,6 +207,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
                 .route("/v1/notifications", web::get().to(list_notifications));
         }),
         consumers: vec![consumer],
+        tasks: Vec::new(),
         store: ctx.store,
     })
 }

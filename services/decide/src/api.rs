@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_bus::Outbox;
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::{Claims, Problem};
@@ -33,10 +33,7 @@ pub fn routes(store: Store, outbox: Outbox) -> Arc<dyn Fn(&mut web::ServiceConfi
     Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             // A malformed query gets problem+json like every other error.
-            .app_data(
-                web::QueryConfig::default()
-                    .error_handler(|err, _| Problem::bad_request(err.to_string()).into()),
-            )
+            .app_data(casework_runtime::http::query_config())
             .route("/v1/referrals", web::get().to(list_referrals))
             .route("/v1/referrals/{id}", web::get().to(get_referral))
             .route("/v1/referrals/{id}/decision", web::post().to(decide))
@@ -329,17 +326,12 @@ async fn get_referral(
 )]
 async fn decide(
     id: web::Path<String>,
-    req: HttpRequest,
+    claims: Claims,
     payload: web::Payload,
     state: web::Data<Decide>,
     http: web::Data<HttpState>,
 ) -> Result<HttpResponse, Problem> {
-    // The guard middleware puts the verified token's claims in the extensions.
-    let sub = req
-        .extensions()
-        .get::<Claims>()
-        .map(|claims| claims.sub.clone())
-        .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    let sub = claims.sub;
     let (_, body) = read_json(payload, http.max_body_bytes).await?;
     let decided = decide_referral(&state.store, &state.outbox, &id, &body, &sub).await?;
     Ok(HttpResponse::Ok().json(decided))

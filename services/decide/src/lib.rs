@@ -66,6 +66,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         openapi: DecideApi::openapi(),
         routes: api::routes(ctx.store.clone(), ctx.outbox.clone()),
         consumers: vec![consumer],
+        tasks: Vec::new(),
         store: ctx.store,
     })
 }

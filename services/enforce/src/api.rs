@@ -1,7 +1,7 @@
 //! Enforce's HTTP API: enforcement actions and the officers' alert queue.
 //! Each operation's `security` is its access policy.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_runtime::{Claims, Problem};
 use casework_store::Store;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -26,10 +26,7 @@ pub(crate) struct Enforce {
 pub(crate) fn routes(cfg: &mut web::ServiceConfig, state: web::Data<Enforce>) {
     cfg.app_data(state)
         // A malformed query gets problem+json like every other error.
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|err, _| Problem::bad_request(err.to_string()).into()),
-        )
+        .app_data(casework_runtime::http::query_config())
         .route("/v1/actions", web::get().to(list_actions))
         .route("/v1/actions/{id}", web::get().to(get_action))
         .route("/v1/alerts", web::get().to(list_alerts))
@@ -320,15 +317,10 @@ async fn list_alerts(
 )]
 async fn acknowledge(
     id: web::Path<String>,
-    req: HttpRequest,
+    claims: Claims,
     state: web::Data<Enforce>,
 ) -> Result<HttpResponse, Problem> {
-    // The guard middleware puts the verified token's claims in the extensions.
-    let sub = req
-        .extensions()
-        .get::<Claims>()
-        .map(|claims| claims.sub.clone())
-        .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    let sub = claims.sub;
     let acknowledged = acknowledge_alert(&state.store, &id, &sub).await?;
     Ok(HttpResponse::Ok().json(acknowledged))
 }

@@ -13,10 +13,10 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use async_trait::async_trait;
 use casework_contracts::EventType;
-use casework_runtime::{Claims, Problem, RuntimeError, ServiceContext, ServiceParts};
+use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
 use chrono::SecondsFormat;
 use sea_orm::QueryOrder;
@@ -199,6 +199,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
                 .route("/v1/documents/{number}", web::get().to(get_document));
         }),
         consumers: vec![consumer],
+        tasks: Vec::new(),
         store: ctx.store,
     })
 }
@@ -272,16 +273,6 @@ fn unavailable(err: DbErr) -> Problem {
     Problem::unavailable("the document store is unavailable")
 }
 
-/// Documents carry personal data: every read is recorded (who, what, when).
-fn audit(req: &HttpRequest, what: &str, numbers: &[&str]) {
-    let sub = req
-        .extensions()
-        .get::<Claims>()
-        .map(|c| c.sub.clone())
-        .unwrap_or_default();
-    tracing::info!(target: "audit", sub = %sub, what, documents = ?numbers, "personal data read");
-}
-
 /// The documents issued for a case.
 #[utoipa::path(
     get,
@@ -304,7 +295,11 @@ async fn list_documents(
         .await
         .map_err(unavailable)?;
     let numbers: Vec<&str> = rows.iter().map(|d| d.document_number.as_str()).collect();
-    audit(&req, &format!("documents of case {reference}"), &numbers);
+    casework_runtime::audit::record(
+        &req,
+        "read-documents",
+        &format!("documents {numbers:?} of case {reference}"),
+    );
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DocumentView::from).collect::<Vec<_>>()))
 }
 
@@ -329,6 +324,6 @@ async fn get_document(
         .await
         .map_err(unavailable)?
         .ok_or_else(|| Problem::not_found(format!("no document numbered `{number}`")))?;
-    audit(&req, "document", &[&row.document_number]);
+    casework_runtime::audit::record(&req, "read-document", &row.document_number);
     Ok(HttpResponse::Ok().json(DocumentView::from(row)))
 }

@@ -21,12 +21,12 @@ pub mod tables;
 
 use std::sync::Arc;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType, FieldError};
 use casework_runtime::http::{HttpState, read_json};
-use casework_runtime::{Claims, Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
+use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::{Store, StoreError};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use sea_orm::entity::prelude::*;
@@ -71,6 +71,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         openapi: IdentifyApi::openapi(),
         routes: routes(ctx.store.clone()),
         consumers: vec![consumer],
+        tasks: Vec::new(),
         store: ctx.store,
     })
 }
@@ -344,9 +345,7 @@ pub fn routes(store: Store) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync
     let state = web::Data::new(Identify { store });
     Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                Problem::bad_request(format!("the query string is malformed: {err}")).into()
-            }))
+            .app_data(casework_runtime::http::query_config())
             .route("/v1/persons", web::get().to(search_persons))
             .route("/v1/persons/{id}", web::get().to(get_person))
             .route("/v1/document-checks", web::post().to(check_document));
@@ -457,16 +456,6 @@ pub struct CheckView {
     pub result: Value,
 }
 
-/// Records who read personal data (the audit trail is the `audit` log target).
-fn audit(req: &HttpRequest, action: &str, what: &str) {
-    let who = req
-        .extensions()
-        .get::<Claims>()
-        .map(|claims| claims.sub.clone())
-        .unwrap_or_default();
-    tracing::info!(target: "audit", %who, action, what, "personal data disclosed");
-}
-
 fn store_problem(err: DbErr) -> Problem {
     Problem::from(StoreError::from(err))
 }
@@ -511,7 +500,7 @@ async fn get_person(
         .all(db)
         .await
         .map_err(store_problem)?;
-    audit(&req, "read-person", &id);
+    casework_runtime::audit::record(&req, "read-person", &id);
     Ok(HttpResponse::Ok().json(PersonView {
         person: person.into(),
         documents: documents
@@ -599,7 +588,7 @@ async fn search_persons(
         .all(state.store.connection())
         .await
         .map_err(store_problem)?;
-    audit(&req, "search-persons", &surname);
+    casework_runtime::audit::record(&req, "search-persons", &surname);
     Ok(HttpResponse::Ok().json(
         found
             .into_iter()

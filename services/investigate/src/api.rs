@@ -6,9 +6,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::names::normalise;
-use casework_runtime::{Claims, Problem};
+use casework_runtime::Problem;
 use casework_store::{Store, StoreError};
 use chrono::{NaiveDate, SecondsFormat};
 use futures::StreamExt;
@@ -186,7 +186,7 @@ async fn import_route(
     }
     let report = import(&state.store, dataset, &body).await?;
     tracing::info!(
-        who = %caller(&req),
+        who = %casework_runtime::audit::caller(&req),
         ?dataset,
         accepted = report.accepted,
         duplicates = report.duplicates,
@@ -194,14 +194,6 @@ async fn import_route(
         "records imported"
     );
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// The token's subject, for the audit trail.
-fn caller(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<Claims>()
-        .map(|c| c.sub.clone())
-        .unwrap_or_default()
 }
 
 /// A warnings-index entry as officers see it.
@@ -276,7 +268,7 @@ async fn search_watchlist(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    tracing::info!(who = %caller(&req), %surname, found = entries.len(), "warnings index searched");
+    tracing::info!(who = %casework_runtime::audit::caller(&req), %surname, found = entries.len(), "warnings index searched");
     Ok(HttpResponse::Ok().json(
         entries
             .into_iter()
@@ -349,7 +341,7 @@ async fn list_investigations(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    tracing::info!(who = %caller(&req), %case, found = rows.len(), "investigations read");
+    tracing::info!(who = %casework_runtime::audit::caller(&req), %case, found = rows.len(), "investigations read");
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|row| {

@@ -221,6 +221,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         openapi: api::InvestigateApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, state.clone())),
         consumers: vec![consumer],
+        tasks: Vec::new(),
         store: ctx.store,
     })
 }

@@ -8,6 +8,7 @@
 
 pub mod cases;
 pub mod migrations;
+pub mod process;
 pub mod reference;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
+use crate::process::Process;
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -41,6 +43,7 @@ struct Register {
     registry: Arc<SchemaRegistry>,
     products: Arc<ProductCatalogue>,
     intake: GroupCommit<Intake>,
+    process: Process,
 }
 
 /// Most applications that share one commit.
@@ -52,11 +55,13 @@ pub async fn build(
     products: Arc<ProductCatalogue>,
 ) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<migrations::Migrator>().await?;
+    let process = Process::new(products.clone(), ctx.outbox.clone());
     let intake = GroupCommit::start(
         ctx.store.clone(),
         Arc::new(Intake {
             outbox: ctx.outbox.clone(),
             products: products.clone(),
+            process: process.clone(),
         }),
         INTAKE_BATCH,
     );
@@ -65,10 +70,18 @@ pub async fn build(
         registry: ctx.registry.clone(),
         products,
         intake,
+        process: process.clone(),
     });
+    let sweeper_store = ctx.store.clone();
+    let handled = process::RESULT_TYPES
+        .iter()
+        .chain(["notification.sent.v1"].iter())
+        .map(|t| EventType::new(*t));
     let consumer = ctx.consumer(
-        [EventType::new("notification.sent.v1")],
-        Arc::new(TimelineRecorder),
+        handled,
+        Arc::new(RegisterEvents {
+            process: process.clone(),
+        }),
     )?;
     Ok(ServiceParts {
         name: NAME,
@@ -76,13 +89,21 @@ pub async fn build(
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(register.clone())
                 .route("/v1/applications/{product}", web::post().to(submit))
+                .route("/v1/cases", web::get().to(search_cases))
                 .route("/v1/cases/{reference}", web::get().to(get_case))
+                .route(
+                    "/v1/cases/{reference}/checks/{check}/retry",
+                    web::post().to(retry_check),
+                )
                 .route(
                     "/v1/products/{product}/schema",
                     web::get().to(product_schema),
                 );
         }),
         consumers: vec![consumer],
+        tasks: vec![Box::new(move |shutdown| {
+            Box::pin(process.run_sweeper(sweeper_store, shutdown))
+        })],
         store: ctx.store,
     })
 }
@@ -91,8 +112,16 @@ pub async fn build(
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Register", description = "Applications and cases."),
-    paths(submit, get_case, product_schema),
-    components(schemas(Acknowledgement, CaseView, TimelineEntry, Problem))
+    paths(submit, search_cases, get_case, retry_check, product_schema),
+    components(schemas(
+        Acknowledgement,
+        CaseView,
+        CaseSummary,
+        CasePage,
+        StepView,
+        TimelineEntry,
+        Problem
+    ))
 )]
 pub struct RegisterApi;
 
@@ -122,8 +151,92 @@ pub struct CaseView {
     pub status: String,
     /// When it was received.
     pub received_at: String,
+    /// The stage it is in (a product stage, or `outcome`).
+    pub stage: Option<String>,
+    /// `granted` or `refused`, once decided.
+    pub outcome: Option<String>,
+    /// Since when a step has been overdue, if one is.
+    pub stuck_since: Option<String>,
+    /// When it closed.
+    pub closed_at: Option<String>,
+    /// Every step it has asked for, in order.
+    pub steps: Vec<StepView>,
     /// What has happened, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// A step of a case's process.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StepView {
+    /// `case / stage / check / attempt`.
+    pub step_id: String,
+    /// The stage.
+    pub stage: String,
+    /// The check (its evidence key), or `fulfil` / `enforce`.
+    pub check: String,
+    /// The service asked.
+    pub capability: String,
+    /// The attempt.
+    pub attempt: i32,
+    /// `requested`, `referred`, `stuck`, `done` or `replaced`.
+    pub status: String,
+    /// When it was asked for.
+    pub requested_at: String,
+    /// When it becomes overdue.
+    pub deadline: Option<String>,
+    /// When it was answered.
+    pub completed_at: Option<String>,
+}
+
+/// A case in search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseSummary {
+    /// Its reference.
+    pub reference: String,
+    /// The product.
+    pub product: String,
+    /// Its status.
+    pub status: String,
+    /// The applicant's surname.
+    pub surname: String,
+    /// The applicant's date of birth.
+    pub date_of_birth: String,
+    /// When it was received.
+    pub received_at: String,
+    /// Whether a step is overdue.
+    pub stuck: bool,
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    /// The cases, newest first.
+    pub cases: Vec<CaseSummary>,
+    /// How many match in all.
+    pub total: u64,
+    /// The page size asked for.
+    pub limit: u64,
+    /// Where the page starts.
+    pub offset: u64,
+}
+
+/// Case search: every filter is optional and they combine.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CaseSearch {
+    /// A case reference (exact; the check character is verified).
+    pub reference: Option<String>,
+    /// The applicant's surname (accents, case and punctuation ignored).
+    pub surname: Option<String>,
+    /// The applicant's date of birth, `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// `received`, `in-progress`, `referred`, `decided`, `closed`, or `stuck`.
+    pub status: Option<String>,
+    /// A product id.
+    pub product: Option<String>,
+    /// Page size (default 50, at most 200).
+    pub limit: Option<u64>,
+    /// Results to skip.
+    pub offset: Option<u64>,
 }
 
 /// One timeline entry.
@@ -231,6 +344,7 @@ enum IntakeOutcome {
 struct Intake {
     outbox: Outbox,
     products: Arc<ProductCatalogue>,
+    process: Process,
 }
 
 #[async_trait]
@@ -265,6 +379,7 @@ impl BatchWrite for Intake {
         let acknowledgement = open_case(
             txn,
             &self.outbox,
+            &self.process,
             product,
             &request.application,
             request.traceparent,
@@ -288,11 +403,13 @@ impl BatchWrite for Intake {
     }
 }
 
-/// Opens the case, records it on the timeline, and emits
-/// `application.received` and the acknowledgement's `communicate.requested`.
+/// Opens the case, records it on the timeline, emits
+/// `application.received`, and starts its process: the acknowledgement's
+/// `communicate.requested` and the first stage's requests.
 async fn open_case<C: ConnectionTrait>(
     txn: &C,
     outbox: &Outbox,
+    process: &Process,
     product: &Product,
     application: &Value,
     traceparent: Option<String>,
@@ -307,16 +424,22 @@ async fn open_case<C: ConnectionTrait>(
             .unwrap_or_default()
             .to_owned()
     };
-    case::ActiveModel {
+    let surname = field(&product.applicant.surname);
+    let case = case::ActiveModel {
         id: Set(case_id.clone()),
         reference: Set(reference.to_string()),
         product: Set(product.id.clone()),
         status: Set("received".into()),
-        applicant_surname: Set(field(&product.applicant.surname)),
+        applicant_surname_normalised: Set(process::search_key(&surname)),
+        applicant_surname: Set(surname),
         applicant_date_of_birth: Set(field(&product.applicant.date_of_birth)),
         application: Set(application.to_string()),
         received_at: Set(now),
         updated_at: Set(now),
+        stage: Set(None),
+        outcome: Set(None),
+        stuck_since: Set(None),
+        closed_at: Set(None),
     }
     .insert(txn)
     .await?;
@@ -329,9 +452,8 @@ async fn open_case<C: ConnectionTrait>(
     .await?;
 
     let received_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let source = outbox.source();
-    let mut events = vec![Event::new(
-        &source,
+    let mut received = Event::new(
+        outbox.source(),
         EventType::new("application.received.v1"),
         &case_id,
         json!({
@@ -341,33 +463,12 @@ async fn open_case<C: ConnectionTrait>(
             "received_at": received_at,
             "channel": "online",
         }),
-    )];
-    if let Some(template) = product.notifications.get("received") {
-        events.push(Event::new(
-            &source,
-            EventType::new("communicate.requested.v1"),
-            &case_id,
-            json!({
-                "case_id": case_id,
-                "reference": reference.as_str(),
-                "product": product.id,
-                "milestone": "received",
-                "template": template,
-                "recipient": { "email": field(&product.applicant_email) },
-                "personalisation": {
-                    "reference": reference.as_str(),
-                    "given_names": field(&product.applicant.given_names),
-                    "surname": field(&product.applicant.surname),
-                    "product_name": product.name,
-                    "service_level_days": product.service_level_days,
-                },
-            }),
-        ));
-    }
-    for event in &mut events {
-        event.traceparent = traceparent.clone();
-    }
-    outbox.append(txn, events).await?;
+    );
+    received.traceparent = traceparent.clone();
+    outbox.append(txn, [received]).await?;
+    process
+        .start(txn, &case, product, application, traceparent)
+        .await?;
     Ok(Acknowledgement {
         case_id,
         reference: reference.to_string(),
@@ -427,21 +528,205 @@ async fn get_case(
         .all(db)
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let steps = cases::step::Entity::find()
+        .filter(cases::step::Column::CaseId.eq(&case.id))
+        .order_by_asc(cases::step::Column::RequestedAt)
+        .all(db)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(HttpResponse::Ok().json(CaseView {
         case_id: case.id,
         reference: case.reference,
         product: case.product,
         status: case.status,
         received_at: case.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        stage: case.stage,
+        outcome: case.outcome,
+        stuck_since: case.stuck_since.map(time),
+        closed_at: case.closed_at.map(time),
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                step_id: s.step_id,
+                stage: s.stage,
+                check: s.check_id,
+                capability: s.capability,
+                attempt: s.attempt,
+                status: s.status,
+                requested_at: time(s.requested_at),
+                deadline: s.deadline.map(time),
+                completed_at: s.completed_at.map(time),
+            })
+            .collect(),
         timeline: entries
             .into_iter()
             .map(|e| TimelineEntry {
-                at: e.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                at: time(e.at),
                 kind: e.kind,
                 summary: e.summary,
             })
             .collect(),
     }))
+}
+
+/// Search cases by reference, applicant surname and date of birth, status
+/// and product; paged, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    tag = "cases",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(CaseSearch),
+    responses(
+        (status = 200, body = CasePage),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "A filter is malformed"),
+    )
+)]
+async fn search_cases(
+    query: web::Query<CaseSearch>,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let query = query.into_inner();
+    let mut errors = Vec::new();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(casework_contracts::FieldError::new(
+            "/limit",
+            "between 1 and 200",
+        ));
+    }
+    let mut select = case::Entity::find();
+    if let Some(reference) = query.reference.as_deref().filter(|r| !r.trim().is_empty()) {
+        match CaseReference::parse(reference) {
+            Some(reference) => {
+                select = select.filter(case::Column::Reference.eq(reference.as_str()));
+            }
+            None => errors.push(casework_contracts::FieldError::new(
+                "/reference",
+                "not a case reference (its check character does not match)",
+            )),
+        }
+    }
+    if let Some(surname) = query.surname.as_deref().filter(|s| !s.trim().is_empty()) {
+        select = select
+            .filter(case::Column::ApplicantSurnameNormalised.eq(process::search_key(surname)));
+    }
+    if let Some(date) = query.date_of_birth.as_deref().filter(|s| !s.is_empty()) {
+        if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+            errors.push(casework_contracts::FieldError::new(
+                "/date_of_birth",
+                "a date, YYYY-MM-DD",
+            ));
+        }
+        select = select.filter(case::Column::ApplicantDateOfBirth.eq(date));
+    }
+    match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some("stuck") => select = select.filter(case::Column::StuckSince.is_not_null()),
+        Some(status @ ("received" | "in-progress" | "referred" | "decided" | "closed")) => {
+            select = select.filter(case::Column::Status.eq(status));
+        }
+        Some(_) => errors.push(casework_contracts::FieldError::new(
+            "/status",
+            "one of received, in-progress, referred, decided, closed, stuck",
+        )),
+    }
+    if let Some(product) = query.product.as_deref().filter(|s| !s.is_empty()) {
+        select = select.filter(case::Column::Product.eq(product));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let db = register.store.connection();
+    let store_error = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
+    let total = select.clone().count(db).await.map_err(store_error)?;
+    let offset = query.offset.unwrap_or(0);
+    let rows = select
+        .order_by_desc(case::Column::ReceivedAt)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+        .map_err(store_error)?;
+    Ok(HttpResponse::Ok().json(CasePage {
+        cases: rows
+            .into_iter()
+            .map(|c| CaseSummary {
+                reference: c.reference,
+                product: c.product,
+                status: c.status,
+                surname: c.applicant_surname,
+                date_of_birth: c.applicant_date_of_birth,
+                received_at: c.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                stuck: c.stuck_since.is_some(),
+            })
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Ask again for a check that is stuck (overdue), as a new attempt. A late
+/// answer to the earlier attempt still counts; whichever comes first
+/// completes the check.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{reference}/checks/{check}/retry",
+    tag = "cases",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker"])),
+    params(
+        ("reference" = String, Path, description = "The case reference"),
+        ("check" = String, Path, description = "The check's id, or fulfil / enforce"),
+    ),
+    responses(
+        (status = 202, description = "Requested again; the new step id", body = Object),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The check is not stuck"),
+    )
+)]
+async fn retry_check(
+    path: web::Path<(String, String)>,
+    claims: casework_runtime::Claims,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    let (reference, check) = path.into_inner();
+    let by = claims.sub;
+    let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
+    let parsed = CaseReference::parse(&reference).ok_or_else(not_found)?;
+    let store = &register.store;
+    let txn = store.begin_write().await?;
+    let case = case::Entity::find()
+        .filter(case::Column::Reference.eq(parsed.as_str()))
+        .one(&txn)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?
+        .ok_or_else(not_found)?;
+    let outcome = register
+        .process
+        .retry(&txn, &case, &check, &by)
+        .await
+        .map_err(|err| match err {
+            HandlerError::Store(err) => Problem::from(err),
+            other => {
+                tracing::error!(error = %other, "could not re-request a step");
+                Problem::internal()
+            }
+        })?;
+    match outcome {
+        Ok(step_id) => {
+            store.commit(txn).await?;
+            tracing::info!(%reference, %check, %by, %step_id, "step requested again");
+            Ok(HttpResponse::Accepted().json(json!({ "step_id": step_id })))
+        }
+        Err(reason) => Err(Problem::conflict(reason)),
+    }
 }
 
 /// The JSON Schema of a product's application form (for form builders).
@@ -466,16 +751,22 @@ async fn product_schema(
         .json(&product.application_schema_document))
 }
 
-/// Puts the results of other capabilities on the case timeline.
-struct TimelineRecorder;
+/// Everything Register consumes: the capabilities' results go to the
+/// process manager, notifications onto the timeline.
+struct RegisterEvents {
+    process: Process,
+}
 
 #[async_trait]
-impl EventHandler for TimelineRecorder {
+impl EventHandler for RegisterEvents {
     async fn handle(
         &self,
         txn: &sea_orm::DatabaseTransaction,
         event: &Event,
     ) -> Result<(), HandlerError> {
+        if event.event_type.as_str() != "notification.sent.v1" {
+            return self.process.handle(txn, event).await;
+        }
         let data = &event.data;
         let case_id = data["case_id"].as_str().unwrap_or_default();
         let exists = case::Entity::find_by_id(case_id.to_owned())
@@ -492,5 +783,14 @@ impl EventHandler for TimelineRecorder {
             data["provider"].as_str().unwrap_or("?"),
         );
         record(txn, case_id, "notification.sent", summary).await
+    }
+
+    async fn dead_lettered(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: Option<&Event>,
+        error: &str,
+    ) -> Result<(), HandlerError> {
+        self.process.dead_lettered(txn, event, error).await
     }
 }

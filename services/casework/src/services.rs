@@ -1,0 +1,61 @@
+//! The services this build runs, and how each is built and migrated: the
+//! one place that names them all.
+
+use std::sync::Arc;
+
+use casework_products::ProductCatalogue;
+use casework_runtime::{RuntimeError, ServiceContext, ServiceParts};
+use casework_store::Store;
+
+/// Every service, in start order (the order does not matter for
+/// correctness: services only meet through the broker).
+pub const SERVICES: [&str; 7] = [
+    casework_register::NAME,
+    casework_identify::NAME,
+    casework_investigate::NAME,
+    casework_decide::NAME,
+    casework_enforce::NAME,
+    casework_fulfil::NAME,
+    casework_communicate::NAME,
+];
+
+/// The `'static` name of a service, if this build has it.
+pub fn named(service: &str) -> Option<&'static str> {
+    SERVICES.iter().copied().find(|name| *name == service)
+}
+
+/// Builds a service: migrates its database and returns its parts.
+pub async fn build(
+    ctx: ServiceContext,
+    products: Arc<ProductCatalogue>,
+) -> Result<ServiceParts, RuntimeError> {
+    match ctx.name {
+        casework_register::NAME => casework_register::build(ctx, products).await,
+        casework_identify::NAME => casework_identify::build(ctx).await,
+        casework_investigate::NAME => casework_investigate::build(ctx).await,
+        casework_decide::NAME => casework_decide::build(ctx).await,
+        casework_enforce::NAME => casework_enforce::build(ctx).await,
+        casework_fulfil::NAME => casework_fulfil::build(ctx).await,
+        casework_communicate::NAME => casework_communicate::build(ctx).await,
+        other => Err(RuntimeError::Config(format!("unknown service `{other}`"))),
+    }
+}
+
+/// Applies a service's migrations.
+pub async fn migrate(service: &str, store: &Store) -> Result<(), RuntimeError> {
+    match service {
+        casework_register::NAME => {
+            store
+                .migrate::<casework_register::migrations::Migrator>()
+                .await?
+        }
+        casework_identify::NAME => store.migrate::<casework_identify::Migrator>().await?,
+        casework_investigate::NAME => store.migrate::<casework_investigate::Migrator>().await?,
+        casework_decide::NAME => store.migrate::<casework_decide::Migrator>().await?,
+        casework_enforce::NAME => store.migrate::<casework_enforce::Migrator>().await?,
+        casework_fulfil::NAME => store.migrate::<casework_fulfil::Migrator>().await?,
+        casework_communicate::NAME => store.migrate::<casework_communicate::Migrator>().await?,
+        other => return Err(RuntimeError::Config(format!("unknown service `{other}`"))),
+    }
+    Ok(())
+}

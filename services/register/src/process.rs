@@ -1,0 +1,1056 @@
+//! Register as the process manager (DESIGN.md, "Register is the process
+//! manager"): it reads the product definition and, as results arrive, asks
+//! for the next stage. Stages run in order, the checks of a stage in
+//! parallel, and a stage ends when all its results are in.
+//!
+//! - Every request carries a `step_id` (`case / stage / check / attempt`),
+//!   recorded in `case_steps`; its result echoes it.
+//! - A result is applied inside the consumer's transaction with the case row
+//!   held (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+//!   already serialises writers), and the join is decided there, so two
+//!   results arriving together advance the case exactly once.
+//! - A step that does not answer within its check's timeout is marked stuck
+//!   (and `case.stuck` emitted); a caseworker can re-request it as a new
+//!   attempt, and a late result still completes it.
+//! - On the decision, the product's outcome route says what to ask of Fulfil
+//!   and Enforce and which milestones to tell the applicant of; the case
+//!   closes when the route's steps are done.
+//!
+//! Case statuses: `in-progress` (checks running), `referred` (waiting for a
+//! caseworker's decision), `decided` (outcome route running), `closed`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::{Event, EventType, names};
+use casework_products::{Capability, Check, Product, ProductCatalogue};
+use casework_runtime::telemetry;
+use casework_store::{Store, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::cases::{case, step, timeline};
+
+/// The result events Register applies to its cases.
+pub const RESULT_TYPES: [&str; 6] = [
+    "identity.established.v1",
+    "investigation.completed.v1",
+    "decision.made.v1",
+    "decision.referred.v1",
+    "document.issued.v1",
+    "enforcement.actioned.v1",
+];
+
+/// The stage of a case once decided: its outcome route's steps.
+pub const OUTCOME_STAGE: &str = "outcome";
+
+/// How long Fulfil and Enforce have to answer an outcome step.
+pub const OUTCOME_TIMEOUT_SECONDS: u64 = 300;
+
+/// How often overdue steps are looked for.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Asks for checks and outcome work, and applies their results.
+#[derive(Clone)]
+pub struct Process {
+    products: Arc<ProductCatalogue>,
+    outbox: Outbox,
+}
+
+/// What one change to a case emits and writes to its timeline, gathered so
+/// that everything goes out in the transaction that made the change.
+struct Effects {
+    events: Vec<Event>,
+    timeline: Vec<(&'static str, String)>,
+    traceparent: Option<String>,
+}
+
+impl Effects {
+    fn new(traceparent: Option<String>) -> Self {
+        Self {
+            events: Vec::new(),
+            timeline: Vec::new(),
+            traceparent,
+        }
+    }
+
+    fn note(&mut self, kind: &'static str, summary: impl Into<String>) {
+        self.timeline.push((kind, summary.into()));
+    }
+}
+
+impl Process {
+    /// The process manager over these products, emitting through `outbox`.
+    pub fn new(products: Arc<ProductCatalogue>, outbox: Outbox) -> Self {
+        Self { products, outbox }
+    }
+
+    /// Starts a case that has just been opened: the acknowledgement and the
+    /// first stage's requests.
+    pub async fn start<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        case: &case::Model,
+        product: &Product,
+        application: &Value,
+        traceparent: Option<String>,
+    ) -> Result<(), HandlerError> {
+        let mut fx = Effects::new(traceparent);
+        if let Some(event) = self.notification(case, product, application, "received", Map::new()) {
+            fx.events.push(event);
+        }
+        self.request_stage(
+            txn,
+            &mut fx,
+            case,
+            product,
+            application,
+            0,
+            &BTreeMap::new(),
+        )
+        .await?;
+        self.finish(txn, case.id.as_str(), fx).await
+    }
+
+    /// Asks for every check of the stage at `index`.
+    #[allow(clippy::too_many_arguments)]
+    async fn request_stage<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        fx: &mut Effects,
+        case: &case::Model,
+        product: &Product,
+        application: &Value,
+        index: usize,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<(), HandlerError> {
+        let Some(stage) = product.stages.get(index) else {
+            return Ok(());
+        };
+        for check in &stage.checks {
+            self.request_check(
+                txn,
+                fx,
+                case,
+                product,
+                application,
+                &stage.id,
+                check,
+                1,
+                results,
+            )
+            .await?;
+        }
+        fx.note(
+            "stage.started",
+            format!(
+                "Stage `{}` started: {}",
+                stage.id,
+                stage
+                    .checks
+                    .iter()
+                    .map(|c| format!("{} ({})", c.id, c.capability.service()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        case::Entity::update_many()
+            .col_expr(case::Column::Stage, Expr::value(stage.id.clone()))
+            .col_expr(case::Column::Status, Expr::value("in-progress"))
+            .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(case::Column::Id.eq(&case.id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a step and emits its request.
+    #[allow(clippy::too_many_arguments)]
+    async fn request_check<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        fx: &mut Effects,
+        case: &case::Model,
+        product: &Product,
+        application: &Value,
+        stage: &str,
+        check: &Check,
+        attempt: i32,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<(), HandlerError> {
+        let step_id = format!("{}/{stage}/{}/{attempt}", case.id, check.id);
+        let mut data = self.request_common(case, &step_id, &check.params);
+        let subject = subject(product, application, results);
+        match check.capability {
+            Capability::Identify => {
+                data.insert(
+                    "application_date".into(),
+                    json!(case.received_at.date_naive().to_string()),
+                );
+                data.insert("subject".into(), subject);
+                if let Some(mrz) = product
+                    .applicant
+                    .document_mrz
+                    .as_deref()
+                    .and_then(|pointer| application.pointer(pointer))
+                {
+                    data.insert("document".into(), json!({ "mrz": mrz }));
+                }
+            }
+            Capability::Investigate => {
+                data.insert("subject".into(), subject);
+            }
+            Capability::Decide => {
+                let mut evidence = Map::new();
+                evidence.insert("application".into(), application.clone());
+                for (check_id, result) in results {
+                    evidence.insert(check_id.clone(), result.clone());
+                }
+                data.insert("rule_set".into(), json!(product.rule_set));
+                data.insert("evidence".into(), Value::Object(evidence));
+            }
+        }
+        self.record_step(
+            txn,
+            fx,
+            case,
+            stage,
+            &check.id,
+            check.capability.service(),
+            attempt,
+            Some(check.timeout_seconds),
+            data,
+        )
+        .await
+    }
+
+    /// The fields every request carries.
+    fn request_common(
+        &self,
+        case: &case::Model,
+        step_id: &str,
+        params: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        let mut data = Map::new();
+        data.insert("case_id".into(), json!(case.id));
+        data.insert("reference".into(), json!(case.reference));
+        data.insert("product".into(), json!(case.product));
+        data.insert("step_id".into(), json!(step_id));
+        data.insert("params".into(), Value::Object(params.clone()));
+        data
+    }
+
+    /// Inserts the step row and queues its `<capability>.requested` event.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_step<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        fx: &mut Effects,
+        case: &case::Model,
+        stage: &str,
+        check_id: &str,
+        capability: &str,
+        attempt: i32,
+        timeout_seconds: Option<u64>,
+        data: Map<String, Value>,
+    ) -> Result<(), HandlerError> {
+        let now = Utc::now();
+        let step_id = data["step_id"].as_str().unwrap_or_default().to_owned();
+        step::ActiveModel {
+            step_id: Set(step_id.clone()),
+            case_id: Set(case.id.clone()),
+            stage: Set(stage.to_owned()),
+            check_id: Set(check_id.to_owned()),
+            capability: Set(capability.to_owned()),
+            attempt: Set(attempt),
+            status: Set("requested".into()),
+            requested_at: Set(now),
+            deadline: Set(timeout_seconds.map(|s| {
+                now + chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
+            })),
+            completed_at: Set(None),
+            result: Set(None),
+            request: Set(Value::Object(data.clone()).to_string()),
+        }
+        .insert(txn)
+        .await?;
+        fx.events.push(Event::new(
+            self.outbox.source(),
+            EventType::new(format!("{capability}.requested.v1")),
+            &case.id,
+            Value::Object(data),
+        ));
+        if attempt > 1 {
+            fx.note(
+                "step.requested",
+                format!("{check_id} requested again from {capability} (attempt {attempt})"),
+            );
+        }
+        Ok(())
+    }
+
+    /// A `communicate.requested` for `milestone`, if the product tells the
+    /// applicant of it.
+    pub fn notification(
+        &self,
+        case: &case::Model,
+        product: &Product,
+        application: &Value,
+        milestone: &str,
+        extra: Map<String, Value>,
+    ) -> Option<Event> {
+        let template = product.notifications.get(milestone)?;
+        let field = |pointer: &str| text_at(application, pointer);
+        let mut personalisation = json!({
+            "reference": case.reference,
+            "given_names": field(&product.applicant.given_names),
+            "surname": field(&product.applicant.surname),
+            "product_name": product.name,
+            "service_level_days": product.service_level_days,
+        });
+        if let Some(map) = personalisation.as_object_mut() {
+            map.extend(extra);
+        }
+        Some(Event::new(
+            self.outbox.source(),
+            EventType::new("communicate.requested.v1"),
+            &case.id,
+            json!({
+                "case_id": case.id,
+                "reference": case.reference,
+                "product": product.id,
+                "milestone": milestone,
+                "template": template,
+                "recipient": { "email": field(&product.applicant_email) },
+                "personalisation": personalisation,
+            }),
+        ))
+    }
+
+    /// Appends the events and timeline entries gathered in `fx`.
+    async fn finish<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        case_id: &str,
+        mut fx: Effects,
+    ) -> Result<(), HandlerError> {
+        let now = Utc::now();
+        for (kind, summary) in fx.timeline.drain(..) {
+            timeline::ActiveModel {
+                case_id: Set(case_id.to_owned()),
+                at: Set(now),
+                kind: Set(kind.to_owned()),
+                summary: Set(summary),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+        }
+        for event in &mut fx.events {
+            event.traceparent = fx.traceparent.clone();
+        }
+        if !fx.events.is_empty() {
+            self.outbox.append(txn, fx.events).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies a result event to its case: completes its step and, if that
+    /// completes a stage or the outcome route, moves the case on.
+    async fn apply_result<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        event: &Event,
+    ) -> Result<(), HandlerError> {
+        let data = &event.data;
+        let step_id = data["step_id"].as_str().unwrap_or_default();
+        let case_id = data["case_id"].as_str().unwrap_or_default();
+        let case = lock_case(txn, case_id)
+            .await?
+            .ok_or_else(|| HandlerError::Refused(format!("no case {case_id}")))?;
+        let step = step::Entity::find_by_id(step_id.to_owned())
+            .one(txn)
+            .await?
+            .filter(|s| s.case_id == case.id)
+            .ok_or_else(|| {
+                HandlerError::Refused(format!("case {} never asked for step {step_id}", case.id))
+            })?;
+        let product = self.products.get(&case.product).ok_or_else(|| {
+            HandlerError::Refused(format!(
+                "case {} is for product `{}`, which is no longer defined",
+                case.reference, case.product
+            ))
+        })?;
+        let application: Value = serde_json::from_str(&case.application).map_err(|e| {
+            HandlerError::Store(StoreError::Corrupt {
+                table: "cases",
+                id: case.id.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        let traceparent = event
+            .traceparent
+            .clone()
+            .or_else(telemetry::current_traceparent);
+        let mut fx = Effects::new(traceparent);
+        let now = Utc::now();
+
+        if matches!(step.status.as_str(), "done" | "replaced") {
+            tracing::info!(%step_id, event_type = %event.event_type, "result for a step already done; ignored");
+            return Ok(());
+        }
+        if event.event_type.as_str() == "decision.referred.v1" {
+            // The decide step waits for a caseworker: no deadline meanwhile.
+            step::Entity::update_many()
+                .col_expr(step::Column::Status, Expr::value("referred"))
+                .col_expr(
+                    step::Column::Deadline,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(step::Column::StepId.eq(step_id))
+                .exec(txn)
+                .await?;
+            set_status(txn, &case.id, "referred").await?;
+            fx.note(
+                "decision.referred",
+                format!("Referred to a caseworker: {}", reasons(data)),
+            );
+            clear_stuck_if_none(txn, &case.id).await?;
+            return self.finish(txn, &case.id, fx).await;
+        }
+
+        // Complete the step, and retire other attempts of the same check.
+        step::Entity::update_many()
+            .col_expr(step::Column::Status, Expr::value("done"))
+            .col_expr(step::Column::CompletedAt, Expr::value(now))
+            .col_expr(step::Column::Result, Expr::value(data.to_string()))
+            .filter(step::Column::StepId.eq(step_id))
+            .exec(txn)
+            .await?;
+        step::Entity::update_many()
+            .col_expr(step::Column::Status, Expr::value("replaced"))
+            .filter(step::Column::CaseId.eq(&case.id))
+            .filter(step::Column::CheckId.eq(&step.check_id))
+            .filter(step::Column::StepId.ne(step_id))
+            .filter(step::Column::Status.is_in(["requested", "stuck", "referred"]))
+            .exec(txn)
+            .await?;
+        if step.status == "stuck" {
+            fx.note(
+                "step.late",
+                format!("{} answered after its deadline", step.check_id),
+            );
+        }
+        fx.note(result_kind(event), summarise(event));
+        clear_stuck_if_none(txn, &case.id).await?;
+
+        if step.stage == OUTCOME_STAGE {
+            if step.capability == "fulfil"
+                && let Some(milestone) = outcome_route(product, case.outcome.as_deref())
+                    .and_then(|r| r.fulfil.as_ref())
+                    .and_then(|f| f.notify.as_deref())
+            {
+                let mut extra = Map::new();
+                extra.insert("document_number".into(), data["document_number"].clone());
+                extra.insert("valid_until".into(), data["valid_until"].clone());
+                fx.events
+                    .extend(self.notification(&case, product, &application, milestone, extra));
+            }
+            self.close_if_done(txn, &mut fx, &case).await?;
+            return self.finish(txn, &case.id, fx).await;
+        }
+
+        // The join: has every check of this stage a result now?
+        let results = done_results(txn, &case.id).await?;
+        let Some(index) = product.stages.iter().position(|s| s.id == step.stage) else {
+            return Err(HandlerError::Refused(format!(
+                "product `{}` has no stage `{}` any more",
+                product.id, step.stage
+            )));
+        };
+        let stage = &product.stages[index];
+        if !stage.checks.iter().all(|c| results.contains_key(&c.id)) {
+            return self.finish(txn, &case.id, fx).await;
+        }
+        if index + 1 < product.stages.len() {
+            self.request_stage(
+                txn,
+                &mut fx,
+                &case,
+                product,
+                &application,
+                index + 1,
+                &results,
+            )
+            .await?;
+        } else {
+            self.decided(txn, &mut fx, &case, product, &application, data, &results)
+                .await?;
+        }
+        self.finish(txn, &case.id, fx).await
+    }
+
+    /// The decision is in: record it and start the outcome route.
+    #[allow(clippy::too_many_arguments)]
+    async fn decided<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        fx: &mut Effects,
+        case: &case::Model,
+        product: &Product,
+        application: &Value,
+        decision: &Value,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<(), HandlerError> {
+        let (outcome, route) = match decision["outcome"].as_str() {
+            Some("grant") => ("granted", &product.outcomes.grant),
+            Some("refuse") => ("refused", &product.outcomes.refuse),
+            other => {
+                return Err(HandlerError::Refused(format!(
+                    "decision outcome {other:?} is neither grant nor refuse"
+                )));
+            }
+        };
+        case::Entity::update_many()
+            .col_expr(case::Column::Outcome, Expr::value(outcome))
+            .col_expr(case::Column::Status, Expr::value("decided"))
+            .col_expr(case::Column::Stage, Expr::value(OUTCOME_STAGE))
+            .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(case::Column::Id.eq(&case.id))
+            .exec(txn)
+            .await?;
+        let mut decided = case.clone();
+        decided.outcome = Some(outcome.to_owned());
+        if let Some(milestone) = &route.notify {
+            let mut extra = Map::new();
+            extra.insert("reasons".into(), json!(reasons(decision)));
+            fx.events
+                .extend(self.notification(case, product, application, milestone, extra));
+        }
+        let subject = subject(product, application, results);
+        if let Some(fulfil) = &route.fulfil {
+            let step_id = format!("{}/{OUTCOME_STAGE}/fulfil/1", case.id);
+            let mut data = self.request_common(case, &step_id, &Map::new());
+            let mut document =
+                json!({ "kind": fulfil.document, "valid_for_days": fulfil.valid_for_days });
+            if let Some(format) = &fulfil.mrz_format {
+                document["mrz_format"] = json!(format);
+            }
+            let mut holder = subject.clone();
+            if let Some(sex) = product
+                .applicant
+                .sex
+                .as_deref()
+                .and_then(|p| application.pointer(p))
+                .and_then(Value::as_str)
+            {
+                holder["sex"] = json!(sex);
+            }
+            if let Some(person_id) = results
+                .values()
+                .find_map(|r| r.get("person_id").and_then(Value::as_str))
+            {
+                holder["person_id"] = json!(person_id);
+            }
+            data.insert("document".into(), document);
+            data.insert("holder".into(), holder);
+            let findings: Vec<Value> = results
+                .values()
+                .filter_map(|r| r.get("findings").and_then(Value::as_array))
+                .flatten()
+                .cloned()
+                .collect();
+            data.insert("disclosure".into(), Value::Array(findings));
+            self.record_step(
+                txn,
+                fx,
+                &decided,
+                OUTCOME_STAGE,
+                "fulfil",
+                "fulfil",
+                1,
+                Some(OUTCOME_TIMEOUT_SECONDS),
+                data,
+            )
+            .await?;
+        }
+        if let Some(enforce) = &route.enforce
+            && (!enforce.only_if_rules_ask || decision["enforce"].as_bool() == Some(true))
+        {
+            let step_id = format!("{}/{OUTCOME_STAGE}/enforce/1", case.id);
+            let mut data = self.request_common(case, &step_id, &Map::new());
+            data.insert("action".into(), json!(enforce.action));
+            data.insert("subject".into(), subject.clone());
+            data.insert("reasons".into(), decision["reasons"].clone());
+            self.record_step(
+                txn,
+                fx,
+                &decided,
+                OUTCOME_STAGE,
+                "enforce",
+                "enforce",
+                1,
+                Some(OUTCOME_TIMEOUT_SECONDS),
+                data,
+            )
+            .await?;
+        }
+        fx.note(
+            "case.decided",
+            format!(
+                "{} by {}: {}",
+                if outcome == "granted" {
+                    "Granted"
+                } else {
+                    "Refused"
+                },
+                decision["decided_by"].as_str().unwrap_or("rules"),
+                reasons(decision)
+            ),
+        );
+        self.close_if_done(txn, fx, &decided).await
+    }
+
+    /// Closes the case if its outcome route has nothing left to do.
+    async fn close_if_done<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        fx: &mut Effects,
+        case: &case::Model,
+    ) -> Result<(), HandlerError> {
+        let open = step::Entity::find()
+            .filter(step::Column::CaseId.eq(&case.id))
+            .filter(step::Column::Stage.eq(OUTCOME_STAGE))
+            .filter(step::Column::Status.is_in(["requested", "stuck"]))
+            .count(txn)
+            .await?;
+        if open > 0 {
+            return Ok(());
+        }
+        let now = Utc::now();
+        case::Entity::update_many()
+            .col_expr(case::Column::Status, Expr::value("closed"))
+            .col_expr(case::Column::ClosedAt, Expr::value(now))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now))
+            .filter(case::Column::Id.eq(&case.id))
+            .exec(txn)
+            .await?;
+        let outcome = case.outcome.clone().unwrap_or_default();
+        fx.events.push(Event::new(
+            self.outbox.source(),
+            EventType::new("case.closed.v1"),
+            &case.id,
+            json!({
+                "case_id": case.id,
+                "reference": case.reference,
+                "product": case.product,
+                "outcome": outcome,
+                "closed_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
+            }),
+        ));
+        fx.note("case.closed", format!("Case closed: {outcome}"));
+        Ok(())
+    }
+
+    /// Marks requested steps past their deadline stuck, and emits
+    /// `case.stuck` for each. Returns how many.
+    pub async fn sweep_overdue(&self, store: &Store) -> Result<usize, HandlerError> {
+        let now = Utc::now();
+        let due = step::Entity::find()
+            .filter(step::Column::Status.eq("requested"))
+            .filter(step::Column::Deadline.lt(now))
+            .order_by_asc(step::Column::Deadline)
+            .limit(100)
+            .all(store.connection())
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let txn = store.begin_write().await?;
+        let mut marked = 0;
+        for overdue in due {
+            // Only if still requested: another instance's sweep, or the
+            // result itself, may have got there first.
+            let changed = step::Entity::update_many()
+                .col_expr(step::Column::Status, Expr::value("stuck"))
+                .filter(step::Column::StepId.eq(&overdue.step_id))
+                .filter(step::Column::Status.eq("requested"))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if changed == 0 {
+                continue;
+            }
+            let Some(case) = case::Entity::find_by_id(overdue.case_id.clone())
+                .one(&txn)
+                .await?
+            else {
+                continue;
+            };
+            if case.stuck_since.is_none() {
+                case::Entity::update_many()
+                    .col_expr(case::Column::StuckSince, Expr::value(now))
+                    .filter(case::Column::Id.eq(&case.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            let reason = format!(
+                "{} did not answer {} within its deadline",
+                overdue.capability, overdue.check_id
+            );
+            let mut fx = Effects::new(None);
+            fx.events.push(Event::new(
+                self.outbox.source(),
+                EventType::new("case.stuck.v1"),
+                &case.id,
+                json!({
+                    "case_id": case.id,
+                    "reference": case.reference,
+                    "step_id": overdue.step_id,
+                    "reason": reason,
+                }),
+            ));
+            fx.note("case.stuck", format!("Stuck: {reason}"));
+            self.finish(&txn, &case.id, fx).await?;
+            marked += 1;
+        }
+        store.commit(txn).await?;
+        Ok(marked)
+    }
+
+    /// Runs [`Self::sweep_overdue`] every [`SWEEP_EVERY`] until `shutdown`.
+    pub async fn run_sweeper(self, store: Store, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(SWEEP_EVERY) => {}
+            }
+            match self.sweep_overdue(&store).await {
+                Ok(0) => {}
+                Ok(marked) => tracing::warn!(marked, "steps overdue; cases marked stuck"),
+                Err(err) => tracing::warn!(error = %err, "overdue-step sweep failed; will retry"),
+            }
+        }
+    }
+
+    /// Asks again for a check that is stuck, as a new attempt. Returns the
+    /// new step id. Fails if the check is not stuck.
+    pub async fn retry<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        case: &case::Model,
+        check_id: &str,
+        by: &str,
+    ) -> Result<Result<String, String>, HandlerError> {
+        let Some(product) = self.products.get(&case.product) else {
+            return Ok(Err(format!("product `{}` is not defined", case.product)));
+        };
+        let attempts = step::Entity::find()
+            .filter(step::Column::CaseId.eq(&case.id))
+            .filter(step::Column::CheckId.eq(check_id))
+            .order_by_desc(step::Column::Attempt)
+            .all(txn)
+            .await?;
+        let Some(latest) = attempts.first() else {
+            return Ok(Err(format!(
+                "case {} has no step `{check_id}`",
+                case.reference
+            )));
+        };
+        if latest.status != "stuck" {
+            return Ok(Err(format!(
+                "step `{check_id}` is {}, not stuck; only a stuck step can be requested again",
+                latest.status
+            )));
+        }
+        // The same request again under a new step id: what was asked is
+        // what the caseworker re-requests.
+        let Ok(Value::Object(mut data)) = serde_json::from_str::<Value>(&latest.request) else {
+            return Ok(Err(format!(
+                "the request of step `{check_id}` is unreadable"
+            )));
+        };
+        let attempt = latest.attempt + 1;
+        let step_id = format!("{}/{}/{check_id}/{attempt}", case.id, latest.stage);
+        data.insert("step_id".into(), json!(step_id));
+        let timeout = product
+            .stages
+            .iter()
+            .flat_map(|s| &s.checks)
+            .find(|c| c.id == check_id)
+            .map_or(OUTCOME_TIMEOUT_SECONDS, |c| c.timeout_seconds);
+        let mut fx = Effects::new(telemetry::current_traceparent());
+        self.record_step(
+            txn,
+            &mut fx,
+            case,
+            &latest.stage,
+            check_id,
+            &latest.capability,
+            attempt,
+            Some(timeout),
+            data,
+        )
+        .await?;
+        fx.note(
+            "step.retried",
+            format!("{check_id} requested again by {by} (attempt {attempt})"),
+        );
+        self.finish(txn, &case.id, fx).await?;
+        Ok(Ok(step_id))
+    }
+}
+
+impl Process {
+    /// A result meant for a case could not be applied and went to the DLQ:
+    /// the case is marked stuck so a caseworker sees it (DESIGN.md).
+    pub async fn dead_lettered<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        event: Option<&Event>,
+        error: &str,
+    ) -> Result<(), HandlerError> {
+        let Some(event) = event else {
+            return Ok(()); // Undecodable: no case to attach it to.
+        };
+        let case_id = event.data["case_id"].as_str().unwrap_or_default();
+        let Some(case) = case::Entity::find_by_id(case_id.to_owned())
+            .one(txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        if case.stuck_since.is_none() {
+            case::Entity::update_many()
+                .col_expr(case::Column::StuckSince, Expr::value(Utc::now()))
+                .filter(case::Column::Id.eq(&case.id))
+                .exec(txn)
+                .await?;
+        }
+        let mut fx = Effects::new(event.traceparent.clone());
+        let reason = format!("{} could not be applied: {error}", event.event_type);
+        // Only a well-formed step id (one Register issued) can go in case.stuck.
+        if let Some(step_id) = event.data["step_id"]
+            .as_str()
+            .filter(|id| id.starts_with(&case.id) && id.split('/').count() == 4)
+        {
+            fx.events.push(Event::new(
+                self.outbox.source(),
+                EventType::new("case.stuck.v1"),
+                &case.id,
+                json!({
+                    "case_id": case.id,
+                    "reference": case.reference,
+                    "step_id": step_id,
+                    "reason": reason,
+                }),
+            ));
+        }
+        fx.note("case.stuck", format!("Stuck: {reason}"));
+        self.finish(txn, &case.id, fx).await
+    }
+}
+
+#[async_trait]
+impl EventHandler for Process {
+    async fn handle(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: &Event,
+    ) -> Result<(), HandlerError> {
+        self.apply_result(txn, event).await
+    }
+}
+
+/// Reads the case row, holding it until the transaction ends.
+async fn lock_case<C: ConnectionTrait>(
+    txn: &C,
+    case_id: &str,
+) -> Result<Option<case::Model>, HandlerError> {
+    let query = case::Entity::find_by_id(case_id.to_owned());
+    let query = match txn.get_database_backend() {
+        DatabaseBackend::Postgres => query.lock_exclusive(),
+        // SQLite has no row locks; the writing transaction already excludes other writers.
+        _ => query,
+    };
+    Ok(query.one(txn).await?)
+}
+
+async fn set_status<C: ConnectionTrait>(
+    txn: &C,
+    case_id: &str,
+    status: &str,
+) -> Result<(), HandlerError> {
+    case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value(status))
+        .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(case::Column::Id.eq(case_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+async fn clear_stuck_if_none<C: ConnectionTrait>(
+    txn: &C,
+    case_id: &str,
+) -> Result<(), HandlerError> {
+    let stuck = step::Entity::find()
+        .filter(step::Column::CaseId.eq(case_id))
+        .filter(step::Column::Status.eq("stuck"))
+        .count(txn)
+        .await?;
+    if stuck == 0 {
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::StuckSince,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(case::Column::Id.eq(case_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The result of every completed check of a case, by check id.
+async fn done_results<C: ConnectionTrait>(
+    txn: &C,
+    case_id: &str,
+) -> Result<BTreeMap<String, Value>, HandlerError> {
+    let steps = step::Entity::find()
+        .filter(step::Column::CaseId.eq(case_id))
+        .filter(step::Column::Status.eq("done"))
+        .filter(step::Column::Stage.ne(OUTCOME_STAGE))
+        .all(txn)
+        .await?;
+    Ok(steps
+        .into_iter()
+        .filter_map(|s| {
+            let result = serde_json::from_str(s.result.as_deref()?).ok()?;
+            Some((s.check_id, result))
+        })
+        .collect())
+}
+
+/// Who a check is about: the applicant as the form states them, with the
+/// identity document's number once a check has read it.
+fn subject(product: &Product, application: &Value, results: &BTreeMap<String, Value>) -> Value {
+    let mut subject = json!({
+        "given_names": text_at(application, &product.applicant.given_names),
+        "surname": text_at(application, &product.applicant.surname),
+        "date_of_birth": text_at(application, &product.applicant.date_of_birth),
+    });
+    if let Some(nationality) = product
+        .applicant
+        .nationality
+        .as_deref()
+        .and_then(|p| application.pointer(p))
+        .and_then(Value::as_str)
+    {
+        subject["nationality"] = json!(nationality);
+    }
+    if let Some(number) = results
+        .values()
+        .find_map(|r| {
+            r.pointer("/document/document_number")
+                .and_then(Value::as_str)
+        })
+        .filter(|n| !n.is_empty())
+    {
+        subject["document_number"] = json!(number);
+    }
+    subject
+}
+
+fn text_at(document: &Value, pointer: &str) -> String {
+    document
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The reasons of a decision, as one sentence.
+fn reasons(decision: &Value) -> String {
+    decision["reasons"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+fn outcome_route<'a>(
+    product: &'a Product,
+    outcome: Option<&str>,
+) -> Option<&'a casework_products::OutcomeRoute> {
+    match outcome {
+        Some("granted") => Some(&product.outcomes.grant),
+        Some("refused") => Some(&product.outcomes.refuse),
+        _ => None,
+    }
+}
+
+fn result_kind(event: &Event) -> &'static str {
+    match event.event_type.as_str() {
+        "identity.established.v1" => "identity.established",
+        "investigation.completed.v1" => "investigation.completed",
+        "decision.made.v1" => "decision.made",
+        "document.issued.v1" => "document.issued",
+        "enforcement.actioned.v1" => "enforcement.actioned",
+        _ => "result",
+    }
+}
+
+/// A line for the timeline: what the result says, without personal data.
+fn summarise(event: &Event) -> String {
+    let data = &event.data;
+    match event.event_type.as_str() {
+        "identity.established.v1" => format!(
+            "Identity established: {} person, confidence {}",
+            if data["returning"].as_bool() == Some(true) {
+                "returning"
+            } else {
+                "new"
+            },
+            data["confidence"].as_str().unwrap_or("?")
+        ),
+        "investigation.completed.v1" => format!(
+            "Screening completed: {} finding(s)",
+            data["findings"].as_array().map_or(0, Vec::len)
+        ),
+        "decision.made.v1" => format!(
+            "Decision: {} (rule set {} v{})",
+            data["outcome"].as_str().unwrap_or("?"),
+            data["rule_set"].as_str().unwrap_or("?"),
+            data["rule_set_version"]
+        ),
+        "document.issued.v1" => format!(
+            "Document issued: {} {}",
+            data["kind"].as_str().unwrap_or("?"),
+            data["document_number"].as_str().unwrap_or("?")
+        ),
+        "enforcement.actioned.v1" => format!(
+            "Enforcement action recorded: {}",
+            data["action"].as_str().unwrap_or("?")
+        ),
+        other => format!("{other} received"),
+    }
+}
+
+/// The comparison form of a surname, for case search.
+pub fn search_key(surname: &str) -> String {
+    names::normalise(surname)
+}

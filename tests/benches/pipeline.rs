@@ -1,0 +1,351 @@
+//! `make bench-pipeline`: the whole platform, as shipped (`casework up`,
+//! release build, every service, SQLite `synchronous=FULL`, validation on,
+//! the embedded broker), taking auto-granted visit visas from HTTP intake to
+//! a closed case.
+//!
+//! - Latency: `BENCH_RATE` (default 20) applications a second for
+//!   `BENCH_SECONDS` (default 30), open loop; for each case, the time from
+//!   its request's *intended* send time to the moment its `case.closed`
+//!   event reaches this process from the broker. p50 and p99.
+//! - Events per case: every record on the seven topics after that run,
+//!   divided by the cases.
+//! - Maximum sustained: offered rates rising (20 s each, a fresh platform
+//!   each) until fewer than 95% of the cases close within 15 s of the end of
+//!   the load, or a request fails, or p99 time-to-closed exceeds 5 s.
+//! - Baseline, in the same run: raw rdkafka produce-then-consume of
+//!   `BENCH_BASELINE_EVENTS` (default 20,000) records through the same
+//!   embedded broker, the ceiling any event-driven pipeline on it has.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use casework_bus::BusSettings;
+use casework_contracts::Event;
+use casework_contracts::catalogue::{SERVICES, topic_of_service};
+use casework_e2e::{example, wait_ready, workspace};
+use casework_testkit::{CaseworkProcess, TempDir, free_port};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+fn env_f64(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `casework up` with its broker address.
+struct Platform {
+    process: CaseworkProcess,
+    broker: String,
+    _dir: TempDir,
+}
+
+async fn start() -> Platform {
+    let dir = TempDir::new("bench-pipeline");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let broker = format!("127.0.0.1:{}", free_port());
+    let process = CaseworkProcess::start(
+        &workspace(),
+        &["up", "--listen", &listen, "--broker-listen", &broker],
+        &[],
+        dir.path(),
+    );
+    wait_ready(&process.base_url).await;
+    Platform {
+        process,
+        broker,
+        _dir: dir,
+    }
+}
+
+/// When each case's `case.closed` reached us, by reference; filled by a
+/// thread reading Register's topic from the start.
+type Closed = Arc<Mutex<HashMap<String, Instant>>>;
+
+fn watch_closed(broker: &str, stop: Arc<std::sync::atomic::AtomicBool>) -> Closed {
+    let closed: Closed = Arc::default();
+    let seen = closed.clone();
+    let settings = BusSettings::new(broker);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &settings.bootstrap_servers)
+        .set("group.id", "bench-watch")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .expect("watcher");
+    let topic = topic_of_service("register");
+    let mut partitions = TopicPartitionList::new();
+    for partition in 0..settings.partitions {
+        partitions
+            .add_partition_offset(&topic, partition, Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&partitions).expect("assign");
+    std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) else {
+                continue;
+            };
+            let headers: Vec<(&str, Option<&[u8]>)> = message
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                .unwrap_or_default();
+            if let Ok(event) = Event::from_kafka(headers, message.payload())
+                && event.event_type.as_str() == "case.closed.v1"
+                && let Some(reference) = event.data["reference"].as_str()
+            {
+                seen.lock()
+                    .expect("closed map")
+                    .insert(reference.to_owned(), Instant::now());
+            }
+        }
+    });
+    closed
+}
+
+/// One open-loop run of `rate` applications a second for `seconds`.
+struct Run {
+    offered: f64,
+    sent: usize,
+    failed: usize,
+    closed_in_time: usize,
+    seconds: f64,
+    to_closed: Vec<Duration>,
+}
+
+impl Run {
+    fn quantile(&self, q: f64) -> Duration {
+        if self.to_closed.is_empty() {
+            return Duration::ZERO;
+        }
+        self.to_closed[((self.to_closed.len() as f64 - 1.0) * q).round() as usize]
+    }
+
+    fn kept_up(&self) -> bool {
+        self.failed == 0
+            && self.closed_in_time as f64 >= 0.95 * self.sent as f64
+            && self.quantile(0.99) <= Duration::from_secs(5)
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "offered {:.0} cases/s for {:.0} s: sent {}, failed {}, closed {} ({:.0} complete cases/s); time to closed p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            self.offered,
+            self.seconds,
+            self.sent,
+            self.failed,
+            self.closed_in_time,
+            self.closed_in_time as f64 / self.seconds,
+            ms(self.quantile(0.5)),
+            ms(self.quantile(0.99)),
+            ms(self.to_closed.last().copied().unwrap_or_default()),
+        )
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn run(platform: &Platform, rate: f64, seconds: f64) -> Run {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let closed = watch_closed(&platform.broker, stop.clone());
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/api/register/v1/applications/visit-visa",
+        platform.process.base_url
+    );
+    let application = Arc::new(example("visit-visa", "valid-tourist"));
+    let total = (rate * seconds) as usize;
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let intended = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(intended.into()).await;
+        let request = client.post(&url).json(application.as_ref());
+        tasks.push(tokio::spawn(async move {
+            let reference = match request.send().await {
+                Ok(response) if response.status().is_success() => response
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|ack| ack["reference"].as_str().map(str::to_owned)),
+                _ => None,
+            };
+            (intended, reference)
+        }));
+    }
+    let mut sent = Vec::with_capacity(total);
+    let mut failed = 0;
+    for task in tasks {
+        match task.await.expect("request task") {
+            (intended, Some(reference)) => sent.push((intended, reference)),
+            (_, None) => failed += 1,
+        }
+    }
+    // Give the last cases time to close.
+    let end = start + Duration::from_secs_f64(seconds);
+    let drain = end + Duration::from_secs(15);
+    while Instant::now() < drain {
+        let done = {
+            let closed = closed.lock().expect("closed map");
+            sent.iter().all(|(_, r)| closed.contains_key(r))
+        };
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let closed = closed.lock().expect("closed map").clone();
+    let mut to_closed: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(intended, reference)| {
+            closed
+                .get(reference)
+                .filter(|at| **at <= drain)
+                .map(|at| at.duration_since(*intended))
+        })
+        .collect();
+    to_closed.sort();
+    Run {
+        offered: rate,
+        sent: sent.len(),
+        failed,
+        closed_in_time: to_closed.len(),
+        seconds,
+        to_closed,
+    }
+}
+
+/// Every record on the platform's seven topics (high watermarks).
+fn events_on_topics(broker: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("group.id", "bench-count")
+        .create()
+        .expect("counter");
+    let settings = BusSettings::new(broker);
+    SERVICES
+        .iter()
+        .map(|service| {
+            let topic = topic_of_service(service);
+            (0..settings.partitions)
+                .map(|p| {
+                    consumer
+                        .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                        .map(|(low, high)| high - low)
+                        .unwrap_or(0)
+                })
+                .sum::<i64>()
+        })
+        .sum()
+}
+
+/// Raw rdkafka through the same broker: produce `n` records (acks=all,
+/// idempotent, as the platform's producer), then consume them all.
+async fn raw_baseline(broker: &str, n: usize) -> f64 {
+    let topic = format!("bench-raw-{}", std::process::id());
+    let settings = BusSettings::new(broker);
+    casework_bus::topics::ensure_topics(&settings, std::slice::from_ref(&topic))
+        .await
+        .expect("raw topic");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()
+        .expect("raw producer");
+    let payload = serde_json::to_vec(&example("visit-visa", "valid-tourist")).expect("payload");
+    let started = Instant::now();
+    let sends: Vec<_> = (0..n)
+        .map(|i| {
+            let key = format!("case-{i}");
+            let producer = producer.clone();
+            let topic = topic.clone();
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                producer
+                    .send(
+                        FutureRecord::to(&topic).key(&key).payload(&payload),
+                        Duration::from_secs(30),
+                    )
+                    .await
+                    .is_ok()
+            })
+        })
+        .collect();
+    for send in sends {
+        assert!(send.await.expect("send task"), "raw send failed");
+    }
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("group.id", "bench-raw")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("raw consumer");
+    consumer.subscribe(&[&topic]).expect("subscribe");
+    let mut received = 0;
+    while received < n {
+        if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
+            received += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "raw baseline stalled"
+        );
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let rate = env_f64("BENCH_RATE", 20.0);
+    let seconds = env_f64("BENCH_SECONDS", 30.0);
+    let baseline_events = env_f64("BENCH_BASELINE_EVENTS", 20_000.0) as usize;
+    println!(
+        "pipeline benchmark: casework up (release), every service, shipped defaults; \
+         auto-granted visit visas from HTTP intake to case.closed; open-loop load from this process"
+    );
+
+    let platform = start().await;
+    let latency = run(&platform, rate, seconds).await;
+    println!("latency: {}", latency.line());
+    // Let the last notifications go out before counting.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let events = events_on_topics(&platform.broker);
+    let per_case = events as f64 / latency.sent.max(1) as f64;
+    println!(
+        "events: {events} on the seven topics for {} cases: {per_case:.1} per case",
+        latency.sent
+    );
+    let baseline = raw_baseline(&platform.broker, baseline_events).await;
+    println!(
+        "baseline: raw rdkafka produce+consume through the same broker: {baseline:.0} events/s"
+    );
+    drop(platform);
+
+    let mut sustained = 0.0;
+    for offered in [50.0, 75.0, 100.0, 150.0, 200.0] {
+        let platform = start().await;
+        let result = run(&platform, offered, 20.0).await;
+        println!("throughput: {}", result.line());
+        drop(platform);
+        if !result.kept_up() {
+            break;
+        }
+        sustained = result.closed_in_time as f64 / result.seconds;
+    }
+    let ratio = sustained * per_case / baseline;
+    println!(
+        "pipeline: p50 {:.0} ms, p99 {:.0} ms to closed at {rate:.0}/s; {sustained:.0} complete cases/s sustained; \
+         {per_case:.1} events per case; ({sustained:.0} × {per_case:.1}) / {baseline:.0} raw events/s = {ratio:.2}",
+        ms(latency.quantile(0.5)),
+        ms(latency.quantile(0.99)),
+    );
+}
