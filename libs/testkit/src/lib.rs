@@ -489,3 +489,32 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The shipped event schemas (`schemas/`), loaded once per test binary.
+pub fn shipped_schemas() -> std::sync::Arc<casework_contracts::SchemaRegistry> {
+    static REGISTRY: std::sync::OnceLock<std::sync::Arc<casework_contracts::SchemaRegistry>> =
+        std::sync::OnceLock::new();
+    REGISTRY
+        .get_or_init(|| {
+            let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+            std::sync::Arc::new(
+                casework_contracts::SchemaRegistry::load(&schemas, &[]).expect("shipped schemas"),
+            )
+        })
+        .clone()
+}
+
+/// A fresh database on `backend` with a service's migrations applied (twice,
+/// to show they are idempotent), for tests that drive a service's handler
+/// directly; `None` when the backend is not configured.
+pub async fn migrated_store<M: sea_orm_migration::MigratorTrait>(
+    backend: Backend,
+) -> Option<(TestDatabase, casework_store::Store)> {
+    let db = TestDatabase::create(backend).await?;
+    let store = casework_store::Store::connect(&db.settings)
+        .await
+        .expect("connect");
+    store.migrate::<M>().await.expect("migrate");
+    store.migrate::<M>().await.expect("migrate again");
+    Some((db, store))
+}

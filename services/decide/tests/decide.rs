@@ -4,7 +4,7 @@
 //! rule book's start-up checks.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
@@ -36,13 +36,7 @@ fn fixture_rules() -> PathBuf {
 }
 
 fn registry() -> Arc<SchemaRegistry> {
-    static REGISTRY: OnceLock<Arc<SchemaRegistry>> = OnceLock::new();
-    REGISTRY
-        .get_or_init(|| {
-            let schemas = crate_dir().join("../../schemas");
-            Arc::new(SchemaRegistry::load(&schemas, &[]).expect("load the schemas"))
-        })
-        .clone()
+    casework_testkit::shipped_schemas()
 }
 
 /// Decide's database and handler, as `build` wires them, without a broker.
@@ -54,11 +48,7 @@ struct Harness {
 }
 
 async fn harness(backend: Backend, rules: &Path) -> Option<Harness> {
-    let db = TestDatabase::create(backend).await?;
-    let store = Store::connect(&db.settings).await.expect("connect");
-    store.migrate::<Migrator>().await.expect("migrate");
-    // Migrating again changes nothing.
-    store.migrate::<Migrator>().await.expect("migrate twice");
+    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
     let outbox = Outbox::new("decide", registry(), BusSettings::new("unused:9092"));
     let decider = Decider::new(load_rules(rules).expect("rules"), outbox.clone());
     Some(Harness {

@@ -1,7 +1,6 @@
 //! Enforce against a real database, on SQLite and PostgreSQL: requests become
 //! one action each with its events, and officers acknowledge alerts once.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use casework_bus::{BusSettings, EventHandler, Outbox};
@@ -23,11 +22,8 @@ struct Harness {
 }
 
 async fn harness(backend: Backend) -> Option<Harness> {
-    let db = TestDatabase::create(backend).await?;
-    let store = Store::connect(&db.settings).await.expect("connect");
-    store.migrate::<Migrator>().await.expect("migrate");
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let registry = Arc::new(SchemaRegistry::load(&schemas, &[]).expect("schemas"));
+    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
+    let registry = casework_testkit::shipped_schemas();
     let outbox = Outbox::new("enforce", registry.clone(), BusSettings::new("unused:9092"));
     Some(Harness {
         _db: db,

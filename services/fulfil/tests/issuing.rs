@@ -1,7 +1,6 @@
 //! Fulfil's handler against a real database, on SQLite and PostgreSQL.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
@@ -25,11 +24,8 @@ struct Harness {
 }
 
 async fn harness(backend: Backend) -> Option<Harness> {
-    let db = TestDatabase::create(backend).await?;
-    let store = Store::connect(&db.settings).await.expect("connect");
-    store.migrate::<Migrator>().await.expect("migrate");
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-    let registry = Arc::new(SchemaRegistry::load(&schemas, &[]).expect("schemas"));
+    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
+    let registry = casework_testkit::shipped_schemas();
     let outbox = Outbox::new("fulfil", registry.clone(), BusSettings::new("unused:9092"));
     Some(Harness {
         _db: db,

@@ -1,7 +1,6 @@
 //! Investigate against a real database, on SQLite and on PostgreSQL: the
 //! consumer's checks and events, the enforcement feed, imports and seeding.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
@@ -27,11 +26,8 @@ struct Investigate {
 
 impl Investigate {
     async fn start(backend: Backend) -> Option<Investigate> {
-        let db = TestDatabase::create(backend).await?;
-        let store = Store::connect(&db.settings).await.expect("connect");
-        store.migrate::<Migrator>().await.expect("migrate");
-        let schemas = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
-        let registry = Arc::new(SchemaRegistry::load(&schemas, &[]).expect("shipped schemas"));
+        let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
+        let registry = casework_testkit::shipped_schemas();
         let outbox = Outbox::new(
             "investigate",
             registry.clone(),

@@ -41,13 +41,8 @@ impl Harness {
     /// `None` when the backend is not configured (PostgreSQL without
     /// `CASEWORK_TEST_DATABASE_URL`; the test kit says SKIPPED).
     pub async fn start(backend: Backend) -> Option<Harness> {
-        let db = TestDatabase::create(backend).await?;
-        let store = Store::connect(&db.settings).await.expect("connect");
-        store.migrate::<Migrator>().await.expect("migrate");
-        // Migrating again is a no-op.
-        store.migrate::<Migrator>().await.expect("migrate again");
-        let registry =
-            Arc::new(SchemaRegistry::load(&repo().join("schemas"), &[]).expect("shipped schemas"));
+        let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
+        let registry = casework_testkit::shipped_schemas();
         let outbox = Outbox::new(
             "identify",
             registry.clone(),
