@@ -223,6 +223,10 @@ impl InboxConsumer {
             // A transient failure may hold a batch for a while; stay in the group.
             .set("max.poll.interval.ms", "900000")
             .set("session.timeout.ms", "10000")
+            .set(
+                "fetch.wait.max.ms",
+                self.settings.fetch_wait.as_millis().to_string(),
+            )
             .create_with_context(RebalanceContext {
                 health: self.health.clone(),
             })?;

@@ -59,6 +59,8 @@ pub struct KafkaSettings {
     pub replication: i32,
     /// Stable consumer instance name of this process.
     pub consumer_instance: String,
+    /// Longest a consumer's fetch waits at the broker, in milliseconds.
+    pub fetch_wait_ms: u64,
 }
 
 /// `[broker]`.
@@ -191,6 +193,12 @@ impl Settings {
                 "must be empty (SQLite under data_dir) or a postgres:// URL".into(),
             );
         }
+        if !(1..=10_000).contains(&self.kafka.fetch_wait_ms) {
+            return bad(
+                "kafka.fetch_wait_ms",
+                "must be between 1 and 10000 (milliseconds)".into(),
+            );
+        }
         if self.kafka.partitions < 1 || self.kafka.replication < 1 {
             return bad(
                 "kafka",
@@ -218,6 +226,7 @@ impl Settings {
         bus.replication = self.kafka.replication;
         bus.consumer_instance =
             Some(self.kafka.consumer_instance.clone()).filter(|name| !name.is_empty());
+        bus.fetch_wait = Duration::from_millis(self.kafka.fetch_wait_ms);
         // The embedded broker serves one process, which is then each service's
         // only consumer: group membership would add only the broker's join pauses.
         if self.uses_embedded_broker() {
