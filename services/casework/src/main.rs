@@ -211,7 +211,13 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
             let report = casework_investigate::seed(&store, people)
                 .await
                 .map_err(|e| RuntimeError::Io(format!("seed: {e}")))?;
-            println!("{report:?}");
+            println!(
+                "seeded Investigate: {} warnings, {} criminal records, {} lost or stolen documents ({} already there)",
+                report.warnings,
+                report.criminal_records,
+                report.lost_stolen_documents,
+                report.already_present
+            );
             Ok(())
         }
         Command::Dlq { action } => dlq(&settings, action).await,
