@@ -587,6 +587,60 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         "decide.requested sent {} times",
         requested.len()
     );
+
+    // A result for a step the case never asked for is dead-lettered, and the
+    // case is marked stuck so a caseworker sees it.
+    let stray = Event::new(
+        "urn:casework:identify",
+        EventType::new("identity.established.v1"),
+        &case_id,
+        json!({
+            "case_id": case_id, "step_id": format!("{case_id}/checks/nothing-asked/1"),
+            "person_id": "0190f5c6-1111-7000-8000-000000000003", "returning": false,
+            "match": { "method": "new-person", "explanation": "played by the test" },
+            "confidence": "low", "confidence_rank": 1, "evidence": [],
+        }),
+    );
+    producer
+        .send(
+            &settings.prefixed(&topic_of_service("identify")),
+            &stray.to_kafka(),
+        )
+        .await
+        .expect("send");
+    let case = eventually(
+        Duration::from_secs(30),
+        "the case marked stuck",
+        async || {
+            let case = api.case(&reference, &caseworker).await;
+            if case["stuck_since"].is_string() {
+                Ok(case)
+            } else {
+                Err(case.to_string())
+            }
+        },
+    )
+    .await;
+    assert!(
+        case["timeline"]
+            .to_string()
+            .contains("could not be applied"),
+        "{case}"
+    );
+    let letters = casework_bus::dead_letter::list(
+        &settings,
+        &casework_contracts::catalogue::dead_letter_topic(
+            &settings.prefixed(&topic_of_service("identify")),
+        ),
+    )
+    .await
+    .expect("read the DLQ");
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        letters[0].error.contains("never asked for"),
+        "{}",
+        letters[0].error
+    );
 }
 
 /// Register alone against a broker no Identify listens on, with a product
