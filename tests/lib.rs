@@ -23,6 +23,14 @@ pub fn example(product: &str, name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("example {}: {e}", path.display()))
 }
 
+/// A number from the environment (a benchmark's knob), or `default`.
+pub fn env_number(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Environment that points the platform at a test database.
 pub fn database_env(db: &TestDatabase) -> Vec<(&'static str, String)> {
     match db.backend() {
@@ -199,12 +207,27 @@ impl Api {
 
     /// Waits until the case's status is `status`; returns the case.
     pub async fn wait_for_status(&self, reference: &str, status: &str, token: &str) -> Value {
+        self.wait_for_case(reference, token, &format!("status {status}"), |case| {
+            case["status"] == status
+        })
+        .await
+    }
+
+    /// Waits until `done` holds of the case (`what` says what it waits for);
+    /// returns the case.
+    pub async fn wait_for_case(
+        &self,
+        reference: &str,
+        token: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         eventually(
             Duration::from_secs(60),
-            &format!("case {reference} to be {status}"),
+            &format!("case {reference}: {what}"),
             async || {
                 let case = self.case(reference, token).await;
-                if case["status"] == status {
+                if done(&case) {
                     Ok(case)
                 } else {
                     Err(case.to_string())

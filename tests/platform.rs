@@ -224,15 +224,7 @@ async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend
         .map(|role| (*role, up.process.token(role)))
         .collect();
     let mut checked = 0;
-    for service in [
-        "register",
-        "identify",
-        "investigate",
-        "decide",
-        "enforce",
-        "fulfil",
-        "communicate",
-    ] {
+    for service in casework_contracts::catalogue::SERVICES {
         let doc: Value = client
             .get(format!("{base}/api/{service}/openapi.json"))
             .send()

@@ -484,18 +484,14 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
             &example("dbs-basic-check", "valid-no-records"),
         )
         .await;
-    let case = eventually(
-        Duration::from_secs(30),
-        "the parallel stage's requests",
-        async || {
-            let case = api.case(&reference, &caseworker).await;
-            match case["steps"].as_array().map(Vec::len) {
-                Some(2) => Ok(case),
-                _ => Err(case.to_string()),
-            }
-        },
-    )
-    .await;
+    let case = api
+        .wait_for_case(
+            &reference,
+            &caseworker,
+            "the parallel stage's requests",
+            |case| case["steps"].as_array().map(Vec::len) == Some(2),
+        )
+        .await;
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let step = |check: &str| {
         case["steps"]
@@ -545,18 +541,9 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
     for send in sends {
         send.await.unwrap();
     }
-    eventually(
-        Duration::from_secs(30),
-        "the decision requested",
-        async || {
-            let case = api.case(&reference, &caseworker).await;
-            if case["steps"].as_array().is_some_and(|s| s.len() >= 3) {
-                Ok(case)
-            } else {
-                Err(case.to_string())
-            }
-        },
-    )
+    api.wait_for_case(&reference, &caseworker, "the decision requested", |case| {
+        case["steps"].as_array().is_some_and(|s| s.len() >= 3)
+    })
     .await;
     // Let any extra advance show itself before counting.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -608,19 +595,11 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         )
         .await
         .expect("send");
-    let case = eventually(
-        Duration::from_secs(30),
-        "the case marked stuck",
-        async || {
-            let case = api.case(&reference, &caseworker).await;
-            if case["stuck_since"].is_string() {
-                Ok(case)
-            } else {
-                Err(case.to_string())
-            }
-        },
-    )
-    .await;
+    let case = api
+        .wait_for_case(&reference, &caseworker, "marked stuck", |case| {
+            case["stuck_since"].is_string()
+        })
+        .await;
     assert!(
         case["timeline"]
             .to_string()
@@ -702,19 +681,11 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
     let reference = api.submit("transit-visa", &application).await;
 
     // Nobody answers: within the sweep interval the case is stuck.
-    let case = eventually(
-        Duration::from_secs(30),
-        "the case to be stuck",
-        async || {
-            let case = api.case(&reference, &caseworker).await;
-            if case["stuck_since"].is_string() {
-                Ok(case)
-            } else {
-                Err(case.to_string())
-            }
-        },
-    )
-    .await;
+    let case = api
+        .wait_for_case(&reference, &caseworker, "marked stuck", |case| {
+            case["stuck_since"].is_string()
+        })
+        .await;
     assert_eq!(case["steps"][0]["status"], "stuck", "{case}");
     let (_, page) = api
         .get(
@@ -772,15 +743,11 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
         )
         .await
         .expect("send");
-    let case = eventually(Duration::from_secs(30), "the decision stage", async || {
-        let case = api.case(&reference, &caseworker).await;
-        if case["stage"] == "decision" {
-            Ok(case)
-        } else {
-            Err(case.to_string())
-        }
-    })
-    .await;
+    let case = api
+        .wait_for_case(&reference, &caseworker, "the decision stage", |case| {
+            case["stage"] == "decision"
+        })
+        .await;
     let statuses: Vec<(&str, &str)> = case["steps"]
         .as_array()
         .unwrap()

@@ -15,23 +15,12 @@
 //!   longer keeps up (completed < 95% of offered, or p99 > 1 s); the highest
 //!   rate it kept up with is the maximum sustained rate.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use casework_e2e::{env_number, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn env_f64(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Latencies of one open-loop run.
 struct Run {
@@ -166,8 +155,8 @@ fn start_up(dir: &TempDir) -> CaseworkProcess {
 
 #[tokio::main]
 async fn main() {
-    let rate = env_f64("BENCH_RATE", 500.0);
-    let seconds = env_f64("BENCH_SECONDS", 20.0);
+    let rate = env_number("BENCH_RATE", 500.0);
+    let seconds = env_number("BENCH_SECONDS", 20.0);
     println!(
         "intake benchmark: casework up (release), shipped defaults: schema validation on, \
          SQLite WAL synchronous=FULL, outbox in the intake transaction, embedded broker; \

@@ -23,19 +23,12 @@ use std::time::{Duration, Instant};
 use casework_bus::BusSettings;
 use casework_contracts::Event;
 use casework_contracts::catalogue::{SERVICES, topic_of_service};
-use casework_e2e::{example, wait_ready, workspace};
+use casework_e2e::{env_number, example, wait_ready, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-fn env_f64(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `casework up` with its broker address.
 struct Platform {
@@ -305,9 +298,9 @@ async fn raw_baseline(broker: &str, n: usize) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rate = env_f64("BENCH_RATE", 20.0);
-    let seconds = env_f64("BENCH_SECONDS", 30.0);
-    let baseline_events = env_f64("BENCH_BASELINE_EVENTS", 20_000.0) as usize;
+    let rate = env_number("BENCH_RATE", 20.0);
+    let seconds = env_number("BENCH_SECONDS", 30.0);
+    let baseline_events = env_number("BENCH_BASELINE_EVENTS", 20_000.0) as usize;
     println!(
         "pipeline benchmark: casework up (release), every service, shipped defaults; \
          auto-granted visit visas from HTTP intake to case.closed; open-loop load from this process"

@@ -546,13 +546,7 @@ impl Process {
                 document["mrz_format"] = json!(format);
             }
             let mut holder = subject.clone();
-            if let Some(sex) = product
-                .applicant
-                .sex
-                .as_deref()
-                .and_then(|p| application.pointer(p))
-                .and_then(Value::as_str)
-            {
+            if let Some(sex) = optional_text(application, product.applicant.sex.as_deref()) {
                 holder["sex"] = json!(sex);
             }
             if let Some(person_id) = results
@@ -949,12 +943,7 @@ fn subject(product: &Product, application: &Value, results: &BTreeMap<String, Va
         "surname": text_at(application, &product.applicant.surname),
         "date_of_birth": text_at(application, &product.applicant.date_of_birth),
     });
-    if let Some(nationality) = product
-        .applicant
-        .nationality
-        .as_deref()
-        .and_then(|p| application.pointer(p))
-        .and_then(Value::as_str)
+    if let Some(nationality) = optional_text(application, product.applicant.nationality.as_deref())
     {
         subject["nationality"] = json!(nationality);
     }
@@ -969,6 +958,13 @@ fn subject(product: &Product, application: &Value, results: &BTreeMap<String, Va
         subject["document_number"] = json!(number);
     }
     subject
+}
+
+/// The text at an optional pointer of the product's, if the form has it.
+fn optional_text<'a>(document: &'a Value, pointer: Option<&str>) -> Option<&'a str> {
+    pointer
+        .and_then(|p| document.pointer(p))
+        .and_then(Value::as_str)
 }
 
 fn text_at(document: &Value, pointer: &str) -> String {
