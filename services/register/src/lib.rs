@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::{ContractError, Event, EventType, SchemaRegistry};
+use casework_contracts::{ContractError, Event, EventType, SchemaRegistry, names};
 use casework_products::{Product, ProductCatalogue};
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::idempotency::{IdempotencyKey, request_hash};
@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
-use crate::process::Process;
+use crate::process::{Process, record};
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -417,20 +417,14 @@ async fn open_case<C: ConnectionTrait>(
     let case_id = uuid::Uuid::now_v7().to_string();
     let reference = CaseReference::generate(&product.reference_prefix);
     let now = Utc::now();
-    let field = |pointer: &str| {
-        application
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let field = |pointer: &str| process::text_at(application, pointer);
     let surname = field(&product.applicant.surname);
     let case = case::ActiveModel {
         id: Set(case_id.clone()),
         reference: Set(reference.to_string()),
         product: Set(product.id.clone()),
         status: Set("received".into()),
-        applicant_surname_normalised: Set(process::search_key(&surname)),
+        applicant_surname_normalised: Set(names::normalise(&surname)),
         applicant_surname: Set(surname),
         applicant_date_of_birth: Set(field(&product.applicant.date_of_birth)),
         application: Set(application.to_string()),
@@ -475,24 +469,6 @@ async fn open_case<C: ConnectionTrait>(
         status: "received".into(),
         received_at,
     })
-}
-
-async fn record<C: ConnectionTrait>(
-    txn: &C,
-    case_id: &str,
-    kind: &str,
-    summary: String,
-) -> Result<(), HandlerError> {
-    timeline::ActiveModel {
-        case_id: Set(case_id.to_owned()),
-        at: Set(Utc::now()),
-        kind: Set(kind.to_owned()),
-        summary: Set(summary),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 /// Read a case: its status and timeline.
@@ -612,8 +588,8 @@ async fn search_cases(
         }
     }
     if let Some(surname) = query.surname.as_deref().filter(|s| !s.trim().is_empty()) {
-        select = select
-            .filter(case::Column::ApplicantSurnameNormalised.eq(process::search_key(surname)));
+        select =
+            select.filter(case::Column::ApplicantSurnameNormalised.eq(names::normalise(surname)));
     }
     if let Some(date) = query.date_of_birth.as_deref().filter(|s| !s.is_empty()) {
         if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType, names};
+use casework_contracts::{Event, EventType};
 use casework_products::{Capability, Check, Product, ProductCatalogue};
 use casework_runtime::telemetry;
 use casework_store::{Store, StoreError};
@@ -343,17 +343,8 @@ impl Process {
         case_id: &str,
         mut fx: Effects,
     ) -> Result<(), HandlerError> {
-        let now = Utc::now();
         for (kind, summary) in fx.timeline.drain(..) {
-            timeline::ActiveModel {
-                case_id: Set(case_id.to_owned()),
-                at: Set(now),
-                kind: Set(kind.to_owned()),
-                summary: Set(summary),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
+            record(txn, case_id, kind, summary).await?;
         }
         for event in &mut fx.events {
             event.traceparent = fx.traceparent.clone();
@@ -865,6 +856,25 @@ impl EventHandler for Process {
     }
 }
 
+/// Adds a line to a case's timeline.
+pub(crate) async fn record<C: ConnectionTrait>(
+    txn: &C,
+    case_id: &str,
+    kind: &str,
+    summary: String,
+) -> Result<(), HandlerError> {
+    timeline::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        at: Set(Utc::now()),
+        kind: Set(kind.to_owned()),
+        summary: Set(summary),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
 /// Reads the case row, holding it until the transaction ends.
 async fn lock_case<C: ConnectionTrait>(
     txn: &C,
@@ -967,7 +977,8 @@ fn optional_text<'a>(document: &'a Value, pointer: Option<&str>) -> Option<&'a s
         .and_then(Value::as_str)
 }
 
-fn text_at(document: &Value, pointer: &str) -> String {
+/// The text at one of the product's pointers ("" when the form lacks it).
+pub(crate) fn text_at(document: &Value, pointer: &str) -> String {
     document
         .pointer(pointer)
         .and_then(Value::as_str)
@@ -1044,9 +1055,4 @@ fn summarise(event: &Event) -> String {
         ),
         other => format!("{other} received"),
     }
-}
-
-/// The comparison form of a surname, for case search.
-pub fn search_key(surname: &str) -> String {
-    names::normalise(surname)
 }
