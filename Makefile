@@ -3,7 +3,7 @@ CARGO ?= cargo
 # CI passes --locked so a drifting lockfile fails instead of resolving anew.
 CARGOFLAGS ?=
 
-.PHONY: run test lint fmt bench-backbone bench-intake bench-pipeline clean-data
+.PHONY: run test lint fmt bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -43,3 +43,12 @@ bench-intake:
 bench-pipeline:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline
+
+## Rewrite vendor/tansu-storage.patch: our changes to the published crate (vendor/README.md).
+vendor-diff:
+	$(CARGO) fetch $(CARGOFLAGS)
+	rm -rf target/vendor-orig && mkdir -p target/vendor-orig
+	tar -xzf "$$(find $${CARGO_HOME:-$$HOME/.cargo}/registry/cache -name 'tansu-storage-0.6.0.crate' | head -n1)" -C target/vendor-orig
+	diff -ruN --exclude=Cargo.lock --exclude=.cargo_vcs_info.json --exclude=.cargo-ok target/vendor-orig/tansu-storage-0.6.0 vendor/tansu-storage \
+	  | sed -E -e 's|target/vendor-orig/tansu-storage-0.6.0/|a/|' -e 's|vendor/tansu-storage/|b/|' -e 's/^((---|\+\+\+) [^\t]+)\t.*/\1/' \
+	  > vendor/tansu-storage.patch || true
