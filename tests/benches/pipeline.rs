@@ -67,7 +67,6 @@ fn watch_closed(broker: &str, stop: Arc<std::sync::atomic::AtomicBool>) -> Close
         .set("bootstrap.servers", &settings.bootstrap_servers)
         .set("group.id", "bench-watch")
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "10")
         .create()
         .expect("watcher");
     let topic = topic_of_service("register");

@@ -26,9 +26,9 @@ pub struct BusSettings {
     /// Most records a consumer applies in one transaction.
     pub consumer_batch: usize,
     /// Longest a consumer's fetch may wait at the broker for records
-    /// (`fetch.wait.max.ms`). Kafka answers as soon as records arrive, but
-    /// Tansu 0.6 holds every fetch for about half of this, so it bounds the
-    /// latency of each hop between services on the embedded broker.
+    /// (`fetch.wait.max.ms`). The broker answers as soon as records arrive
+    /// (the embedded one too, with its patched storage), so this only sets
+    /// how often an idle consumer asks.
     pub fetch_wait: Duration,
     /// Most outbox rows the relay publishes per round.
     pub relay_batch: u64,
@@ -68,7 +68,7 @@ impl BusSettings {
             partitions: 3,
             replication: 1,
             consumer_batch: 500,
-            fetch_wait: Duration::from_millis(50),
+            fetch_wait: Duration::from_millis(500),
             relay_batch: 1000,
             relay_poll: Duration::from_secs(1),
             relay_mark_interval: Duration::from_secs(1),
