@@ -251,7 +251,9 @@ impl Deref for Prepared {
     type Target = Statement;
 
     fn deref(&self) -> &Self::Target {
-        self.statement.as_ref().expect("statement present until dropped")
+        self.statement
+            .as_ref()
+            .expect("statement present until dropped")
     }
 }
 
@@ -547,7 +549,11 @@ impl PoolConnection {
     }
 
     #[instrument(skip_all)]
-    async fn query_one<P>(&self, sql: &str, params: P) -> result::Result<Checked<Row>, libsql::Error>
+    async fn query_one<P>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> result::Result<Checked<Row>, libsql::Error>
     where
         P: IntoParams,
         P: Debug,

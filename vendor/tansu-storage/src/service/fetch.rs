@@ -38,13 +38,17 @@ use crate::{Error, Result, Storage, Topition};
 static PRODUCED: LazyLock<Mutex<BTreeMap<String, Arc<Notify>>>> = LazyLock::new(Default::default);
 
 fn produced(topic: &str) -> Arc<Notify> {
-    let mut topics = PRODUCED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut topics = PRODUCED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     topics.entry(topic.to_owned()).or_default().clone()
 }
 
 /// Wake the fetches waiting on `topic`: records were just produced to it.
 pub(crate) fn notify_produced(topic: &str) {
-    let topics = PRODUCED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let topics = PRODUCED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(listener) = topics.get(topic) {
         listener.notify_waiters();
     }
@@ -310,7 +314,8 @@ impl FetchService {
                 Some(name.to_owned()),
             ))
         } else {
-            self.unknown_topic_response(fetch).map(|response| (response, None))
+            self.unknown_topic_response(fetch)
+                .map(|response| (response, None))
         }
     }
 
@@ -387,6 +392,9 @@ impl FetchService {
                         _ = futures::future::select_all(waits) => {}
                         _ = sleep(remaining) => {}
                     }
+                } else if iteration > 0 {
+                    // No topic of this fetch is known, so no produce can wake it.
+                    sleep(remaining).await;
                 }
 
                 iteration += 1;
