@@ -31,6 +31,15 @@ pub fn env_number(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
+/// The `q` quantile (0.0–1.0) of `sorted` durations, nearest rank; zero when
+/// there are none (a benchmark's latency figures).
+pub fn quantile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
+}
+
 /// Environment that points the platform at a test database.
 pub fn database_env(db: &TestDatabase) -> Vec<(&'static str, String)> {
     match db.backend() {

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use casework_e2e::{env_number, workspace};
+use casework_e2e::{env_number, quantile, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
 use serde_json::Value;
 
@@ -33,11 +33,7 @@ struct Run {
 
 impl Run {
     fn quantile(&self, q: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
-        self.latencies[index]
+        quantile(&self.latencies, q)
     }
 
     fn achieved(&self) -> f64 {

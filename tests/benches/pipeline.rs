@@ -21,14 +21,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use casework_bus::BusSettings;
+use casework_bus::topics::from_beginning;
 use casework_contracts::Event;
 use casework_contracts::catalogue::{SERVICES, topic_of_service};
-use casework_e2e::{env_number, example, wait_ready, workspace};
+use casework_e2e::{env_number, example, quantile, wait_ready, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 /// `casework up` with its broker address.
 struct Platform {
@@ -70,13 +71,9 @@ fn watch_closed(broker: &str, stop: Arc<std::sync::atomic::AtomicBool>) -> Close
         .create()
         .expect("watcher");
     let topic = topic_of_service("register");
-    let mut partitions = TopicPartitionList::new();
-    for partition in 0..settings.partitions {
-        partitions
-            .add_partition_offset(&topic, partition, Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&partitions).expect("assign");
+    consumer
+        .assign(&from_beginning(&settings, &topic).expect("partitions"))
+        .expect("assign");
     std::thread::spawn(move || {
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             let Some(Ok(message)) = consumer.poll(Duration::from_millis(50)) else {
@@ -111,10 +108,7 @@ struct Run {
 
 impl Run {
     fn quantile(&self, q: f64) -> Duration {
-        if self.to_closed.is_empty() {
-            return Duration::ZERO;
-        }
-        self.to_closed[((self.to_closed.len() as f64 - 1.0) * q).round() as usize]
+        quantile(&self.to_closed, q)
     }
 
     fn kept_up(&self) -> bool {

@@ -70,6 +70,16 @@ pub async fn ensure_topics(settings: &BusSettings, topics: &[String]) -> Result<
     Ok(())
 }
 
+/// Every partition of `topic` (as `settings` creates them), each from its
+/// first record: for a hand-assigned reader that must see the whole topic.
+pub fn from_beginning(settings: &BusSettings, topic: &str) -> Result<TopicPartitionList, BusError> {
+    let mut partitions = TopicPartitionList::new();
+    for partition in 0..settings.partitions {
+        partitions.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    Ok(partitions)
+}
+
 /// Reads every record of `topic` as it is now, ordered by partition then
 /// offset, without joining a consumer group or committing anything: for
 /// operators (`casework dlq list`) and for tests that read the topics back.

@@ -6,11 +6,10 @@
 use std::time::{Duration, Instant};
 
 use casework_bus::BusSettings;
-use casework_bus::topics::ensure_topics;
+use casework_bus::topics::{ensure_topics, from_beginning};
 use casework_testkit::{TestBroker, init_tracing, unique_prefix};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 
 /// Far longer than any hop may take, so waiting it out would fail the test.
 const FETCH_WAIT: Duration = Duration::from_secs(6);
@@ -56,13 +55,9 @@ async fn a_waiting_fetch_answers_as_soon_as_a_record_is_produced() {
         .set("fetch.wait.max.ms", FETCH_WAIT.as_millis().to_string())
         .create()
         .expect("consumer");
-    let mut partitions = TopicPartitionList::new();
-    for partition in 0..settings.partitions {
-        partitions
-            .add_partition_offset(&topic, partition, Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&partitions).expect("assign");
+    consumer
+        .assign(&from_beginning(&settings, &topic).expect("partitions"))
+        .expect("assign");
     let producer: FutureProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &broker.bootstrap)
         .create()
