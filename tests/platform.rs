@@ -206,6 +206,84 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing(backend: Backend) {
     assert!(created[0].ends_with(" 1"), "{created:?}");
 }
 
+/// Applications arriving together share commits (Register's group commit
+/// writes a batch in one statement per table): each still becomes its own
+/// case, and copies sent with one `Idempotency-Key` become one.
+async fn a_burst_of_applications_opens_one_case_each(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let base = up.process.base_url.clone();
+    let caseworker = up.process.token("caseworker");
+    let client = reqwest::Client::new();
+    let mut requests = Vec::new();
+    for n in 0..60 {
+        // Keys k0..k19 three times each, then twenty without a key.
+        let key = (n < 60 - 20).then(|| format!("burst-{}", n % 20));
+        let request = client
+            .post(format!("{base}/api/register/v1/applications/visit-visa"))
+            .json(&example("valid-tourist"));
+        let request = match &key {
+            Some(key) => request.header("Idempotency-Key", key),
+            None => request,
+        };
+        requests.push(tokio::spawn(async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let ack: Value = response.json().await.unwrap();
+            (
+                key,
+                ack["case_id"].as_str().unwrap().to_owned(),
+                ack["reference"].as_str().unwrap().to_owned(),
+            )
+        }));
+    }
+    let mut by_key = std::collections::HashMap::new();
+    let mut cases = std::collections::HashMap::new();
+    for request in requests {
+        let (key, case_id, reference) = request.await.unwrap();
+        if let Some(key) = key {
+            let first = by_key.entry(key.clone()).or_insert_with(|| case_id.clone());
+            assert_eq!(
+                *first, case_id,
+                "copies with key {key} opened different cases"
+            );
+        }
+        cases.insert(case_id, reference);
+    }
+    assert_eq!(
+        cases.len(),
+        20 + 20,
+        "one case per key and per keyless application"
+    );
+    for reference in cases.values() {
+        let case: Value = client
+            .get(format!("{base}/api/register/v1/cases/{reference}"))
+            .bearer_auth(&caseworker)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = case["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds[..2],
+            ["application.received", "stage.started"],
+            "{case}"
+        );
+        assert_ne!(
+            case["status"], "received",
+            "the first stage started: {case}"
+        );
+    }
+}
+
 async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend) {
     let Some(up) = Up::start(backend).await else {
         return;
@@ -338,6 +416,7 @@ async fn separate_service_processes_do_the_same(backend: Backend) {
 casework_testkit::on_both_backends!(
     an_application_is_acknowledged_end_to_end,
     bad_input_gets_a_clear_problem_and_changes_nothing,
+    a_burst_of_applications_opens_one_case_each,
     every_protected_route_refuses_missing_and_wrong_tokens,
     separate_service_processes_do_the_same,
 );

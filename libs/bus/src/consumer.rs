@@ -10,6 +10,11 @@
 //!    crash can duplicate a dead letter but never lose one);
 //! 3. only after the commit are the offsets stored, for the next auto-commit.
 //!
+//! On SQLite, where writes queue for one connection, a batch gives the writer
+//! up to a waiting request after a short slice: it commits the events applied
+//! so far (taking back the inbox entries of the rest) and goes on in a new
+//! transaction. Public requests are never held behind a consumer's backlog.
+//!
 //! A handler's refusal makes its event poison and the batch is re-run without
 //! it. A transient failure (database busy or down, broker unavailable) rolls
 //! back, waits with backoff and re-runs the same batch: the partition holds
@@ -18,7 +23,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use casework_contracts::{Event, EventType, SchemaRegistry};
@@ -329,14 +334,25 @@ impl InboxConsumer {
     }
 
     /// Applies a batch, retrying transient failures until it commits. Returns
-    /// false if shutdown came first (nothing of the batch is then acknowledged).
+    /// false if shutdown came first (what is not yet committed of the batch
+    /// is then not acknowledged).
     async fn apply_batch(&self, batch: &[OwnedMessage], shutdown: &CancellationToken) -> bool {
         let mut items: Vec<Item> = batch.iter().map(|m| self.decode(m)).collect();
         let mut dead_lettered = vec![false; batch.len()];
+        // Items before `committed` are applied and committed (a part of the
+        // batch committed early, to let a request have the writer).
+        let mut committed = 0;
         let mut backoff = Backoff::new(self.settings.retry_backoff);
         loop {
-            match self.try_apply(batch, &items, &mut dead_lettered).await {
-                Ok(()) => return true,
+            match self
+                .try_apply(batch, &items, &mut dead_lettered, committed)
+                .await
+            {
+                Ok(Applied::All) => return true,
+                Ok(Applied::Upto(next)) => {
+                    committed = next;
+                    backoff.reset();
+                }
                 Err(Failure::Refused(index, reason)) => {
                     tracing::warn!(group = %self.group, reason = %reason, "handler refused an event; dead-lettering it");
                     let event = match std::mem::replace(&mut items[index], Item::Ignore) {
@@ -376,18 +392,28 @@ impl InboxConsumer {
         }
     }
 
-    /// One attempt at a batch: handlers first (a refusal aborts before any
-    /// side effect), then dead letters, then the commit. `dead_lettered`
-    /// remembers which records already reached the DLQ, so a retry of the same
-    /// batch does not send them again.
+    /// One attempt at the batch from item `from`: handlers first (a refusal
+    /// aborts before any side effect), then dead letters, then the commit.
+    /// `dead_lettered` remembers which records already reached the DLQ, so a
+    /// retry of the same batch does not send them again.
+    ///
+    /// A request waiting for the writer (see [`Store::requests_waiting`])
+    /// gets it after at most [`WRITER_SLICE`] of this batch: the attempt then
+    /// commits the events applied so far and returns where it stopped.
     async fn try_apply(
         &self,
         batch: &[OwnedMessage],
         items: &[Item],
         dead_lettered: &mut [bool],
-    ) -> Result<(), Failure> {
-        let txn = self.store.begin_write().await.map_err(Failure::store)?;
-        let ids: Vec<String> = items
+        from: usize,
+    ) -> Result<Applied, Failure> {
+        let txn = self
+            .store
+            .begin_background_write()
+            .await
+            .map_err(Failure::store)?;
+        let started = Instant::now();
+        let ids: Vec<String> = items[from..]
             .iter()
             .filter_map(|item| match item {
                 Item::Apply(event) => Some(event.id.to_string()),
@@ -398,7 +424,15 @@ impl InboxConsumer {
             .await
             .map_err(Failure::store)?;
 
-        for (index, item) in items.iter().enumerate() {
+        for (index, item) in items.iter().enumerate().skip(from) {
+            if index > from && self.store.requests_waiting() && started.elapsed() >= WRITER_SLICE {
+                // The rest is recorded in the inbox but not applied: take it back.
+                inbox::forget(&txn, &self.group, new_ids)
+                    .await
+                    .map_err(Failure::store)?;
+                self.store.commit(txn).await.map_err(Failure::store)?;
+                return Ok(Applied::Upto(index));
+            }
             let Item::Apply(event) = item else { continue };
             // `remove` also skips a second copy of the same event within the batch.
             if !new_ids.remove(&event.id.to_string()) {
@@ -431,8 +465,22 @@ impl InboxConsumer {
                 .await
                 .map_err(|err| Failure::Transient(err.to_string()))?;
         }
-        self.store.commit(txn).await.map_err(Failure::store)
+        self.store.commit(txn).await.map_err(Failure::store)?;
+        Ok(Applied::All)
     }
+}
+
+/// How long a batch keeps the writer once a request is waiting for it: long
+/// enough to apply a few events per commit, short enough that an
+/// applicant's `POST` is not held behind a backlog.
+const WRITER_SLICE: Duration = Duration::from_millis(5);
+
+/// How far an attempt at a batch got.
+enum Applied {
+    /// Every item, committed.
+    All,
+    /// Items before this index, committed; the rest still to do.
+    Upto(usize),
 }
 
 /// Why an attempt at a batch did not commit.

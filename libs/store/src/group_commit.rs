@@ -24,7 +24,7 @@ use crate::store::Store;
 #[async_trait]
 pub trait BatchWrite: Send + Sync + 'static {
     /// What a caller asks for.
-    type Request: Send + 'static;
+    type Request: Send + Sync + 'static;
     /// What it gets back once the batch has committed.
     type Response: Send + 'static;
     /// Why a request failed.
@@ -34,8 +34,48 @@ pub trait BatchWrite: Send + Sync + 'static {
     async fn apply(
         &self,
         txn: &DatabaseTransaction,
-        request: Self::Request,
+        request: &Self::Request,
     ) -> Result<Self::Response, Self::Error>;
+
+    /// Applies a whole batch, in fewer statements than one request at a time
+    /// if the kind of write can (multi-row inserts), and answers each
+    /// request. An `Err` spoils only the attempt: the batch is then applied
+    /// one request at a time, each in its own savepoint, so that a request
+    /// the database refuses fails alone. The default is one at a time.
+    async fn apply_all(
+        &self,
+        txn: &DatabaseTransaction,
+        requests: &[Self::Request],
+    ) -> Result<Vec<Result<Self::Response, Self::Error>>, Self::Error> {
+        Ok(apply_each(self, txn, requests).await)
+    }
+}
+
+/// Applies each request in its own savepoint, so that one refused request
+/// spoils nothing of the others.
+async fn apply_each<W: BatchWrite + ?Sized>(
+    writer: &W,
+    txn: &DatabaseTransaction,
+    requests: &[W::Request],
+) -> Vec<Result<W::Response, W::Error>> {
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for request in requests {
+        let outcome = match txn.begin().await {
+            Ok(savepoint) => match writer.apply(&savepoint, request).await {
+                Ok(response) => match savepoint.commit().await {
+                    Ok(()) => Ok(response),
+                    Err(err) => Err(StoreError::from(err).into()),
+                },
+                Err(err) => {
+                    let _ = savepoint.rollback().await;
+                    Err(err)
+                }
+            },
+            Err(err) => Err(StoreError::from(err).into()),
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
 }
 
 type Reply<W> = oneshot::Sender<Result<<W as BatchWrite>::Response, <W as BatchWrite>::Error>>;
@@ -107,23 +147,14 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             return;
         }
     };
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let outcome = match txn.begin().await {
-            Ok(savepoint) => match writer.apply(&savepoint, job.request).await {
-                Ok(response) => match savepoint.commit().await {
-                    Ok(()) => Ok(response),
-                    Err(err) => Err(StoreError::from(err).into()),
-                },
-                Err(err) => {
-                    let _ = savepoint.rollback().await;
-                    Err(err)
-                }
-            },
-            Err(err) => Err(StoreError::from(err).into()),
-        };
-        outcomes.push((job.reply, outcome));
-    }
+    let (requests, replies): (Vec<_>, Vec<_>) =
+        jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
+    let outcomes = if requests.len() == 1 {
+        apply_each(writer, &txn, &requests).await
+    } else {
+        apply_batch(writer, &txn, &requests).await
+    };
+    let outcomes: Vec<_> = replies.into_iter().zip(outcomes).collect();
     match store.commit(txn).await {
         Ok(()) => {
             for (reply, outcome) in outcomes {
@@ -138,6 +169,43 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             }
         }
     }
+}
+
+/// The batch at once ([`BatchWrite::apply_all`]) in a savepoint; if that
+/// fails, one request at a time.
+async fn apply_batch<W: BatchWrite>(
+    writer: &W,
+    txn: &DatabaseTransaction,
+    requests: &[W::Request],
+) -> Vec<Result<W::Response, W::Error>> {
+    if let Ok(savepoint) = txn.begin().await {
+        match writer.apply_all(&savepoint, requests).await {
+            Ok(outcomes) if outcomes.len() == requests.len() => {
+                return match savepoint.commit().await {
+                    Ok(()) => outcomes,
+                    Err(err) => {
+                        let failure = BatchFailure::from(&StoreError::from(err));
+                        outcomes
+                            .into_iter()
+                            .map(|_| Err(failure.error().into()))
+                            .collect()
+                    }
+                };
+            }
+            Ok(_) => {
+                tracing::error!("a batch write answered a different number of requests");
+                let _ = savepoint.rollback().await;
+            }
+            Err(_) => {
+                tracing::debug!(
+                    requests = requests.len(),
+                    "batch refused as a whole; applying one request at a time"
+                );
+                let _ = savepoint.rollback().await;
+            }
+        }
+    }
+    apply_each(writer, txn, requests).await
 }
 
 /// One batch failure reported to each of its requests, keeping whether it is
@@ -180,14 +248,31 @@ mod tests {
         type Response = i64;
         type Error = StoreError;
 
-        async fn apply(&self, txn: &DatabaseTransaction, n: i64) -> Result<i64, StoreError> {
+        async fn apply(&self, txn: &DatabaseTransaction, n: &i64) -> Result<i64, StoreError> {
             txn.execute_raw(Statement::from_sql_and_values(
                 txn.get_database_backend(),
                 "INSERT INTO numbers (n) VALUES (?)",
-                [n.into()],
+                [(*n).into()],
             ))
             .await?;
-            Ok(n)
+            Ok(*n)
+        }
+
+        /// All in one statement: a duplicate spoils the lot, and the group
+        /// commit must fall back to one at a time.
+        async fn apply_all(
+            &self,
+            txn: &DatabaseTransaction,
+            ns: &[i64],
+        ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
+            let placeholders = vec!["(?)"; ns.len()].join(", ");
+            txn.execute_raw(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                format!("INSERT INTO numbers (n) VALUES {placeholders}"),
+                ns.iter().map(|n| (*n).into()),
+            ))
+            .await?;
+            Ok(ns.iter().map(|n| Ok(*n)).collect())
         }
     }
 

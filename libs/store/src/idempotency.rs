@@ -8,7 +8,7 @@
 
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{Condition, ConnectionTrait};
 
 use crate::error::StoreError;
 
@@ -38,35 +38,45 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The stored response for a key, if any.
-pub async fn find<C: ConnectionTrait>(
+/// The stored responses for these `(scope, key)` pairs, in one query.
+pub async fn find_all<C: ConnectionTrait>(
     db: &C,
-    scope: &str,
-    key: &str,
-) -> Result<Option<Model>, StoreError> {
-    Ok(Entity::find_by_id((scope.to_owned(), key.to_owned()))
-        .one(db)
-        .await?)
+    keys: &[(String, String)],
+) -> Result<Vec<Model>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    for (scope, key) in keys {
+        any = any.add(
+            Condition::all()
+                .add(Column::Scope.eq(scope.as_str()))
+                .add(Column::Key.eq(key.as_str())),
+        );
+    }
+    Ok(Entity::find().filter(any).all(db).await?)
 }
 
-/// Saves the response for a key, inside the creating transaction.
-pub async fn save<C: ConnectionTrait>(
-    txn: &C,
-    scope: &str,
-    key: &str,
-    request_hash: &str,
-    status: u16,
-    body: &str,
-) -> Result<(), StoreError> {
-    Entity::insert(ActiveModel {
-        scope: Set(scope.to_owned()),
-        key: Set(key.to_owned()),
-        request_hash: Set(request_hash.to_owned()),
-        status: Set(i32::from(status)),
-        body: Set(body.to_owned()),
-        created_at: Set(Utc::now()),
-    })
-    .exec_without_returning(txn)
-    .await?;
+/// Saves responses for their keys, inside the creating transaction, in one
+/// statement.
+pub async fn save_all<C: ConnectionTrait>(txn: &C, rows: Vec<Model>) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
+}
+
+/// A response to save for `key`, made now.
+pub fn response(scope: &str, key: &str, request_hash: &str, status: u16, body: &str) -> Model {
+    Model {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        request_hash: request_hash.to_owned(),
+        status: i32::from(status),
+        body: body.to_owned(),
+        created_at: Utc::now(),
+    }
 }

@@ -64,3 +64,23 @@ pub async fn record_new<C: ConnectionTrait>(
         .map(|row| row.try_get::<String>("", "event_id").map_err(Into::into))
         .collect()
 }
+
+/// Takes back [`record_new`]'s entries for events the transaction will not
+/// apply after all (a consumer committing part of its batch early), so that
+/// they count as new when they are applied later.
+pub async fn forget<C: ConnectionTrait>(
+    txn: &C,
+    group: &str,
+    event_ids: impl IntoIterator<Item = String>,
+) -> Result<(), StoreError> {
+    let ids: Vec<String> = event_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Entity::delete_many()
+        .filter(Column::ConsumerGroup.eq(group))
+        .filter(Column::EventId.is_in(ids))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! The connection pool of one service's database.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSynchronous};
 use sea_orm::{
@@ -21,11 +22,19 @@ use crate::settings::{DatabaseSettings, SqliteSynchronous};
 /// dominated tail latency). Reads use the other pool; in WAL mode they never
 /// wait for writers. On PostgreSQL, which handles concurrent writers itself,
 /// both are the same pool.
+///
+/// Someone is waiting behind every write a request makes (an applicant's
+/// `POST`), and nobody behind a consumer's, whose backlog can wait. So on
+/// SQLite the store counts the request writes queued for the writer, and a
+/// consumer that sees one gives the writer up between events
+/// ([`Store::requests_waiting`]).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
     writer: DatabaseConnection,
     outbox_written: Arc<Notify>,
+    /// Request writes queued for the single writer; `None` on PostgreSQL.
+    requests_waiting: Option<Arc<AtomicUsize>>,
 }
 
 impl Store {
@@ -79,16 +88,20 @@ impl Store {
         }
 
         let db = Database::connect(options.clone()).await?;
-        let writer = if settings.is_sqlite() {
+        let (writer, requests_waiting) = if settings.is_sqlite() {
             options.max_connections(1).min_connections(1);
-            Database::connect(options).await?
+            (
+                Database::connect(options).await?,
+                Some(Arc::new(AtomicUsize::new(0))),
+            )
         } else {
-            db.clone()
+            (db.clone(), None)
         };
         Ok(Self {
             db,
             writer,
             outbox_written: Arc::new(Notify::new()),
+            requests_waiting,
         })
     }
 
@@ -113,15 +126,35 @@ impl Store {
         Ok(())
     }
 
-    /// Begins a writing transaction: `BEGIN IMMEDIATE` on SQLite, so the write
-    /// lock is taken up front and a conflict shows as BUSY (transient) at the
-    /// start rather than as a failed upgrade half-way through.
+    /// Begins a writing transaction for a request, which someone is waiting
+    /// for: while it waits for the writer, consumers give the writer up at
+    /// their next event. `BEGIN IMMEDIATE` on SQLite, so the write lock is
+    /// taken up front and a conflict shows as BUSY (transient) at the start
+    /// rather than as a failed upgrade half-way through.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let _queued = self.requests_waiting.as_deref().map(Queued::new);
+        self.begin_background_write().await
+    }
+
+    /// Begins a writing transaction for background work (a consumer's batch),
+    /// which should yield to requests: see [`Store::requests_waiting`].
+    pub async fn begin_background_write(&self) -> Result<DatabaseTransaction, StoreError> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
         Ok(self.writer.begin_with_options(options).await?)
+    }
+
+    /// Whether a request's write is queued behind the single writer (always
+    /// false on PostgreSQL, where writers do not queue for one connection).
+    /// Background writers check it between units of work and, when it is
+    /// true, commit and begin again, letting the request in first: the pool
+    /// hands its connection out in the order it was asked for.
+    pub fn requests_waiting(&self) -> bool {
+        self.requests_waiting
+            .as_deref()
+            .is_some_and(|n| n.load(Ordering::Acquire) > 0)
     }
 
     /// Commits a transaction and wakes the outbox relay, which publishes
@@ -148,6 +181,23 @@ impl Store {
             self.writer.close().await?;
         }
         Ok(self.db.close().await?)
+    }
+}
+
+/// One request write counted as waiting while it lives (also when the
+/// request is cancelled mid-wait).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod migrations;
 pub mod process;
 pub mod reference;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
@@ -23,15 +24,13 @@ use casework_runtime::idempotency::{IdempotencyKey, request_hash};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::{BatchWrite, GroupCommit, Store, StoreError, idempotency};
 use chrono::{SecondsFormat, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
-use crate::process::{Process, record};
+use crate::process::{Effects, Process, record};
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -356,97 +355,135 @@ impl BatchWrite for Intake {
     async fn apply(
         &self,
         txn: &sea_orm::DatabaseTransaction,
-        request: IntakeRequest,
+        request: &IntakeRequest,
     ) -> Result<IntakeOutcome, Problem> {
-        let product = self
-            .products
-            .get(&request.product)
-            .ok_or_else(Problem::internal)?;
-        let scope = format!("POST /v1/applications/{}", product.id);
-        if let Some(key) = &request.key
-            && let Some(stored) = idempotency::find(txn, &scope, key).await?
-        {
-            if stored.request_hash != request.hash {
-                return Err(Problem::conflict(
-                    "this Idempotency-Key was used with a different application",
-                ));
+        self.apply_all(txn, std::slice::from_ref(request))
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(Problem::internal()))
+    }
+
+    /// Opens every new case of the batch in one statement per table: cases,
+    /// steps, timeline entries, outbox and idempotency keys.
+    async fn apply_all(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        requests: &[IntakeRequest],
+    ) -> Result<Vec<Result<IntakeOutcome, Problem>>, Problem> {
+        let scope = |product: &str| format!("POST /v1/applications/{product}");
+        let keys: Vec<(String, String)> = requests
+            .iter()
+            .filter_map(|r| Some((scope(&r.product), r.key.clone()?)))
+            .collect();
+        // Keys used before, and (below) by earlier requests of this batch.
+        let mut used: HashMap<(String, String), idempotency::Model> =
+            idempotency::find_all(txn, &keys)
+                .await?
+                .into_iter()
+                .map(|stored| ((stored.scope.clone(), stored.key.clone()), stored))
+                .collect();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut cases = Vec::new();
+        let mut effects = Vec::new();
+        let mut responses = Vec::new();
+        for request in requests {
+            let Some(product) = self.products.get(&request.product) else {
+                outcomes.push(Err(Problem::internal()));
+                continue;
+            };
+            let key = request.key.clone().map(|key| (scope(&product.id), key));
+            if let Some(stored) = key.as_ref().and_then(|key| used.get(key)) {
+                outcomes.push(if stored.request_hash == request.hash {
+                    Ok(IntakeOutcome::Replayed {
+                        status: u16::try_from(stored.status).unwrap_or(201),
+                        body: stored.body.clone(),
+                    })
+                } else {
+                    Err(Problem::conflict(
+                        "this Idempotency-Key was used with a different application",
+                    ))
+                });
+                continue;
             }
-            return Ok(IntakeOutcome::Replayed {
-                status: u16::try_from(stored.status).unwrap_or(201),
-                body: stored.body,
-            });
-        }
-        let acknowledgement = open_case(
-            txn,
-            &self.outbox,
-            &self.process,
-            product,
-            &request.application,
-            request.traceparent,
-        )
-        .await
-        .map_err(|err| match err {
-            HandlerError::Store(err) => Problem::from(err),
-            other => {
-                tracing::error!(error = %other, "could not open a case");
-                Problem::internal()
+            let (case, fx, acknowledgement) = open_case(
+                &self.outbox,
+                &self.process,
+                product,
+                &request.application,
+                request.traceparent.clone(),
+            );
+            let body = serde_json::to_string(&acknowledgement).unwrap_or_default();
+            if let Some((scope, key)) = key {
+                let response = idempotency::response(&scope, &key, &request.hash, 201, &body);
+                responses.push(response.clone());
+                used.insert((scope, key), response);
             }
-        })?;
-        let body = serde_json::to_string(&acknowledgement).unwrap_or_default();
-        if let Some(key) = &request.key {
-            idempotency::save(txn, &scope, key, &request.hash, 201, &body).await?;
+            outcomes.push(Ok(IntakeOutcome::Created {
+                reference: acknowledgement.reference,
+                body,
+            }));
+            effects.push((case.id.clone(), fx));
+            cases.push(case);
         }
-        Ok(IntakeOutcome::Created {
-            reference: acknowledgement.reference,
-            body,
-        })
+        if !cases.is_empty() {
+            case::Entity::insert_many(cases.into_iter().map(case::ActiveModel::from))
+                .exec_without_returning(txn)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        self.process
+            .write(txn, effects)
+            .await
+            .map_err(|err| match err {
+                HandlerError::Store(err) => Problem::from(err),
+                other => {
+                    tracing::error!(error = %other, "could not open cases");
+                    Problem::internal()
+                }
+            })?;
+        idempotency::save_all(txn, responses).await?;
+        Ok(outcomes)
     }
 }
 
-/// Opens the case, records it on the timeline, emits
-/// `application.received`, and starts its process: the acknowledgement's
-/// `communicate.requested` and the first stage's requests.
-async fn open_case<C: ConnectionTrait>(
-    txn: &C,
+/// A new case: its row, as it enters its product's first stage; its timeline
+/// entry, `application.received` and the process's first effects (see
+/// [`Process::start`]); and the applicant's acknowledgement.
+fn open_case(
     outbox: &Outbox,
     process: &Process,
     product: &Product,
     application: &Value,
     traceparent: Option<String>,
-) -> Result<Acknowledgement, HandlerError> {
+) -> (case::Model, Effects, Acknowledgement) {
     let case_id = uuid::Uuid::now_v7().to_string();
     let reference = CaseReference::generate(&product.reference_prefix);
     let now = Utc::now();
     let field = |pointer: &str| process::text_at(application, pointer);
     let surname = field(&product.applicant.surname);
-    let case = case::ActiveModel {
-        id: Set(case_id.clone()),
-        reference: Set(reference.to_string()),
-        product: Set(product.id.clone()),
-        status: Set("received".into()),
-        applicant_surname_normalised: Set(names::normalise(&surname)),
-        applicant_surname: Set(surname),
-        applicant_date_of_birth: Set(field(&product.applicant.date_of_birth)),
-        application: Set(application.to_string()),
-        received_at: Set(now),
-        updated_at: Set(now),
-        stage: Set(None),
-        outcome: Set(None),
-        stuck_since: Set(None),
-        closed_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
-    record(
-        txn,
-        &case_id,
+    let mut case = case::Model {
+        id: case_id.clone(),
+        reference: reference.to_string(),
+        product: product.id.clone(),
+        status: "received".into(),
+        applicant_surname_normalised: names::normalise(&surname),
+        applicant_surname: surname,
+        applicant_date_of_birth: field(&product.applicant.date_of_birth),
+        application: application.to_string(),
+        received_at: now,
+        updated_at: now,
+        stage: None,
+        outcome: None,
+        stuck_since: None,
+        closed_at: None,
+    };
+    let mut fx = Effects::new(traceparent);
+    fx.note(
         "application.received",
         format!("{} application received online", product.name),
-    )
-    .await?;
-
+    );
     let received_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut received = Event::new(
+    fx.emit(Event::new(
         outbox.source(),
         EventType::new("application.received.v1"),
         &case_id,
@@ -457,18 +494,15 @@ async fn open_case<C: ConnectionTrait>(
             "received_at": received_at,
             "channel": "online",
         }),
-    );
-    received.traceparent = traceparent.clone();
-    outbox.append(txn, [received]).await?;
-    process
-        .start(txn, &case, product, application, traceparent)
-        .await?;
-    Ok(Acknowledgement {
+    ));
+    process.start(&mut case, product, application, &mut fx);
+    let acknowledgement = Acknowledgement {
         case_id,
         reference: reference.to_string(),
         status: "received".into(),
         received_at,
-    })
+    };
+    (case, fx, acknowledgement)
 }
 
 /// Read a case: its status and timeline.

@@ -50,6 +50,9 @@ pub const RESULT_TYPES: [&str; 6] = [
     "enforcement.actioned.v1",
 ];
 
+/// The status of a case while its checks run.
+const IN_PROGRESS: &str = "in-progress";
+
 /// The stage of a case once decided: its outcome route's steps.
 pub const OUTCOME_STAGE: &str = "outcome";
 
@@ -68,23 +71,32 @@ pub struct Process {
 
 /// What one change to a case emits and writes to its timeline, gathered so
 /// that everything goes out in the transaction that made the change.
-struct Effects {
+pub(crate) struct Effects {
     events: Vec<Event>,
     timeline: Vec<(&'static str, String)>,
+    steps: Vec<step::ActiveModel>,
+    /// The stage the case moves to, if it moves.
+    stage: Option<String>,
     traceparent: Option<String>,
 }
 
 impl Effects {
-    fn new(traceparent: Option<String>) -> Self {
+    pub(crate) fn new(traceparent: Option<String>) -> Self {
         Self {
             events: Vec::new(),
             timeline: Vec::new(),
+            steps: Vec::new(),
+            stage: None,
             traceparent,
         }
     }
 
-    fn note(&mut self, kind: &'static str, summary: impl Into<String>) {
+    pub(crate) fn note(&mut self, kind: &'static str, summary: impl Into<String>) {
         self.timeline.push((kind, summary.into()));
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push(event);
     }
 }
 
@@ -94,61 +106,42 @@ impl Process {
         Self { products, outbox }
     }
 
-    /// Starts a case that has just been opened: the acknowledgement and the
-    /// first stage's requests.
-    pub async fn start<C: ConnectionTrait>(
+    /// Starts a case that is being opened: the acknowledgement and the first
+    /// stage's requests. The case enters that stage before it is inserted,
+    /// so this writes nothing itself; the caller writes `case` and then the
+    /// effects (see [`Process::write`]).
+    pub(crate) fn start(
         &self,
-        txn: &C,
-        case: &case::Model,
+        case: &mut case::Model,
         product: &Product,
         application: &Value,
-        traceparent: Option<String>,
-    ) -> Result<(), HandlerError> {
-        let mut fx = Effects::new(traceparent);
+        fx: &mut Effects,
+    ) {
         if let Some(event) = self.notification(case, product, application, "received", Map::new()) {
             fx.events.push(event);
         }
-        self.request_stage(
-            txn,
-            &mut fx,
-            case,
-            product,
-            application,
-            0,
-            &BTreeMap::new(),
-        )
-        .await?;
-        self.finish(txn, case.id.as_str(), fx).await
+        self.request_stage(fx, case, product, application, 0, &BTreeMap::new());
+        if let Some(stage) = fx.stage.take() {
+            case.stage = Some(stage);
+            case.status = IN_PROGRESS.into();
+        }
     }
 
-    /// Asks for every check of the stage at `index`.
-    #[allow(clippy::too_many_arguments)]
-    async fn request_stage<C: ConnectionTrait>(
+    /// Asks for every check of the stage at `index`, moving the case to it.
+    fn request_stage(
         &self,
-        txn: &C,
         fx: &mut Effects,
         case: &case::Model,
         product: &Product,
         application: &Value,
         index: usize,
         results: &BTreeMap<String, Value>,
-    ) -> Result<(), HandlerError> {
+    ) {
         let Some(stage) = product.stages.get(index) else {
-            return Ok(());
+            return;
         };
         for check in &stage.checks {
-            self.request_check(
-                txn,
-                fx,
-                case,
-                product,
-                application,
-                &stage.id,
-                check,
-                1,
-                results,
-            )
-            .await?;
+            self.request_check(fx, case, product, application, &stage.id, check, 1, results);
         }
         fx.note(
             "stage.started",
@@ -163,21 +156,13 @@ impl Process {
                     .join(", ")
             ),
         );
-        case::Entity::update_many()
-            .col_expr(case::Column::Stage, Expr::value(stage.id.clone()))
-            .col_expr(case::Column::Status, Expr::value("in-progress"))
-            .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(case::Column::Id.eq(&case.id))
-            .exec(txn)
-            .await?;
-        Ok(())
+        fx.stage = Some(stage.id.clone());
     }
 
     /// Records a step and emits its request.
     #[allow(clippy::too_many_arguments)]
-    async fn request_check<C: ConnectionTrait>(
+    fn request_check(
         &self,
-        txn: &C,
         fx: &mut Effects,
         case: &case::Model,
         product: &Product,
@@ -186,7 +171,7 @@ impl Process {
         check: &Check,
         attempt: i32,
         results: &BTreeMap<String, Value>,
-    ) -> Result<(), HandlerError> {
+    ) {
         let step_id = format!("{}/{stage}/{}/{attempt}", case.id, check.id);
         let mut data = self.request_common(case, &step_id, &check.params);
         let subject = subject(product, application, results);
@@ -220,7 +205,6 @@ impl Process {
             }
         }
         self.record_step(
-            txn,
             fx,
             case,
             stage,
@@ -229,8 +213,7 @@ impl Process {
             attempt,
             Some(check.timeout_seconds),
             data,
-        )
-        .await
+        );
     }
 
     /// The fields every request carries.
@@ -249,11 +232,10 @@ impl Process {
         data
     }
 
-    /// Inserts the step row and queues its `<capability>.requested` event.
+    /// Queues the step row and its `<capability>.requested` event.
     #[allow(clippy::too_many_arguments)]
-    async fn record_step<C: ConnectionTrait>(
+    fn record_step(
         &self,
-        txn: &C,
         fx: &mut Effects,
         case: &case::Model,
         stage: &str,
@@ -262,10 +244,10 @@ impl Process {
         attempt: i32,
         timeout_seconds: Option<u64>,
         data: Map<String, Value>,
-    ) -> Result<(), HandlerError> {
+    ) {
         let now = Utc::now();
         let step_id = data["step_id"].as_str().unwrap_or_default().to_owned();
-        step::ActiveModel {
+        fx.steps.push(step::ActiveModel {
             step_id: Set(step_id.clone()),
             case_id: Set(case.id.clone()),
             stage: Set(stage.to_owned()),
@@ -280,9 +262,7 @@ impl Process {
             completed_at: Set(None),
             result: Set(None),
             request: Set(Value::Object(data.clone()).to_string()),
-        }
-        .insert(txn)
-        .await?;
+        });
         fx.events.push(Event::new(
             self.outbox.source(),
             EventType::new(format!("{capability}.requested.v1")),
@@ -295,7 +275,6 @@ impl Process {
                 format!("{check_id} requested again from {capability} (attempt {attempt})"),
             );
         }
-        Ok(())
     }
 
     /// A `communicate.requested` for `milestone`, if the product tells the
@@ -336,21 +315,69 @@ impl Process {
         ))
     }
 
-    /// Appends the events and timeline entries gathered in `fx`.
+    /// Writes what `fx` gathered for one case: its move to a new stage, its
+    /// steps, timeline entries and events.
     async fn finish<C: ConnectionTrait>(
         &self,
         txn: &C,
         case_id: &str,
         mut fx: Effects,
     ) -> Result<(), HandlerError> {
-        for (kind, summary) in fx.timeline.drain(..) {
-            record(txn, case_id, kind, summary).await?;
+        if let Some(stage) = fx.stage.take() {
+            case::Entity::update_many()
+                .col_expr(case::Column::Stage, Expr::value(stage))
+                .col_expr(case::Column::Status, Expr::value(IN_PROGRESS))
+                .col_expr(case::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(case::Column::Id.eq(case_id))
+                .exec(txn)
+                .await?;
         }
-        for event in &mut fx.events {
-            event.traceparent = fx.traceparent.clone();
+        self.write(txn, [(case_id, fx)]).await
+    }
+
+    /// Writes the steps, timeline entries and events gathered for any number
+    /// of cases, one multi-row statement per table. A move to a new stage
+    /// must already be on the case row (as [`Process::start`] does).
+    pub(crate) async fn write<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        changes: impl IntoIterator<Item = (impl AsRef<str>, Effects)> + Send,
+    ) -> Result<(), HandlerError> {
+        let now = Utc::now();
+        let mut steps = Vec::new();
+        let mut timeline = Vec::new();
+        let mut events = Vec::new();
+        for (case_id, fx) in changes {
+            debug_assert!(fx.stage.is_none(), "a stage move is written by finish");
+            steps.extend(fx.steps);
+            timeline.extend(
+                fx.timeline
+                    .into_iter()
+                    .map(|(kind, summary)| timeline::ActiveModel {
+                        case_id: Set(case_id.as_ref().to_owned()),
+                        at: Set(now),
+                        kind: Set(kind.to_owned()),
+                        summary: Set(summary),
+                        ..Default::default()
+                    }),
+            );
+            events.extend(fx.events.into_iter().map(|mut event| {
+                event.traceparent.clone_from(&fx.traceparent);
+                event
+            }));
         }
-        if !fx.events.is_empty() {
-            self.outbox.append(txn, fx.events).await?;
+        if !steps.is_empty() {
+            step::Entity::insert_many(steps)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !timeline.is_empty() {
+            timeline::Entity::insert_many(timeline)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !events.is_empty() {
+            self.outbox.append(txn, events).await?;
         }
         Ok(())
     }
@@ -473,16 +500,7 @@ impl Process {
             return self.finish(txn, &case.id, fx).await;
         }
         if index + 1 < product.stages.len() {
-            self.request_stage(
-                txn,
-                &mut fx,
-                &case,
-                product,
-                &application,
-                index + 1,
-                &results,
-            )
-            .await?;
+            self.request_stage(&mut fx, &case, product, &application, index + 1, &results);
         } else {
             self.decided(txn, &mut fx, &case, product, &application, data, &results)
                 .await?;
@@ -556,7 +574,6 @@ impl Process {
                 .collect();
             data.insert("disclosure".into(), Value::Array(findings));
             self.record_step(
-                txn,
                 fx,
                 &decided,
                 OUTCOME_STAGE,
@@ -565,8 +582,7 @@ impl Process {
                 1,
                 Some(OUTCOME_TIMEOUT_SECONDS),
                 data,
-            )
-            .await?;
+            );
         }
         if let Some(enforce) = &route.enforce
             && (!enforce.only_if_rules_ask || decision["enforce"].as_bool() == Some(true))
@@ -577,7 +593,6 @@ impl Process {
             data.insert("subject".into(), subject.clone());
             data.insert("reasons".into(), decision["reasons"].clone());
             self.record_step(
-                txn,
                 fx,
                 &decided,
                 OUTCOME_STAGE,
@@ -586,8 +601,7 @@ impl Process {
                 1,
                 Some(OUTCOME_TIMEOUT_SECONDS),
                 data,
-            )
-            .await?;
+            );
         }
         fx.note(
             "case.decided",
@@ -660,7 +674,7 @@ impl Process {
         if due.is_empty() {
             return Ok(0);
         }
-        let txn = store.begin_write().await?;
+        let txn = store.begin_background_write().await?;
         let mut marked = 0;
         for overdue in due {
             // Only if still requested: another instance's sweep, or the
@@ -775,7 +789,6 @@ impl Process {
             .map_or(OUTCOME_TIMEOUT_SECONDS, |c| c.timeout_seconds);
         let mut fx = Effects::new(telemetry::current_traceparent());
         self.record_step(
-            txn,
             &mut fx,
             case,
             &latest.stage,
@@ -784,8 +797,7 @@ impl Process {
             attempt,
             Some(timeout),
             data,
-        )
-        .await?;
+        );
         fx.note(
             "step.retried",
             format!("{check_id} requested again by {by} (attempt {attempt})"),
