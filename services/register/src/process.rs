@@ -74,7 +74,8 @@ pub struct Process {
 pub(crate) struct Effects {
     events: Vec<Event>,
     timeline: Vec<(&'static str, String)>,
-    steps: Vec<step::ActiveModel>,
+    /// Steps to insert, all `requested`.
+    steps: Vec<step::Model>,
     /// The stage the case moves to, if it moves.
     stage: Option<String>,
     traceparent: Option<String>,
@@ -247,21 +248,21 @@ impl Process {
     ) {
         let now = Utc::now();
         let step_id = data["step_id"].as_str().unwrap_or_default().to_owned();
-        fx.steps.push(step::ActiveModel {
-            step_id: Set(step_id.clone()),
-            case_id: Set(case.id.clone()),
-            stage: Set(stage.to_owned()),
-            check_id: Set(check_id.to_owned()),
-            capability: Set(capability.to_owned()),
-            attempt: Set(attempt),
-            status: Set("requested".into()),
-            requested_at: Set(now),
-            deadline: Set(timeout_seconds.map(|s| {
+        fx.steps.push(step::Model {
+            step_id: step_id.clone(),
+            case_id: case.id.clone(),
+            stage: stage.to_owned(),
+            check_id: check_id.to_owned(),
+            capability: capability.to_owned(),
+            attempt,
+            status: "requested".into(),
+            requested_at: now,
+            deadline: timeout_seconds.map(|s| {
                 now + chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
-            })),
-            completed_at: Set(None),
-            result: Set(None),
-            request: Set(Value::Object(data.clone()).to_string()),
+            }),
+            completed_at: None,
+            result: None,
+            request: Value::Object(data.clone()).to_string(),
         });
         fx.events.push(Event::new(
             self.outbox.source(),
@@ -349,7 +350,7 @@ impl Process {
         let mut events = Vec::new();
         for (case_id, fx) in changes {
             debug_assert!(fx.stage.is_none(), "a stage move is written by finish");
-            steps.extend(fx.steps);
+            steps.extend(fx.steps.into_iter().map(step::ActiveModel::from));
             timeline.extend(
                 fx.timeline
                     .into_iter()
@@ -626,6 +627,10 @@ impl Process {
         fx: &mut Effects,
         case: &case::Model,
     ) -> Result<(), HandlerError> {
+        // Steps asked for by this change are not written yet.
+        if fx.steps.iter().any(|s| s.stage == OUTCOME_STAGE) {
+            return Ok(());
+        }
         let open = step::Entity::find()
             .filter(step::Column::CaseId.eq(&case.id))
             .filter(step::Column::Stage.eq(OUTCOME_STAGE))
