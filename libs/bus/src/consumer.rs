@@ -152,6 +152,7 @@ pub struct InboxConsumer {
     settings: BusSettings,
     handler: Arc<dyn EventHandler>,
     health: ConsumerHealth,
+    shares_writer_with_requests: bool,
 }
 
 impl std::fmt::Debug for InboxConsumer {
@@ -197,12 +198,28 @@ impl InboxConsumer {
             settings,
             handler,
             health: ConsumerHealth::default(),
+            shares_writer_with_requests: false,
         })
     }
 
     /// The consumer group id.
     pub fn group(&self) -> &str {
         &self.group
+    }
+
+    /// Marks the consumer as sharing its database's writer with a busy request
+    /// path (Register's process manager, with its intake). It then runs with
+    /// requests rather than as background work (`casework_runtime::background`):
+    /// starved of CPU while it holds the writer, it would keep requests waiting.
+    #[must_use]
+    pub fn sharing_writer_with_requests(mut self) -> Self {
+        self.shares_writer_with_requests = true;
+        self
+    }
+
+    /// See [`Self::sharing_writer_with_requests`].
+    pub fn shares_writer_with_requests(&self) -> bool {
+        self.shares_writer_with_requests
     }
 
     /// A handle on the consumer's assignment, for readiness checks.
@@ -470,10 +487,11 @@ impl InboxConsumer {
     }
 }
 
-/// How long a batch keeps the writer once a request is waiting for it: long
-/// enough to apply a few events per commit, short enough that an
-/// applicant's `POST` is not held behind a backlog.
-const WRITER_SLICE: Duration = Duration::from_millis(5);
+/// How long a batch keeps the writer once a request is waiting for it. Short:
+/// an applicant's `POST` should not wait behind a backlog. Under load one
+/// event takes about this long, so the consumer commits every event or two
+/// while requests keep coming, and its batches grow again when they stop.
+const WRITER_SLICE: Duration = Duration::from_millis(1);
 
 /// How far an attempt at a batch got.
 enum Applied {

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod error;
 pub mod http;
 pub mod idempotency;

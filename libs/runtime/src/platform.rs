@@ -14,6 +14,7 @@ use casework_bus::{BusSettings, ConsumerHealth, InboxConsumer, Outbox, OutboxRel
 use casework_contracts::SchemaRegistry;
 use casework_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -169,12 +170,14 @@ impl std::fmt::Debug for Platform {
 }
 
 impl Platform {
-    /// Starts the services' relays, consumers and routes.
+    /// Starts the services' routes, on this runtime, and their relays,
+    /// consumers and tasks on `background` (see [`crate::background`]).
     pub async fn start(
         settings: &Settings,
         auth: Arc<Authenticator>,
         producer: EventProducer,
         parts: Vec<ServiceParts>,
+        background: &Handle,
     ) -> Result<Platform, RuntimeError> {
         let shutdown = CancellationToken::new();
         let bus = settings.bus();
@@ -190,22 +193,29 @@ impl Platform {
         for part in parts {
             let doc = http::complete_openapi(part.name, part.openapi);
             policies.add_openapi(&format!("/api/{}", part.name), &doc);
-            relays.push(tokio::spawn(
-                OutboxRelay::new(part.store.clone(), producer.clone(), bus.clone())
-                    .run(shutdown.clone()),
-            ));
+            relays.push(
+                background.spawn(
+                    OutboxRelay::new(part.store.clone(), producer.clone(), bus.clone())
+                        .run(shutdown.clone()),
+                ),
+            );
             let mut consumer_health = Vec::new();
             for consumer in part.consumers {
                 consumer_health.push((consumer.group().to_owned(), consumer.health()));
                 let stop = shutdown.clone();
-                consumers.push(tokio::spawn(async move {
+                let runtime = if consumer.shares_writer_with_requests() {
+                    Handle::current()
+                } else {
+                    background.clone()
+                };
+                consumers.push(runtime.spawn(async move {
                     if let Err(err) = consumer.run(stop).await {
                         tracing::error!(error = %err, "consumer stopped with an error");
                     }
                 }));
             }
             for task in part.tasks {
-                tasks.push(tokio::spawn(task(shutdown.clone())));
+                tasks.push(background.spawn(task(shutdown.clone())));
             }
             health.push(ServiceHealth {
                 name: part.name,

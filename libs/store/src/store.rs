@@ -89,7 +89,13 @@ impl Store {
 
         let db = Database::connect(options.clone()).await?;
         let (writer, requests_waiting) = if settings.is_sqlite() {
-            options.max_connections(1).min_connections(1);
+            // Opened now and kept for good: its thread keeps the priority of
+            // the start-up thread, above background work's (runtime::background).
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
             (
                 Database::connect(options).await?,
                 Some(Arc::new(AtomicUsize::new(0))),

@@ -24,6 +24,7 @@ use casework_runtime::{
     Authenticator, Platform, RuntimeError, ServiceContext, ServiceParts, Settings, telemetry,
 };
 use clap::{Parser, Subcommand};
+use tokio::runtime::Handle;
 
 use crate::broker::BrokerSupervisor;
 use crate::services::SERVICES;
@@ -141,7 +142,17 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let background = match casework_runtime::background::runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("casework: cannot start the background runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli, background.handle()));
+    // Everything on it was stopped by `run`; don't wait for stragglers.
+    background.shutdown_background();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("casework: {err}");
@@ -150,7 +161,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), RuntimeError> {
+/// Runs a command; services run their background work on `background`.
+async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
     let mut settings = Settings::load(&cli.config)?;
     match cli.command {
         Command::Up {
@@ -167,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
             if let Some(listen) = broker_listen {
                 settings.broker.listen = listen;
             }
-            up(settings).await
+            up(settings, background).await
         }
         Command::Serve { service, listen } => {
             if let Some(listen) = listen {
@@ -184,7 +196,7 @@ async fn run(cli: Cli) -> Result<(), RuntimeError> {
                 ));
             }
             let _telemetry = telemetry::init(&settings.telemetry, &service)?;
-            serve(Arc::new(settings), &[service.as_str()])
+            serve(Arc::new(settings), &[service.as_str()], background)
                 .await?
                 .run_until_stopped()
                 .await
@@ -310,7 +322,7 @@ async fn dlq(settings: &Settings, action: DlqAction) -> Result<(), RuntimeError>
 }
 
 /// `casework up`: the embedded broker, then every service on one listener.
-async fn up(settings: Settings) -> Result<(), RuntimeError> {
+async fn up(settings: Settings, background: &Handle) -> Result<(), RuntimeError> {
     let _telemetry = telemetry::init(&settings.telemetry, "casework")?;
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| RuntimeError::Io(format!("{}: {e}", settings.data_dir.display())))?;
@@ -327,7 +339,7 @@ async fn up(settings: Settings) -> Result<(), RuntimeError> {
         None
     };
     let settings = Arc::new(settings);
-    let result = match serve(settings, &SERVICES).await {
+    let result = match serve(settings, &SERVICES, background).await {
         Ok(platform) => platform.run_until_stopped().await,
         Err(err) => Err(err),
     };
@@ -338,7 +350,11 @@ async fn up(settings: Settings) -> Result<(), RuntimeError> {
 }
 
 /// Builds the named services and starts them on one listener.
-async fn serve(settings: Arc<Settings>, services: &[&str]) -> Result<Platform, RuntimeError> {
+async fn serve(
+    settings: Arc<Settings>,
+    services: &[&str],
+    background: &Handle,
+) -> Result<Platform, RuntimeError> {
     let products = Arc::new(
         ProductCatalogue::load(&settings.paths.products)
             .map_err(|e| RuntimeError::Config(e.to_string()))?,
@@ -372,7 +388,7 @@ async fn serve(settings: Arc<Settings>, services: &[&str]) -> Result<Platform, R
             ServiceContext::new(name, settings.clone(), registry.clone(), producer.clone()).await?;
         parts.push(services::build(ctx, products.clone()).await?);
     }
-    let platform = Platform::start(&settings, auth, producer, parts).await?;
+    let platform = Platform::start(&settings, auth, producer, parts, background).await?;
     // Tests and scripts wait for this line.
     println!("casework listening on http://{}", platform.address);
     Ok(platform)

@@ -76,12 +76,15 @@ pub async fn build(
         .iter()
         .chain(["notification.sent.v1"].iter())
         .map(|t| EventType::new(*t));
-    let consumer = ctx.consumer(
-        handled,
-        Arc::new(RegisterEvents {
-            process: process.clone(),
-        }),
-    )?;
+    // It takes turns with the intake on the writer, so it runs with requests.
+    let consumer = ctx
+        .consumer(
+            handled,
+            Arc::new(RegisterEvents {
+                process: process.clone(),
+            }),
+        )?
+        .sharing_writer_with_requests();
     Ok(ServiceParts {
         name: NAME,
         openapi: RegisterApi::openapi(),
