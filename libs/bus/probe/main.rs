@@ -48,6 +48,10 @@ struct Args {
     /// Take every partition directly instead of joining the group (as under `casework up`).
     #[arg(long)]
     assign_all: bool,
+    /// Keep request writes coming on the same database, as Register's intake
+    /// does, so the consumer keeps giving the writer up mid-batch.
+    #[arg(long)]
+    competing_requests: bool,
 }
 
 struct LedgerHandler {
@@ -150,6 +154,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         settings.assignment = Assignment::AllPartitions;
     }
     let producer = EventProducer::new(&settings)?;
+    if args.competing_requests {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(txn) = store.begin_write().await {
+                    let _ = txn.execute_unprepared("SELECT 1").await;
+                    let _ = store.commit(txn).await;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+    }
     let consumer = InboxConsumer::new(
         "communicate",
         [EventType::new("application.received.v1")],

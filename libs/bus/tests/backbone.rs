@@ -413,6 +413,13 @@ async fn a_directly_assigned_consumer_killed_mid_stream_resumes_from_its_commits
     consumer_killed_mid_stream(backend, &["--assign-all"]).await;
 }
 
+/// The same while request writes keep coming on the consumer's database: on
+/// SQLite the consumer then commits its batches in parts, giving the writer up
+/// between events, and a kill between parts must lose and repeat nothing.
+async fn a_consumer_giving_way_to_requests_killed_mid_stream_loses_nothing(backend: Backend) {
+    consumer_killed_mid_stream(backend, &["--competing-requests"]).await;
+}
+
 async fn consumer_killed_mid_stream(backend: Backend, extra: &[&str]) {
     init_tracing();
     let broker = TestBroker::shared();
@@ -674,6 +681,7 @@ casework_testkit::on_both_backends!(
     the_same_event_delivered_twice_is_applied_once,
     a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice,
     a_directly_assigned_consumer_killed_mid_stream_resumes_from_its_commits,
+    a_consumer_giving_way_to_requests_killed_mid_stream_loses_nothing,
     a_broker_killed_under_load_loses_no_acknowledged_event,
     an_unavailable_database_is_retried_not_dead_lettered,
 );
