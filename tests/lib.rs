@@ -127,6 +127,14 @@ pub async fn eventually<T>(
     }
 }
 
+/// The kinds of a case's timeline entries, in order.
+pub fn timeline_kinds(case: &Value) -> Vec<&str> {
+    case["timeline"]
+        .as_array()
+        .map(|entries| entries.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// An HTTP client for one platform address.
 #[derive(Clone)]
 pub struct Api {

@@ -2,9 +2,7 @@
 //! HTTP with tokens, the embedded broker underneath. On SQLite and on
 //! PostgreSQL.
 
-use std::time::{Duration, Instant};
-
-use casework_e2e::{Up, database_env, wait_ready, workspace};
+use casework_e2e::{Api, Up, database_env, timeline_kinds, wait_ready, workspace};
 use casework_testkit::{
     Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port, init_tracing,
     unique_prefix,
@@ -49,33 +47,19 @@ async fn submit_and_see_acknowledged(register: &str, communicate: &str, casework
         .unwrap();
     assert_eq!(retry["case_id"], ack["case_id"]);
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let case = loop {
-        let case: Value = client
-            .get(format!("{register}/api/register/v1/cases/{reference}"))
-            .bearer_auth(caseworker)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let kinds: Vec<&str> = case["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["kind"].as_str())
-            .collect();
-        if kinds.contains(&"notification.sent") {
-            assert_eq!(kinds.first(), Some(&"application.received"), "{case}");
-            break case;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no acknowledgement on the timeline: {case}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let case = Api::new(register)
+        .wait_for_case(
+            &reference,
+            caseworker,
+            "the acknowledgement on the timeline",
+            |case| timeline_kinds(case).contains(&"notification.sent"),
+        )
+        .await;
+    assert_eq!(
+        timeline_kinds(&case).first(),
+        Some(&"application.received"),
+        "{case}"
+    );
     assert_ne!(
         case["status"], "received",
         "the case's first stage was requested: {case}"
@@ -256,22 +240,10 @@ async fn a_burst_of_applications_opens_one_case_each(backend: Backend) {
         20 + 20,
         "one case per key and per keyless application"
     );
+    let api = Api::new(&base);
     for reference in cases.values() {
-        let case: Value = client
-            .get(format!("{base}/api/register/v1/cases/{reference}"))
-            .bearer_auth(&caseworker)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let kinds: Vec<&str> = case["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|e| e["kind"].as_str())
-            .collect();
+        let case = api.case(reference, &caseworker).await;
+        let kinds = timeline_kinds(&case);
         assert_eq!(
             kinds[..2],
             ["application.received", "stage.started"],

@@ -13,7 +13,8 @@
 //! On SQLite, where writes queue for one connection, a batch gives the writer
 //! up to a waiting request after a short slice: it commits the events applied
 //! so far (taking back the inbox entries of the rest) and goes on in a new
-//! transaction. Public requests are never held behind a consumer's backlog.
+//! transaction. A request then waits for at most one slice and one event,
+//! not for the consumer's whole backlog.
 //!
 //! A handler's refusal makes its event poison and the batch is re-run without
 //! it. A transient failure (database busy or down, broker unavailable) rolls

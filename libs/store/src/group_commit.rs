@@ -6,8 +6,10 @@
 //! the sync would lose acknowledged writes on power loss, which users rely on.
 //!
 //! Instead one writer task takes every request waiting at that moment, applies
-//! each in its own savepoint (one failing request does not spoil the others),
-//! commits once, and only then answers each. A request never waits for
+//! them together ([`BatchWrite::apply_all`], e.g. one multi-row insert per
+//! table; if the database refuses that, each in its own savepoint, so one
+//! failing request does not spoil the others), commits once, and only then
+//! answers each. A request never waits for
 //! company: at low load a batch is one request; under load, requests gather
 //! while the previous batch's sync is in progress.
 
@@ -149,6 +151,7 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
     };
     let (requests, replies): (Vec<_>, Vec<_>) =
         jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
+    // A lone request has no batch to try first: one attempt is enough.
     let outcomes = if requests.len() == 1 {
         apply_each(writer, &txn, &requests).await
     } else {

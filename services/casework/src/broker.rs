@@ -31,7 +31,7 @@ fn broker_binary() -> PathBuf {
 async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
     let binary = broker_binary();
     // It serves only background work (relays and consumers), so it runs at
-    // their lower CPU priority, through `nice`, where there is one.
+    // their lower CPU priority, through `nice` (coreutils) on unix.
     let mut command = if cfg!(unix) {
         let mut nice = Command::new("nice");
         nice.arg("-n")

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
-use crate::process::{Effects, Process, record};
+use crate::process::{Effects, Process};
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -437,13 +437,7 @@ impl BatchWrite for Intake {
         self.process
             .write(txn, effects)
             .await
-            .map_err(|err| match err {
-                HandlerError::Store(err) => Problem::from(err),
-                other => {
-                    tracing::error!(error = %other, "could not open cases");
-                    Problem::internal()
-                }
-            })?;
+            .map_err(|err| process_problem(err, "open cases"))?;
         idempotency::save_all(txn, responses).await?;
         Ok(outcomes)
     }
@@ -506,6 +500,18 @@ fn open_case(
         received_at,
     };
     (case, fx, acknowledgement)
+}
+
+/// The answer to a request whose change to a case failed: the store's own
+/// problem (503 if transient), or 500, logged, for anything else.
+fn process_problem(err: HandlerError, doing: &str) -> Problem {
+    match err {
+        HandlerError::Store(err) => Problem::from(err),
+        other => {
+            tracing::error!(error = %other, "could not {doing}");
+            Problem::internal()
+        }
+    }
 }
 
 /// Read a case: its status and timeline.
@@ -725,13 +731,7 @@ async fn retry_check(
         .process
         .retry(&txn, &case, &check, &by)
         .await
-        .map_err(|err| match err {
-            HandlerError::Store(err) => Problem::from(err),
-            other => {
-                tracing::error!(error = %other, "could not re-request a step");
-                Problem::internal()
-            }
-        })?;
+        .map_err(|err| process_problem(err, "re-request a step"))?;
     match outcome {
         Ok(step_id) => {
             store.commit(txn).await?;
@@ -795,7 +795,9 @@ impl EventHandler for RegisterEvents {
             data["channel"].as_str().unwrap_or("?"),
             data["provider"].as_str().unwrap_or("?"),
         );
-        record(txn, case_id, "notification.sent", summary).await
+        let mut fx = Effects::new(event.traceparent.clone());
+        fx.note("notification.sent", summary);
+        self.process.write(txn, [(case_id, fx)]).await
     }
 
     async fn dead_lettered(

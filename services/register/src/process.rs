@@ -32,8 +32,8 @@ use casework_store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -871,25 +871,6 @@ impl EventHandler for Process {
     ) -> Result<(), HandlerError> {
         self.apply_result(txn, event).await
     }
-}
-
-/// Adds a line to a case's timeline.
-pub(crate) async fn record<C: ConnectionTrait>(
-    txn: &C,
-    case_id: &str,
-    kind: &str,
-    summary: String,
-) -> Result<(), HandlerError> {
-    timeline::ActiveModel {
-        case_id: Set(case_id.to_owned()),
-        at: Set(Utc::now()),
-        kind: Set(kind.to_owned()),
-        summary: Set(summary),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 /// Reads the case row, holding it until the transaction ends.
