@@ -176,6 +176,7 @@ impl OutboxRelay {
         if self.unmarked.is_empty() {
             return Ok(());
         }
+        self.store.give_way_to_requests().await;
         outbox::mark_published(self.store.writer(), &self.unmarked, Utc::now()).await?;
         self.unmarked.clear();
         self.unmarked_since = None;
@@ -185,6 +186,7 @@ impl OutboxRelay {
     async fn prune(&self) {
         let retention = chrono::Duration::from_std(self.settings.outbox_retention)
             .unwrap_or(chrono::Duration::days(1));
+        self.store.give_way_to_requests().await;
         match outbox::prune(self.store.writer(), Utc::now() - retention).await {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "old outbox rows pruned"),

@@ -11,7 +11,9 @@
 //! failing request does not spoil the others), commits once, and only then
 //! answers each. A request never waits for
 //! company: at low load a batch is one request; under load, requests gather
-//! while the previous batch's sync is in progress.
+//! while the previous batch's sync is in progress. From submission until it
+//! is answered a request counts as waiting, so background work on the same
+//! database gives way to it ([`Store::begin_background_write`]).
 
 use std::sync::Arc;
 
@@ -90,12 +92,14 @@ struct Job<W: BatchWrite> {
 /// The handle callers submit requests through.
 pub struct GroupCommit<W: BatchWrite> {
     sender: mpsc::Sender<Job<W>>,
+    store: Store,
 }
 
 impl<W: BatchWrite> Clone for GroupCommit<W> {
     fn clone(&self) -> Self {
         Self {
             sender: self.sender.clone(),
+            store: self.store.clone(),
         }
     }
 }
@@ -110,6 +114,10 @@ impl<W: BatchWrite> GroupCommit<W> {
     /// Starts the writer task; at most `max_batch` requests share a commit.
     pub fn start(store: Store, writer: Arc<W>, max_batch: usize) -> Self {
         let (sender, mut receiver) = mpsc::channel::<Job<W>>(max_batch * 4);
+        let handle = Self {
+            sender,
+            store: store.clone(),
+        };
         tokio::spawn(async move {
             while let Some(first) = receiver.recv().await {
                 let mut jobs = vec![first];
@@ -122,11 +130,14 @@ impl<W: BatchWrite> GroupCommit<W> {
                 run_batch(&store, writer.as_ref(), jobs).await;
             }
         });
-        Self { sender }
+        handle
     }
 
     /// Submits a request and waits until it is durably committed (or failed).
+    /// Background work defers to it from now on, not only once its batch
+    /// asks for the writer: the batch before it may still be committing.
     pub async fn submit(&self, request: W::Request) -> Result<W::Response, W::Error> {
+        let _queued = self.store.request_queued();
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Job { request, reply })

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSynchronous};
 use sea_orm::{
@@ -25,16 +26,32 @@ use crate::settings::{DatabaseSettings, SqliteSynchronous};
 ///
 /// Someone is waiting behind every write a request makes (an applicant's
 /// `POST`), and nobody behind a consumer's, whose backlog can wait. So on
-/// SQLite the store counts the request writes queued for the writer, and a
-/// consumer that sees one gives the writer up between events
-/// ([`Store::requests_waiting`]).
+/// SQLite the store counts the request writes on their way to the writer:
+/// a consumer that sees one gives the writer up between events
+/// ([`Store::requests_waiting`]), and background work does not take the
+/// writer while one is waiting ([`Store::begin_background_write`]).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
     writer: DatabaseConnection,
     outbox_written: Arc<Notify>,
     /// Request writes queued for the single writer; `None` on PostgreSQL.
-    requests_waiting: Option<Arc<AtomicUsize>>,
+    requests_waiting: Option<Arc<WaitingRequests>>,
+    /// SQLite only.
+    checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// How long background work defers to requests at most before it takes the
+/// writer anyway: under sustained load requests may never stop coming, and
+/// the pipeline behind them must still move.
+const MAX_DEFERRAL: Duration = Duration::from_millis(20);
+
+/// The request writes on their way to SQLite's single writer.
+#[derive(Debug, Default)]
+pub(crate) struct WaitingRequests {
+    count: AtomicUsize,
+    /// Signalled when the count drops to zero.
+    none: Notify,
 }
 
 impl Store {
@@ -60,6 +77,8 @@ impl Store {
                     .synchronous(synchronous)
                     .busy_timeout(busy)
                     .foreign_keys(true)
+                    // Not in a writer's commit: see `Checkpointer`.
+                    .pragma("wal_autocheckpoint", "0")
             });
         } else if let Some(schema) = &settings.schema {
             if !schema
@@ -88,6 +107,9 @@ impl Store {
         }
 
         let db = Database::connect(options.clone()).await?;
+        let checkpointer = settings
+            .is_sqlite()
+            .then(|| Arc::new(Checkpointer::start(db.clone())));
         let (writer, requests_waiting) = if settings.is_sqlite() {
             // Opened now and kept for good: its thread keeps the priority of
             // the start-up thread, above background work's (runtime::background).
@@ -98,7 +120,7 @@ impl Store {
                 .max_lifetime(None);
             (
                 Database::connect(options).await?,
-                Some(Arc::new(AtomicUsize::new(0))),
+                Some(Arc::new(WaitingRequests::default())),
             )
         } else {
             (db.clone(), None)
@@ -108,6 +130,7 @@ impl Store {
             writer,
             outbox_written: Arc::new(Notify::new()),
             requests_waiting,
+            checkpointer,
         })
     }
 
@@ -138,13 +161,36 @@ impl Store {
     /// taken up front and a conflict shows as BUSY (transient) at the start
     /// rather than as a failed upgrade half-way through.
     pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
-        let _queued = self.requests_waiting.as_deref().map(Queued::new);
-        self.begin_background_write().await
+        let _queued = self.request_queued();
+        self.begin().await
     }
 
-    /// Begins a writing transaction for background work (a consumer's batch),
-    /// which should yield to requests: see [`Store::requests_waiting`].
+    /// Begins a writing transaction for background work (a consumer's
+    /// batch, a sweep), which gives way to requests: it waits while request
+    /// writes are on their way to the writer (for at most [`MAX_DEFERRAL`]),
+    /// and should give the writer up when one arrives ([`Store::requests_waiting`]).
     pub async fn begin_background_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        self.give_way_to_requests().await;
+        self.begin().await
+    }
+
+    /// Waits while request writes are on their way to the writer, for at
+    /// most [`MAX_DEFERRAL`]: background work calls it before it writes
+    /// (single statements on [`Store::writer`] included).
+    pub async fn give_way_to_requests(&self) {
+        if let Some(requests) = self.requests_waiting.as_deref() {
+            // Timing out just means taking the writer anyway.
+            let _ = tokio::time::timeout(MAX_DEFERRAL, requests.none_waiting()).await;
+        }
+    }
+
+    /// Counts a request write as waiting while the guard lives, from when it
+    /// is submitted (e.g. to a [`crate::GroupCommit`]) until it has committed.
+    pub(crate) fn request_queued(&self) -> Option<Queued<'_>> {
+        self.requests_waiting.as_deref().map(Queued::new)
+    }
+
+    async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
@@ -160,7 +206,7 @@ impl Store {
     pub fn requests_waiting(&self) -> bool {
         self.requests_waiting
             .as_deref()
-            .is_some_and(|n| n.load(Ordering::Acquire) > 0)
+            .is_some_and(|r| r.count.load(Ordering::Acquire) > 0)
     }
 
     /// Commits a transaction and wakes the outbox relay, which publishes
@@ -183,6 +229,9 @@ impl Store {
 
     /// Closes the pools.
     pub async fn close(self) -> Result<(), StoreError> {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.0.abort();
+        }
         if self.backend() == DbBackend::Sqlite {
             self.writer.close().await?;
         }
@@ -190,20 +239,77 @@ impl Store {
     }
 }
 
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Copies SQLite's write-ahead log back into the database file, every
+/// [`CHECKPOINT_EVERY`], on a reading connection, until dropped.
+///
+/// SQLite's default is to do it in the commit that takes the log past 1,000
+/// pages: that commit, and every write queued behind it on the single
+/// writer, then waits for the copy and a sync of the database file (tens of
+/// milliseconds under load, the worst of an intake's latencies). A passive
+/// checkpoint on another connection waits for nobody and holds up nobody,
+/// while writers go on appending to the log.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Checkpointer {
+    fn start(db: DatabaseConnection) -> Self {
+        Self(tokio::spawn(async move {
+            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(err) = db
+                    .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                    .await
+                {
+                    tracing::warn!(error = %err, "checkpoint failed; will retry");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl WaitingRequests {
+    /// Resolves once no request write is waiting.
+    async fn none_waiting(&self) {
+        loop {
+            let none = self.none.notified();
+            tokio::pin!(none);
+            // Registered before the check, so a drop to zero in between is not missed.
+            none.as_mut().enable();
+            if self.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            none.await;
+        }
+    }
+}
+
 /// One request write counted as waiting while it lives (also when the
 /// request is cancelled mid-wait).
-struct Queued<'a>(&'a AtomicUsize);
+pub(crate) struct Queued<'a>(&'a WaitingRequests);
 
 impl<'a> Queued<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
-        Self(count)
+    fn new(requests: &'a WaitingRequests) -> Self {
+        requests.count.fetch_add(1, Ordering::AcqRel);
+        Self(requests)
     }
 }
 
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none.notify_waiters();
+        }
     }
 }
 
@@ -215,5 +321,107 @@ pub(crate) fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::DatabaseSettings;
+    use sea_orm::Statement;
+    use std::time::Instant;
+
+    #[tokio::test]
+    async fn background_work_waits_until_no_request_is_waiting() {
+        let requests = WaitingRequests::default();
+        let queued = Queued::new(&requests);
+        let none = requests.none_waiting();
+        tokio::pin!(none);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), none.as_mut())
+                .await
+                .is_err(),
+            "a request is still waiting"
+        );
+        drop(queued);
+        tokio::time::timeout(Duration::from_secs(5), none)
+            .await
+            .expect("woken when the last waiting request is through");
+    }
+
+    #[tokio::test]
+    async fn the_write_ahead_log_is_checkpointed_in_the_background() {
+        let dir = std::env::temp_dir().join(format!("casework-wal-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        let store = Store::connect(&DatabaseSettings::new(format!(
+            "sqlite://{}",
+            path.display()
+        )))
+        .await
+        .unwrap();
+        let autocheckpoint = store
+            .writer()
+            .query_one_raw(Statement::from_string(
+                store.backend(),
+                "PRAGMA wal_autocheckpoint",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(autocheckpoint.try_get_by_index::<i64>(0).unwrap(), 0);
+        store
+            .writer()
+            .execute_unprepared("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .await
+            .unwrap();
+        // 4 rounds of 50 commits of 8 KiB, with time to checkpoint after
+        // each. Unless checkpointed, the log only grows: to 4 times its size
+        // after the first round. Checkpointed, it starts again each round.
+        let wal = || std::fs::metadata(dir.join("w.db-wal")).unwrap().len();
+        let mut sizes = Vec::new();
+        for _ in 0..4 {
+            for _ in 0..50 {
+                let txn = store.begin_write().await.unwrap();
+                txn.execute_raw(Statement::from_sql_and_values(
+                    store.backend(),
+                    "INSERT INTO blobs (b) VALUES (?)",
+                    [vec![7u8; 8192].into()],
+                ))
+                .await
+                .unwrap();
+                store.commit(txn).await.unwrap();
+            }
+            sizes.push(wal());
+            tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
+        }
+        assert!(
+            sizes[3] < sizes[0] * 2,
+            "the log grew round after round: {sizes:?} bytes"
+        );
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn background_work_takes_the_writer_anyway_after_the_longest_deferral() {
+        let dir = std::env::temp_dir().join(format!("casework-defer-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::connect(&DatabaseSettings::new(format!(
+            "sqlite://{}",
+            dir.join("d.db").display()
+        )))
+        .await
+        .unwrap();
+        let queued = store.request_queued();
+        assert!(store.requests_waiting());
+        let started = Instant::now();
+        let txn = store.begin_background_write().await.expect("not starved");
+        assert!(started.elapsed() >= MAX_DEFERRAL, "{:?}", started.elapsed());
+        txn.rollback().await.unwrap();
+        drop(queued);
+        assert!(!store.requests_waiting());
+        store.close().await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -32,8 +32,8 @@ use casework_store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
@@ -396,13 +396,13 @@ impl Process {
         let case = lock_case(txn, case_id)
             .await?
             .ok_or_else(|| HandlerError::Refused(format!("no case {case_id}")))?;
-        let step = step::Entity::find_by_id(step_id.to_owned())
-            .one(txn)
-            .await?
-            .filter(|s| s.case_id == case.id)
-            .ok_or_else(|| {
-                HandlerError::Refused(format!("case {} never asked for step {step_id}", case.id))
-            })?;
+        // Every step of the case in one read: the join, the retired attempts,
+        // whether anything is still stuck and whether the route is done are
+        // all decided from it, kept up to date with this change's writes.
+        let mut steps = CaseSteps::read(txn, &case.id).await?;
+        let step = steps.get(step_id).cloned().ok_or_else(|| {
+            HandlerError::Refused(format!("case {} never asked for step {step_id}", case.id))
+        })?;
         let product = self.products.get(&case.product).ok_or_else(|| {
             HandlerError::Refused(format!(
                 "case {} is for product `{}`, which is no longer defined",
@@ -438,12 +438,13 @@ impl Process {
                 .filter(step::Column::StepId.eq(step_id))
                 .exec(txn)
                 .await?;
+            steps.set_status(step_id, "referred");
             set_status(txn, &case.id, "referred").await?;
             fx.note(
                 "decision.referred",
                 format!("Referred to a caseworker: {}", reasons(data)),
             );
-            clear_stuck_if_none(txn, &case.id).await?;
+            steps.clear_stuck_if_none(txn, &case).await?;
             return self.finish(txn, &case.id, fx).await;
         }
 
@@ -455,14 +456,18 @@ impl Process {
             .filter(step::Column::StepId.eq(step_id))
             .exec(txn)
             .await?;
-        step::Entity::update_many()
-            .col_expr(step::Column::Status, Expr::value("replaced"))
-            .filter(step::Column::CaseId.eq(&case.id))
-            .filter(step::Column::CheckId.eq(&step.check_id))
-            .filter(step::Column::StepId.ne(step_id))
-            .filter(step::Column::Status.is_in(["requested", "stuck", "referred"]))
-            .exec(txn)
-            .await?;
+        steps.complete(step_id, data);
+        let others = steps.other_open_attempts(&step);
+        if !others.is_empty() {
+            step::Entity::update_many()
+                .col_expr(step::Column::Status, Expr::value("replaced"))
+                .filter(step::Column::StepId.is_in(others.iter().cloned()))
+                .exec(txn)
+                .await?;
+            for other in &others {
+                steps.set_status(other, "replaced");
+            }
+        }
         if step.status == "stuck" {
             fx.note(
                 "step.late",
@@ -470,7 +475,7 @@ impl Process {
             );
         }
         fx.note(result_kind(event), summarise(event));
-        clear_stuck_if_none(txn, &case.id).await?;
+        steps.clear_stuck_if_none(txn, &case).await?;
 
         if step.stage == OUTCOME_STAGE {
             if step.capability == "fulfil"
@@ -484,12 +489,12 @@ impl Process {
                 fx.events
                     .extend(self.notification(&case, product, &application, milestone, extra));
             }
-            self.close_if_done(txn, &mut fx, &case).await?;
+            self.close_if_done(txn, &mut fx, &case, &steps).await?;
             return self.finish(txn, &case.id, fx).await;
         }
 
         // The join: has every check of this stage a result now?
-        let results = done_results(txn, &case.id).await?;
+        let results = steps.done_results();
         let Some(index) = product.stages.iter().position(|s| s.id == step.stage) else {
             return Err(HandlerError::Refused(format!(
                 "product `{}` has no stage `{}` any more",
@@ -503,8 +508,17 @@ impl Process {
         if index + 1 < product.stages.len() {
             self.request_stage(&mut fx, &case, product, &application, index + 1, &results);
         } else {
-            self.decided(txn, &mut fx, &case, product, &application, data, &results)
-                .await?;
+            self.decided(
+                txn,
+                &mut fx,
+                &case,
+                &steps,
+                product,
+                &application,
+                data,
+                &results,
+            )
+            .await?;
         }
         self.finish(txn, &case.id, fx).await
     }
@@ -516,6 +530,7 @@ impl Process {
         txn: &C,
         fx: &mut Effects,
         case: &case::Model,
+        steps: &CaseSteps,
         product: &Product,
         application: &Value,
         decision: &Value,
@@ -617,7 +632,7 @@ impl Process {
                 reasons(decision)
             ),
         );
-        self.close_if_done(txn, fx, &decided).await
+        self.close_if_done(txn, fx, &decided, steps).await
     }
 
     /// Closes the case if its outcome route has nothing left to do.
@@ -626,18 +641,10 @@ impl Process {
         txn: &C,
         fx: &mut Effects,
         case: &case::Model,
+        steps: &CaseSteps,
     ) -> Result<(), HandlerError> {
         // Steps asked for by this change are not written yet.
-        if fx.steps.iter().any(|s| s.stage == OUTCOME_STAGE) {
-            return Ok(());
-        }
-        let open = step::Entity::find()
-            .filter(step::Column::CaseId.eq(&case.id))
-            .filter(step::Column::Stage.eq(OUTCOME_STAGE))
-            .filter(step::Column::Status.is_in(["requested", "stuck"]))
-            .count(txn)
-            .await?;
-        if open > 0 {
+        if fx.steps.iter().any(|s| s.stage == OUTCOME_STAGE) || steps.outcome_open() {
             return Ok(());
         }
         let now = Utc::now();
@@ -901,46 +908,86 @@ async fn set_status<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn clear_stuck_if_none<C: ConnectionTrait>(
-    txn: &C,
-    case_id: &str,
-) -> Result<(), HandlerError> {
-    let stuck = step::Entity::find()
-        .filter(step::Column::CaseId.eq(case_id))
-        .filter(step::Column::Status.eq("stuck"))
-        .count(txn)
-        .await?;
-    if stuck == 0 {
+/// Every step of one case, read inside the transaction that changes it and
+/// kept in step with that transaction's writes.
+struct CaseSteps(Vec<step::Model>);
+
+impl CaseSteps {
+    async fn read<C: ConnectionTrait>(txn: &C, case_id: &str) -> Result<Self, HandlerError> {
+        Ok(Self(
+            step::Entity::find()
+                .filter(step::Column::CaseId.eq(case_id))
+                .all(txn)
+                .await?,
+        ))
+    }
+
+    fn get(&self, step_id: &str) -> Option<&step::Model> {
+        self.0.iter().find(|s| s.step_id == step_id)
+    }
+
+    fn set_status(&mut self, step_id: &str, status: &str) {
+        if let Some(step) = self.0.iter_mut().find(|s| s.step_id == step_id) {
+            status.clone_into(&mut step.status);
+        }
+    }
+
+    fn complete(&mut self, step_id: &str, result: &Value) {
+        if let Some(step) = self.0.iter_mut().find(|s| s.step_id == step_id) {
+            "done".clone_into(&mut step.status);
+            step.result = Some(result.to_string());
+        }
+    }
+
+    /// Other attempts of `step`'s check still waiting for an answer, which
+    /// its result retires.
+    fn other_open_attempts(&self, step: &step::Model) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|s| s.check_id == step.check_id && s.step_id != step.step_id)
+            .filter(|s| matches!(s.status.as_str(), "requested" | "stuck" | "referred"))
+            .map(|s| s.step_id.clone())
+            .collect()
+    }
+
+    /// Clears the case's stuck mark if it has one and no step is stuck now.
+    async fn clear_stuck_if_none<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        case: &case::Model,
+    ) -> Result<(), HandlerError> {
+        if case.stuck_since.is_none() || self.0.iter().any(|s| s.status == "stuck") {
+            return Ok(());
+        }
         case::Entity::update_many()
             .col_expr(
                 case::Column::StuckSince,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .filter(case::Column::Id.eq(case_id))
+            .filter(case::Column::Id.eq(&case.id))
             .exec(txn)
             .await?;
+        Ok(())
     }
-    Ok(())
-}
 
-/// The result of every completed check of a case, by check id.
-async fn done_results<C: ConnectionTrait>(
-    txn: &C,
-    case_id: &str,
-) -> Result<BTreeMap<String, Value>, HandlerError> {
-    let steps = step::Entity::find()
-        .filter(step::Column::CaseId.eq(case_id))
-        .filter(step::Column::Status.eq("done"))
-        .filter(step::Column::Stage.ne(OUTCOME_STAGE))
-        .all(txn)
-        .await?;
-    Ok(steps
-        .into_iter()
-        .filter_map(|s| {
-            let result = serde_json::from_str(s.result.as_deref()?).ok()?;
-            Some((s.check_id, result))
-        })
-        .collect())
+    /// The result of every completed check, by check id.
+    fn done_results(&self) -> BTreeMap<String, Value> {
+        self.0
+            .iter()
+            .filter(|s| s.status == "done" && s.stage != OUTCOME_STAGE)
+            .filter_map(|s| {
+                let result = serde_json::from_str(s.result.as_deref()?).ok()?;
+                Some((s.check_id.clone(), result))
+            })
+            .collect()
+    }
+
+    /// Whether an outcome step is still waiting for an answer.
+    fn outcome_open(&self) -> bool {
+        self.0
+            .iter()
+            .any(|s| s.stage == OUTCOME_STAGE && matches!(s.status.as_str(), "requested" | "stuck"))
+    }
 }
 
 /// Who a check is about: the applicant as the form states them, with the
