@@ -355,7 +355,15 @@ impl InboxConsumer {
     /// false if shutdown came first (what is not yet committed of the batch
     /// is then not acknowledged).
     async fn apply_batch(&self, batch: &[OwnedMessage], shutdown: &CancellationToken) -> bool {
-        let mut items: Vec<Item> = batch.iter().map(|m| self.decode(m)).collect();
+        let mut items = Vec::with_capacity(batch.len());
+        for (index, message) in batch.iter().enumerate() {
+            if index > 0 && index % DECODE_CHUNK == 0 {
+                // Decoding and validating a batch is a burst of CPU: let the
+                // runtime's other tasks in between.
+                tokio::task::yield_now().await;
+            }
+            items.push(self.decode(message));
+        }
         let mut dead_lettered = vec![false; batch.len()];
         // Items before `committed` are applied and committed (a part of the
         // batch committed early, to let a request have the writer).
@@ -431,28 +439,46 @@ impl InboxConsumer {
             .await
             .map_err(Failure::store)?;
         let started = Instant::now();
-        let ids: Vec<String> = items[from..]
-            .iter()
-            .filter_map(|item| match item {
-                Item::Apply(event) => Some(event.id.to_string()),
-                _ => None,
-            })
-            .collect();
-        let mut new_ids = inbox::record_new(&txn, &self.group, &ids)
-            .await
-            .map_err(Failure::store)?;
+        // Inbox entries recorded (in chunks, as the attempt goes) for events
+        // not applied yet, and where the recorded part of the batch ends.
+        let mut new_ids = HashSet::new();
+        let mut recorded = from;
 
         for (index, item) in items.iter().enumerate().skip(from) {
             if index > from && self.store.requests_waiting() && started.elapsed() >= WRITER_SLICE {
-                // The rest is recorded in the inbox but not applied: take it back.
+                // Recorded in the inbox but not applied: take it back.
                 inbox::forget(&txn, &self.group, new_ids)
                     .await
                     .map_err(Failure::store)?;
                 self.store.commit(txn).await.map_err(Failure::store)?;
                 return Ok(Applied::Upto(index));
             }
+            if index == recorded {
+                // While requests wait, this attempt ends after an event or
+                // two: record one at a time rather than record and take back
+                // the whole batch.
+                let chunk = if self.store.requests_waiting() {
+                    1
+                } else {
+                    INBOX_CHUNK
+                };
+                recorded = (index + chunk).min(items.len());
+                let ids: Vec<String> = items[index..recorded]
+                    .iter()
+                    .filter_map(|item| match item {
+                        Item::Apply(event) => Some(event.id.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                new_ids.extend(
+                    inbox::record_new(&txn, &self.group, &ids)
+                        .await
+                        .map_err(Failure::store)?,
+                );
+            }
             let Item::Apply(event) = item else { continue };
-            // `remove` also skips a second copy of the same event within the batch.
+            // `remove` also skips a second copy of the same event within the
+            // batch (recorded as new only once, in its chunk or an earlier one).
             if !new_ids.remove(&event.id.to_string()) {
                 tracing::debug!(group = %self.group, event_id = %event.id, "duplicate event skipped");
                 continue;
@@ -493,6 +519,13 @@ impl InboxConsumer {
 /// event takes about this long, so the consumer commits every event or two
 /// while requests keep coming, and its batches grow again when they stop.
 const WRITER_SLICE: Duration = Duration::from_millis(1);
+
+/// How many records are decoded between two turns for the runtime's other tasks.
+const DECODE_CHUNK: usize = 32;
+
+/// How many events' inbox entries an attempt records in one statement when
+/// no request is waiting.
+const INBOX_CHUNK: usize = 64;
 
 /// How far an attempt at a batch got.
 enum Applied {
