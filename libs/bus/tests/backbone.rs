@@ -403,6 +403,41 @@ async fn the_same_event_delivered_twice_is_applied_once(backend: Backend) {
     register.stop().await;
 }
 
+/// The consumer records inbox entries a chunk at a time as it applies a
+/// batch: a second copy further down the batch, in a later chunk, must
+/// still be recognised. Everything is on the topic before the consumer
+/// starts, so its first fetch holds both copies.
+async fn a_copy_far_down_the_same_batch_is_applied_once(backend: Backend) {
+    init_tracing();
+    let broker = TestBroker::shared();
+    let prefix = unique_prefix();
+    let Some(register) = Register::start(backend, broker, &prefix).await else {
+        return;
+    };
+    let producer = EventProducer::new(&register.settings).unwrap();
+    let topic = register.settings.prefixed(REGISTER_TOPIC);
+    let twice = application_received(0).to_kafka();
+    producer.send(&topic, &twice).await.unwrap();
+    for n in 1..=150 {
+        producer
+            .send(&topic, &application_received(n).to_kafka())
+            .await
+            .unwrap();
+    }
+    producer.send(&topic, &twice).await.unwrap();
+
+    let mut probe = Probe::start(backend, broker, &prefix, &[]).await;
+    // Offsets are committed only after what they cover is applied.
+    eventually(
+        Duration::from_secs(60),
+        "every record consumed",
+        async || committed_offsets(&register.settings, "communicate", REGISTER_TOPIC) == 152,
+    )
+    .await;
+    assert_eq!(probe.ledger().await, (151, 151), "a duplicate was applied");
+    register.stop().await;
+}
+
 async fn a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(backend: Backend) {
     consumer_killed_mid_stream(backend, &[]).await;
 }
@@ -679,6 +714,7 @@ casework_testkit::on_both_backends!(
     round_trip_with_trace_context,
     bad_records_go_to_the_dlq_and_the_consumer_continues,
     the_same_event_delivered_twice_is_applied_once,
+    a_copy_far_down_the_same_batch_is_applied_once,
     a_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice,
     a_directly_assigned_consumer_killed_mid_stream_resumes_from_its_commits,
     a_consumer_giving_way_to_requests_killed_mid_stream_loses_nothing,
