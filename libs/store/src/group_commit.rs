@@ -150,7 +150,8 @@ impl<W: BatchWrite> GroupCommit<W> {
 }
 
 async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) {
-    let txn = match store.begin_write().await {
+    // Its requests count as waiting since they were submitted.
+    let txn = match store.begin().await {
         Ok(txn) => txn,
         Err(err) => {
             let failure = BatchFailure::from(&err);
@@ -250,7 +251,7 @@ impl BatchFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::DatabaseSettings;
+    use crate::store::TempStore;
     use sea_orm::{ConnectionTrait, Statement};
 
     /// Inserts its number into a table where numbers are unique.
@@ -292,14 +293,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_share_commits_and_a_refused_one_spoils_nothing() {
-        let dir = std::env::temp_dir().join(format!("casework-group-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DatabaseSettings::new(format!(
-            "sqlite://{}",
-            dir.join("g.db").display()
-        )))
-        .await
-        .unwrap();
+        let temp = TempStore::new().await;
+        let store = temp.store.clone();
         store
             .connection()
             .execute_unprepared("CREATE TABLE numbers (n INTEGER NOT NULL UNIQUE)")
@@ -339,6 +334,7 @@ mod tests {
             200,
             "every accepted write is committed"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
+        drop(writes);
+        temp.remove().await;
     }
 }

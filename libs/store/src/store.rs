@@ -190,7 +190,9 @@ impl Store {
         self.requests_waiting.as_deref().map(Queued::new)
     }
 
-    async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
+    /// `BEGIN IMMEDIATE` on the writer, counting nobody as waiting (the group
+    /// commit's requests are counted from submission).
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
@@ -324,10 +326,35 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// A SQLite store in a directory of its own, for this crate's tests; the
+/// directory is removed by [`TempStore::remove`].
+#[cfg(test)]
+pub(crate) struct TempStore {
+    pub(crate) store: Store,
+    pub(crate) dir: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl TempStore {
+    pub(crate) async fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("casework-store-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("test.db").display());
+        let store = Store::connect(&crate::settings::DatabaseSettings::new(url))
+            .await
+            .unwrap();
+        Self { store, dir }
+    }
+
+    pub(crate) async fn remove(self) {
+        self.store.close().await.unwrap();
+        std::fs::remove_dir_all(&self.dir).unwrap();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::DatabaseSettings;
     use sea_orm::Statement;
     use std::time::Instant;
 
@@ -351,15 +378,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_write_ahead_log_is_checkpointed_in_the_background() {
-        let dir = std::env::temp_dir().join(format!("casework-wal-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("w.db");
-        let store = Store::connect(&DatabaseSettings::new(format!(
-            "sqlite://{}",
-            path.display()
-        )))
-        .await
-        .unwrap();
+        let temp = TempStore::new().await;
+        let store = &temp.store;
         let autocheckpoint = store
             .writer()
             .query_one_raw(Statement::from_string(
@@ -378,7 +398,11 @@ mod tests {
         // 4 rounds of 50 commits of 8 KiB, with time to checkpoint after
         // each. Unless checkpointed, the log only grows: to 4 times its size
         // after the first round. Checkpointed, it starts again each round.
-        let wal = || std::fs::metadata(dir.join("w.db-wal")).unwrap().len();
+        let wal = || {
+            std::fs::metadata(temp.dir.join("test.db-wal"))
+                .unwrap()
+                .len()
+        };
         let mut sizes = Vec::new();
         for _ in 0..4 {
             for _ in 0..50 {
@@ -399,20 +423,13 @@ mod tests {
             sizes[3] < sizes[0] * 2,
             "the log grew round after round: {sizes:?} bytes"
         );
-        store.close().await.unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        temp.remove().await;
     }
 
     #[tokio::test]
     async fn background_work_takes_the_writer_anyway_after_the_longest_deferral() {
-        let dir = std::env::temp_dir().join(format!("casework-defer-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::connect(&DatabaseSettings::new(format!(
-            "sqlite://{}",
-            dir.join("d.db").display()
-        )))
-        .await
-        .unwrap();
+        let temp = TempStore::new().await;
+        let store = &temp.store;
         let queued = store.request_queued();
         assert!(store.requests_waiting());
         let started = Instant::now();
@@ -421,7 +438,6 @@ mod tests {
         txn.rollback().await.unwrap();
         drop(queued);
         assert!(!store.requests_waiting());
-        store.close().await.unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        temp.remove().await;
     }
 }
