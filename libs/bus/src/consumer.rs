@@ -4,17 +4,19 @@
 //! 1. every record is decoded as a CloudEvent and validated against its
 //!    schema; one that fails is *poison*;
 //! 2. in one writing transaction, the batch's event ids are recorded in the
-//!    inbox (those already there were applied before and are skipped), the
-//!    handler applies each new event, then poison records are dead-lettered
+//!    inbox as it goes, a chunk at a time (those already there were applied
+//!    before and are skipped), the handler applies each new event, then
+//!    poison records are dead-lettered
 //!    (produced to `<topic>.dlq` and acknowledged *before* the commit, so a
 //!    crash can duplicate a dead letter but never lose one);
 //! 3. only after the commit are the offsets stored, for the next auto-commit.
 //!
 //! On SQLite, where writes queue for one connection, a batch gives the writer
 //! up to a waiting request after a short slice: it commits the events applied
-//! so far (taking back the inbox entries of the rest) and goes on in a new
-//! transaction. A request then waits for at most one slice and one event,
-//! not for the consumer's whole backlog.
+//! so far (taking back the inbox entries it recorded for the rest) and goes
+//! on in a new transaction, which waits until no request is queued
+//! ([`Store::begin_background_write`]). A request then waits for at most one
+//! slice and one event, not for the consumer's whole backlog.
 //!
 //! A handler's refusal makes its event poison and the batch is re-run without
 //! it. A transient failure (database busy or down, broker unavailable) rolls
