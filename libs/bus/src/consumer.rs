@@ -40,6 +40,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{Offset, TopicPartitionList};
 use sea_orm::DatabaseTransaction;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::dead_letter;
 use crate::error::BusError;
@@ -452,7 +453,7 @@ impl InboxConsumer {
                 inbox::forget(&txn, &self.group, new_ids)
                     .await
                     .map_err(Failure::store)?;
-                self.store.commit(txn).await.map_err(Failure::store)?;
+                self.commit(txn, started, index - from).await?;
                 return Ok(Applied::Upto(index));
             }
             if index == recorded {
@@ -485,9 +486,10 @@ impl InboxConsumer {
                 tracing::debug!(group = %self.group, event_id = %event.id, "duplicate event skipped");
                 continue;
             }
+            // Instrumented, not entered: a span entered across an `.await`
+            // stays entered on whatever thread runs other tasks meanwhile.
             let span = tracing::debug_span!("apply", event_id = %event.id, event_type = %event.event_type, traceparent = event.traceparent.as_deref());
-            let _entered = span.enter();
-            match self.handler.handle(&txn, event).await {
+            match self.handler.handle(&txn, event).instrument(span).await {
                 Ok(()) => {}
                 Err(err) if err.is_transient() => return Err(Failure::Transient(err.to_string())),
                 Err(err) => return Err(Failure::Refused(index, err.to_string())),
@@ -511,8 +513,27 @@ impl InboxConsumer {
                 .await
                 .map_err(|err| Failure::Transient(err.to_string()))?;
         }
-        self.store.commit(txn).await.map_err(Failure::store)?;
+        self.commit(txn, started, items.len() - from).await?;
         Ok(Applied::All)
+    }
+
+    /// Commits an attempt begun at `started` that covered `records` records.
+    async fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        started: Instant,
+        records: usize,
+    ) -> Result<(), Failure> {
+        let committing = Instant::now();
+        self.store.commit(txn).await.map_err(Failure::store)?;
+        tracing::debug!(
+            group = %self.group,
+            records,
+            held_ms = (committing - started).as_secs_f64() * 1000.0,
+            commit_ms = committing.elapsed().as_secs_f64() * 1000.0,
+            "consumer commit"
+        );
+        Ok(())
     }
 }
 

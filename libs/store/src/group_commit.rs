@@ -16,6 +16,7 @@
 //! database gives way to it ([`Store::begin_background_write`]).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -87,6 +88,7 @@ type Reply<W> = oneshot::Sender<Result<<W as BatchWrite>::Response, <W as BatchW
 struct Job<W: BatchWrite> {
     request: W::Request,
     reply: Reply<W>,
+    submitted: Instant,
 }
 
 /// The handle callers submit requests through.
@@ -140,7 +142,11 @@ impl<W: BatchWrite> GroupCommit<W> {
         let _queued = self.store.request_queued();
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Job { request, reply })
+            .send(Job {
+                request,
+                reply,
+                submitted: Instant::now(),
+            })
             .await
             .map_err(|_| StoreError::Settings("the writer has stopped".into()))?;
         answer
@@ -150,6 +156,8 @@ impl<W: BatchWrite> GroupCommit<W> {
 }
 
 async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) {
+    let started = Instant::now();
+    let oldest = jobs.iter().map(|job| job.submitted).min().unwrap_or(started);
     // Its requests count as waiting since they were submitted.
     let txn = match store.begin().await {
         Ok(txn) => txn,
@@ -161,6 +169,7 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             return;
         }
     };
+    let began = Instant::now();
     let (requests, replies): (Vec<_>, Vec<_>) =
         jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
     // A lone request has no batch to try first: one attempt is enough.
@@ -170,7 +179,17 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
         apply_batch(writer, &txn, &requests).await
     };
     let outcomes: Vec<_> = replies.into_iter().zip(outcomes).collect();
-    match store.commit(txn).await {
+    let applied = Instant::now();
+    let committed = store.commit(txn).await;
+    tracing::debug!(
+        requests = outcomes.len(),
+        queued_ms = millis(started - oldest),
+        writer_wait_ms = millis(began - started),
+        apply_ms = millis(applied - began),
+        commit_ms = millis(applied.elapsed()),
+        "group commit"
+    );
+    match committed {
         Ok(()) => {
             for (reply, outcome) in outcomes {
                 let _ = reply.send(outcome);
@@ -184,6 +203,10 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             }
         }
     }
+}
+
+fn millis(duration: std::time::Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 /// The batch at once ([`BatchWrite::apply_all`]) in a savepoint; if that
