@@ -157,7 +157,11 @@ impl<W: BatchWrite> GroupCommit<W> {
 
 async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) {
     let started = Instant::now();
-    let oldest = jobs.iter().map(|job| job.submitted).min().unwrap_or(started);
+    let oldest = jobs
+        .iter()
+        .map(|job| job.submitted)
+        .min()
+        .unwrap_or(started);
     // Its requests count as waiting since they were submitted.
     let txn = match store.begin().await {
         Ok(txn) => txn,
