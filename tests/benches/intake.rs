@@ -138,13 +138,16 @@ async fn ready(base_url: &str) {
     }
 }
 
+/// `casework up` in `dir`, logging at `BENCH_LOG` (a `CASEWORK__TELEMETRY__LOG`
+/// filter, e.g. the README's commit timings) to this process's stderr.
 fn start_up(dir: &TempDir) -> CaseworkProcess {
     let listen = format!("127.0.0.1:{}", free_port());
     let broker = format!("127.0.0.1:{}", free_port());
+    let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
     CaseworkProcess::start(
         &workspace(),
         &["up", "--listen", &listen, "--broker-listen", &broker],
-        &[],
+        &[("CASEWORK__TELEMETRY__LOG", &log)],
         dir.path(),
     )
 }
@@ -225,7 +228,12 @@ async fn main() {
     println!("{}", intake.line("intake POST"));
 
     let mut sustained = 0.0;
-    for step in [1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0] {
+    let steps: Vec<f64> = std::env::var("BENCH_STEPS")
+        .unwrap_or_else(|_| "1000,1500,2000,2500,3000,4000".into())
+        .split(',')
+        .filter_map(|step| step.trim().parse().ok())
+        .collect();
+    for step in steps {
         let run = open_loop(&client, submit.clone(), step, 10.0).await;
         println!("{}", run.line("  step"));
         if !run.kept_up() {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous as SqlxSynchronous,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -66,20 +68,7 @@ impl Store {
             .sqlx_logging(false);
 
         if settings.is_sqlite() {
-            let busy = settings.busy_timeout;
-            let synchronous = match settings.sqlite_synchronous {
-                SqliteSynchronous::Full => SqlxSynchronous::Full,
-                SqliteSynchronous::Normal => SqlxSynchronous::Normal,
-            };
-            options.map_sqlx_sqlite_opts(move |opts| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(synchronous)
-                    .busy_timeout(busy)
-                    .foreign_keys(true)
-                    // Not in a writer's commit: see `Checkpointer`.
-                    .pragma("wal_autocheckpoint", "0")
-            });
+            options.map_sqlx_sqlite_opts(sqlite_options(settings, false));
         } else if let Some(schema) = &settings.schema {
             if !schema
                 .chars()
@@ -114,7 +103,8 @@ impl Store {
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
-                .max_lifetime(None);
+                .max_lifetime(None)
+                .map_sqlx_sqlite_opts(sqlite_options(settings, true));
             let writer = Database::connect(options).await?;
             let requests = Arc::new(WaitingRequests::default());
             let checkpointer = Checkpointer::start(db.clone(), writer.clone(), requests.clone());
@@ -237,14 +227,58 @@ impl Store {
     }
 }
 
+/// The options of a SQLite pool: WAL, the configured `synchronous`, a busy
+/// timeout and foreign keys. Each connection runs on a thread of its own,
+/// named after the database and pool (the `writer`, `register-w`; a reader,
+/// `register-r3`), so that `top -H` and `perf` tell whose queries the CPU
+/// goes to.
+fn sqlite_options(
+    settings: &DatabaseSettings,
+    writer: bool,
+) -> impl Fn(SqliteConnectOptions) -> SqliteConnectOptions + Send + Sync + 'static {
+    let busy = settings.busy_timeout;
+    let synchronous = match settings.sqlite_synchronous {
+        SqliteSynchronous::Full => SqlxSynchronous::Full,
+        SqliteSynchronous::Normal => SqlxSynchronous::Normal,
+    };
+    let database: Arc<str> = settings
+        .url
+        .rsplit('/')
+        .next()
+        .and_then(|file| file.split(['.', '?']).next())
+        .unwrap_or("sqlite")
+        .into();
+    move |opts| {
+        let database = database.clone();
+        opts.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(busy)
+            .foreign_keys(true)
+            // Not in a writer's commit: see `Checkpointer`.
+            .pragma("wal_autocheckpoint", "0")
+            .thread_name(move |id| {
+                if writer {
+                    format!("{database}-w")
+                } else {
+                    format!("{database}-r{id}")
+                }
+            })
+    }
+}
+
 /// How often the write-ahead log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
-/// How long the write-ahead log may grow (in 4 KiB pages: 16 MiB) before
+/// How long the write-ahead log may grow (in 4 KiB pages: 64 MiB) before
 /// the checkpointer makes it start again from its beginning. Each restart
-/// holds the writer for a moment; at 500 applications/s Register's log
-/// reaches this about twice a second.
-const RESTART_LOG_AFTER_PAGES: i64 = 4096;
+/// holds the writer for a moment (a copy and two syncs), delaying the
+/// requests behind it; at 500 applications/s Register's log reaches this
+/// about every 2 s. At 16 MiB, four times as often, intake p99 was 16%
+/// higher (BENCHMARKS.md); the cost is up to 64 MiB of log on disk per busy
+/// service, reused rather than regrown after each restart. Tests restart at
+/// 16 MiB, to exercise restarts without writing hundreds of MiB.
+const RESTART_LOG_AFTER_PAGES: i64 = if cfg!(test) { 4096 } else { 16384 };
 
 /// Copies SQLite's write-ahead log back into the database file, every
 /// [`CHECKPOINT_EVERY`], until dropped; and keeps the log from growing
@@ -290,9 +324,6 @@ impl Checkpointer {
                 // Pages written meanwhile are not copied yet; with no writes
                 // since last time, the next write restarts the log by itself.
                 if log > RESTART_LOG_AFTER_PAGES && log != last_log {
-                    // Copy what came in during that copy first, off the
-                    // writer, so that little is left to copy on it.
-                    let _ = checkpoint(&reader).await;
                     requests.give_way().await;
                     let started = std::time::Instant::now();
                     match checkpoint(&writer).await {
