@@ -547,6 +547,21 @@ mod tests {
         temp.remove().await;
     }
 
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn connection_threads_are_named_after_their_database() {
+        let temp = TempStore::new().await;
+        temp.store.ping().await.unwrap();
+        let names: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        assert!(names.iter().any(|n| n == "test-w"), "{names:?}");
+        assert!(names.iter().any(|n| n.starts_with("test-r")), "{names:?}");
+        temp.remove().await;
+    }
+
     #[tokio::test]
     async fn background_work_takes_the_writer_anyway_after_the_longest_deferral() {
         let temp = TempStore::new().await;
