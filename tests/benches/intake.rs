@@ -11,9 +11,13 @@
 //!   each request's *intended* send time (open loop), against the baseline
 //!   `GET /livez` at the same rate through the same listener, middleware and
 //!   client.
-//! - Throughput: rising offered rates (10 s each) until the platform no
+//! - Throughput: rising offered rates (10 s each; `BENCH_STEPS`, default
+//!   1000,1500,2000,2500,3000,4000, empty for none) until the platform no
 //!   longer keeps up (completed < 95% of offered, or p99 > 1 s); the highest
 //!   rate it kept up with is the maximum sustained rate.
+//!
+//! `BENCH_LOG` sets `casework up`'s log filter (default `warn`), e.g. to the
+//! README's commit timings.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -231,7 +235,12 @@ async fn main() {
     let steps: Vec<f64> = std::env::var("BENCH_STEPS")
         .unwrap_or_else(|_| "1000,1500,2000,2500,3000,4000".into())
         .split(',')
-        .filter_map(|step| step.trim().parse().ok())
+        .map(str::trim)
+        .filter(|step| !step.is_empty())
+        .map(|step| {
+            step.parse()
+                .unwrap_or_else(|_| panic!("BENCH_STEPS: `{step}` is not a rate per second"))
+        })
         .collect();
     for step in steps {
         let run = open_loop(&client, submit.clone(), step, 10.0).await;

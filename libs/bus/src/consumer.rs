@@ -529,8 +529,8 @@ impl InboxConsumer {
         tracing::debug!(
             group = %self.group,
             records,
-            held_ms = (committing - started).as_secs_f64() * 1000.0,
-            commit_ms = committing.elapsed().as_secs_f64() * 1000.0,
+            held = ?(committing - started),
+            commit = ?committing.elapsed(),
             "consumer commit"
         );
         Ok(())

@@ -187,10 +187,10 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
     let committed = store.commit(txn).await;
     tracing::debug!(
         requests = outcomes.len(),
-        queued_ms = millis(started - oldest),
-        writer_wait_ms = millis(began - started),
-        apply_ms = millis(applied - began),
-        commit_ms = millis(applied.elapsed()),
+        queued = ?(started - oldest),
+        writer_wait = ?(began - started),
+        apply = ?(applied - began),
+        commit = ?applied.elapsed(),
         "group commit"
     );
     match committed {
@@ -207,10 +207,6 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             }
         }
     }
-}
-
-fn millis(duration: std::time::Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 /// The batch at once ([`BatchWrite::apply_all`]) in a savepoint; if that

@@ -297,8 +297,9 @@ const RESTART_LOG_AFTER_PAGES: i64 = if cfg!(test) { 4096 } else { 16384 };
 /// every commit extending the file. So once the log is past
 /// [`RESTART_LOG_AFTER_PAGES`], the checkpointer also takes the writer for a
 /// moment, between writes and giving way to requests like any background
-/// work, and copies the few pages written since: the next write then
-/// overwrites the log from its beginning.
+/// work, and copies what was written since its last copy (at most one
+/// [`CHECKPOINT_EVERY`] of writes): the next write then overwrites the log
+/// from its beginning.
 #[derive(Debug)]
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
@@ -327,10 +328,8 @@ impl Checkpointer {
                     requests.give_way().await;
                     let started = std::time::Instant::now();
                     match checkpoint(&writer).await {
-                        Ok(_) => tracing::debug!(
-                            held_ms = started.elapsed().as_secs_f64() * 1000.0,
-                            "log restarted"
-                        ),
+                        // Waiting for the writer included.
+                        Ok(_) => tracing::debug!(took = ?started.elapsed(), "log restarted"),
                         Err(err) => {
                             tracing::warn!(error = %err, "checkpoint on the writer failed; will retry");
                         }
