@@ -177,7 +177,7 @@ impl OutboxRelay {
             return Ok(());
         }
         self.store.give_way_to_requests().await;
-        outbox::mark_published(self.store.writer(), &self.unmarked, Utc::now()).await?;
+        outbox::mark_published(self.store.writer(), &self.unmarked).await?;
         self.unmarked.clear();
         self.unmarked_since = None;
         Ok(())

@@ -559,7 +559,8 @@ async fn a_broker_killed_under_load_loses_no_acknowledged_event(backend: Backend
         })
     };
     let published = |store: Store| async move {
-        let sql = "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NOT NULL";
+        let sql =
+            "SELECT COUNT(*) AS n FROM outbox WHERE id NOT IN (SELECT id FROM outbox_unpublished)";
         let row = store
             .connection()
             .query_one_raw(Statement::from_string(store.backend(), sql))

@@ -4,11 +4,16 @@
 //! then commits with [`crate::Store::commit`], which wakes the relay. The relay
 //! (in the bus crate) reads unpublished rows in id order, publishes them, marks
 //! them published, and prunes old published rows.
+//!
+//! Which rows wait to be published is kept apart from the rows themselves, in
+//! the narrow `outbox_unpublished` table of ids: marking a thousand rows
+//! published then deletes a few small pages rather than rewriting every row's
+//! event JSON (see [`crate::migrations::ListUnpublishedOutboxRows`]).
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Alias, Expr, Func, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, ExprTrait, QueryOrder, Set};
 
 use crate::error::StoreError;
 
@@ -29,8 +34,6 @@ pub struct Model {
     pub event: String,
     /// When the row was written.
     pub created_at: DateTimeUtc,
-    /// When the broker acknowledged it; `None` until then.
-    pub published_at: Option<DateTimeUtc>,
 }
 
 /// No relations.
@@ -38,6 +41,18 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The table of unpublished ids and its one column.
+fn unpublished_table() -> Alias {
+    Alias::new("outbox_unpublished")
+}
+
+fn unpublished_ids() -> SelectStatement {
+    Query::select()
+        .column(Column::Id)
+        .from(unpublished_table())
+        .to_owned()
+}
 
 /// An event ready to append: already validated against its schema.
 #[derive(Debug, Clone)]
@@ -52,7 +67,7 @@ pub struct PendingEvent {
     pub event: String,
 }
 
-/// Appends events inside the caller's transaction.
+/// Appends events inside the caller's transaction and lists them as unpublished.
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     events: impl IntoIterator<Item = PendingEvent>,
@@ -66,16 +81,33 @@ pub async fn append<C: ConnectionTrait>(
             record_key: Set(e.record_key),
             event: Set(e.event),
             created_at: Set(now),
-            published_at: Set(None),
             ..Default::default()
         })
         .collect();
     if rows.is_empty() {
         return Ok(());
     }
+    // The ids are assigned by the insert; find them by event id (a unique index).
+    let event_ids: Vec<String> = rows
+        .iter()
+        .map(|row| row.event_id.clone().unwrap())
+        .collect();
     Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
+    let list = Query::insert()
+        .into_table(unpublished_table())
+        .columns([Column::Id])
+        .select_from(
+            Query::select()
+                .column(Column::Id)
+                .from(Entity)
+                .and_where(Column::EventId.is_in(event_ids))
+                .to_owned(),
+        )
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    txn.execute(&list).await?;
     Ok(())
 }
 
@@ -86,34 +118,36 @@ pub async fn unpublished<C: ConnectionTrait>(
     limit: u64,
     skip: Option<(i64, i64)>,
 ) -> Result<Vec<Model>, StoreError> {
-    let mut query = Entity::find().filter(Column::PublishedAt.is_null());
+    let mut ids = unpublished_ids();
     if let Some((first, last)) = skip {
-        query = query.filter(Column::Id.not_between(first, last));
+        ids.and_where(Expr::col(Column::Id).not_between(first, last));
     }
-    Ok(query.order_by_asc(Column::Id).limit(limit).all(db).await?)
+    ids.order_by(Column::Id, sea_orm::Order::Asc).limit(limit);
+    Ok(Entity::find()
+        .filter(Column::Id.in_subquery(ids))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?)
 }
 
-/// Marks rows published.
-pub async fn mark_published<C: ConnectionTrait>(
-    db: &C,
-    ids: &[i64],
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// Marks rows published: takes them off the unpublished list.
+pub async fn mark_published<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    Entity::update_many()
-        .col_expr(Column::PublishedAt, Expr::value(at))
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
-        .await?;
+    let delete = Query::delete()
+        .from_table(unpublished_table())
+        .and_where(Expr::col(Column::Id).is_in(ids.iter().copied()))
+        .to_owned();
+    db.execute(&delete).await?;
     Ok(())
 }
 
-/// Deletes rows published before `cutoff`; returns how many.
+/// Deletes published rows written before `cutoff`; returns how many.
 pub async fn prune<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
     let result = Entity::delete_many()
-        .filter(Column::PublishedAt.lt(cutoff))
+        .filter(Column::CreatedAt.lt(cutoff))
+        .filter(Column::Id.not_in_subquery(unpublished_ids()))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -121,8 +155,119 @@ pub async fn prune<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<
 
 /// How many rows wait to be published (for metrics and tests).
 pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
-    Ok(Entity::find()
-        .filter(Column::PublishedAt.is_null())
-        .count(db)
-        .await?)
+    let count = Query::select()
+        .expr_as(Func::count(Expr::col(Column::Id)), Alias::new("n"))
+        .from(unpublished_table())
+        .to_owned();
+    let row = db
+        .query_one(&count)
+        .await?
+        .ok_or_else(|| DbErr::Custom("COUNT returned no row".into()))?;
+    Ok(u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Statement;
+    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+    use super::*;
+    use crate::store::TempStore;
+
+    struct Platform;
+
+    impl MigratorTrait for Platform {
+        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+            crate::migrations::platform()
+        }
+    }
+
+    fn event(n: usize) -> PendingEvent {
+        PendingEvent {
+            event_id: format!("event-{n}"),
+            topic: "topic".into(),
+            record_key: "key".into(),
+            event: format!("{{\"n\":{n}}}"),
+        }
+    }
+
+    async fn ids(store: &crate::Store) -> Vec<i64> {
+        unpublished(store.connection(), 100, None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.id)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn marked_rows_leave_the_unpublished_list_and_only_they_are_pruned() {
+        let temp = TempStore::new().await;
+        let store = &temp.store;
+        store.migrate::<Platform>().await.unwrap();
+        let txn = store.begin_write().await.unwrap();
+        append(&txn, (0..3).map(event)).await.unwrap();
+        store.commit(txn).await.unwrap();
+
+        let all = ids(store).await;
+        assert_eq!(all.len(), 3);
+        assert!(all.is_sorted());
+        assert_eq!(backlog(store.connection()).await.unwrap(), 3);
+
+        mark_published(store.writer(), &all[..2]).await.unwrap();
+        assert_eq!(ids(store).await, all[2..]);
+        assert_eq!(backlog(store.connection()).await.unwrap(), 1);
+        let skipped = unpublished(store.connection(), 100, Some((all[2], all[2])))
+            .await
+            .unwrap();
+        assert!(skipped.is_empty(), "rows being sent are left out");
+
+        let future = Utc::now() + chrono::Duration::hours(1);
+        assert_eq!(
+            prune(store.writer(), Utc::now() - chrono::Duration::hours(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            prune(store.writer(), future).await.unwrap(),
+            2,
+            "only the published rows"
+        );
+        assert_eq!(ids(store).await, all[2..]);
+        temp.remove().await;
+    }
+
+    #[tokio::test]
+    async fn the_migration_lists_exactly_the_rows_not_yet_published() {
+        let temp = TempStore::new().await;
+        let store = &temp.store;
+        // The three migrations before the list, with one row published and one not.
+        Platform::up(store.writer(), Some(3)).await.unwrap();
+        for (id, published) in [(1, "'2026-11-22T10:00:00Z'"), (2, "NULL")] {
+            let sql = format!(
+                "INSERT INTO outbox (id, event_id, topic, record_key, event, created_at, published_at) \
+                 VALUES ({id}, 'event-{id}', 'topic', 'key', '{{}}', '2026-11-22T09:00:00Z', {published})"
+            );
+            store
+                .writer()
+                .execute_raw(Statement::from_string(store.backend(), sql))
+                .await
+                .unwrap();
+        }
+        Platform::up(store.writer(), None).await.unwrap();
+        assert_eq!(ids(store).await, [2]);
+
+        // And back: the published row gets a time again, the other does not.
+        Platform::down(store.writer(), Some(1)).await.unwrap();
+        let sql = "SELECT id FROM outbox WHERE published_at IS NULL";
+        let rows = store
+            .connection()
+            .query_all_raw(Statement::from_string(store.backend(), sql))
+            .await
+            .unwrap();
+        let still: Vec<i64> = rows.iter().map(|r| r.try_get("", "id").unwrap()).collect();
+        assert_eq!(still, [2]);
+        temp.remove().await;
+    }
 }
