@@ -107,7 +107,12 @@ impl Store {
                 .map_sqlx_sqlite_opts(sqlite_options(settings, true));
             let writer = Database::connect(options).await?;
             let requests = Arc::new(WaitingRequests::default());
-            let checkpointer = Checkpointer::start(db.clone(), writer.clone(), requests.clone());
+            let checkpointer = Checkpointer::start(
+                sqlite_name(&settings.url),
+                db.clone(),
+                writer.clone(),
+                requests.clone(),
+            );
             (writer, Some(requests), Some(Arc::new(checkpointer)))
         } else {
             (db.clone(), None, None)
@@ -227,6 +232,16 @@ impl Store {
     }
 }
 
+/// What logs and thread names call a SQLite database: its file's stem
+/// (`register` for `sqlite://data/register.db`).
+fn sqlite_name(url: &str) -> Arc<str> {
+    url.rsplit('/')
+        .next()
+        .and_then(|file| file.split(['.', '?']).next())
+        .unwrap_or("sqlite")
+        .into()
+}
+
 /// The options of a SQLite pool: WAL, the configured `synchronous`, a busy
 /// timeout and foreign keys. Each connection runs on a thread of its own,
 /// named after the database and pool (the `writer`, `register-w`; a reader,
@@ -241,13 +256,7 @@ fn sqlite_options(
         SqliteSynchronous::Full => SqlxSynchronous::Full,
         SqliteSynchronous::Normal => SqlxSynchronous::Normal,
     };
-    let database: Arc<str> = settings
-        .url
-        .rsplit('/')
-        .next()
-        .and_then(|file| file.split(['.', '?']).next())
-        .unwrap_or("sqlite")
-        .into();
+    let database = sqlite_name(&settings.url);
     move |opts| {
         let database = database.clone();
         opts.create_if_missing(true)
@@ -305,6 +314,7 @@ struct Checkpointer(tokio::task::JoinHandle<()>);
 
 impl Checkpointer {
     fn start(
+        database: Arc<str>,
         reader: DatabaseConnection,
         writer: DatabaseConnection,
         requests: Arc<WaitingRequests>,
@@ -318,7 +328,7 @@ impl Checkpointer {
                 let log = match checkpoint(&reader).await {
                     Ok(pages) => pages,
                     Err(err) => {
-                        tracing::warn!(error = %err, "checkpoint failed; will retry");
+                        tracing::warn!(%database, error = %err, "checkpoint failed; will retry");
                         continue;
                     }
                 };
@@ -329,9 +339,11 @@ impl Checkpointer {
                     let started = std::time::Instant::now();
                     match checkpoint(&writer).await {
                         // Waiting for the writer included.
-                        Ok(_) => tracing::debug!(took = ?started.elapsed(), "log restarted"),
+                        Ok(_) => {
+                            tracing::debug!(%database, took = ?started.elapsed(), "log restarted")
+                        }
                         Err(err) => {
-                            tracing::warn!(error = %err, "checkpoint on the writer failed; will retry");
+                            tracing::warn!(%database, error = %err, "checkpoint on the writer failed; will retry");
                         }
                     }
                 }
