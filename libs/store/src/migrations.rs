@@ -48,6 +48,21 @@ enum Inbox {
     ReceivedAt,
 }
 
+/// The outbox's index for the relay and pruner until [`ListUnpublishedOutboxRows`].
+const PUBLISHED_AT_ID: &str = "outbox_published_at_id";
+/// The outbox's index for the pruner since [`ListUnpublishedOutboxRows`].
+const CREATED_AT: &str = "outbox_created_at";
+
+/// An index on the outbox.
+fn outbox_index(name: &str, columns: impl IntoIterator<Item = Outbox>) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.if_not_exists().name(name).table(Outbox::Table);
+    for column in columns {
+        index.col(column);
+    }
+    index.to_owned()
+}
+
 /// The transactional outbox: events written in the same transaction as the
 /// state change that caused them, published by the relay.
 pub struct CreateOutbox;
@@ -78,15 +93,10 @@ impl MigrationTrait for CreateOutbox {
             .await?;
         // The relay reads unpublished rows in id order; the pruner reads published ones by age.
         manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("outbox_published_at_id")
-                    .table(Outbox::Table)
-                    .col(Outbox::PublishedAt)
-                    .col(Outbox::Id)
-                    .to_owned(),
-            )
+            .create_index(outbox_index(
+                PUBLISHED_AT_ID,
+                [Outbox::PublishedAt, Outbox::Id],
+            ))
             .await
     }
 
@@ -236,7 +246,7 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
         manager
             .drop_index(
                 Index::drop()
-                    .name("outbox_published_at_id")
+                    .name(PUBLISHED_AT_ID)
                     .table(Outbox::Table)
                     .to_owned(),
             )
@@ -250,14 +260,7 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("outbox_created_at")
-                    .table(Outbox::Table)
-                    .col(Outbox::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(outbox_index(CREATED_AT, [Outbox::CreatedAt]))
             .await
     }
 
@@ -265,7 +268,7 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
         manager
             .drop_index(
                 Index::drop()
-                    .name("outbox_created_at")
+                    .name(CREATED_AT)
                     .table(Outbox::Table)
                     .to_owned(),
             )
@@ -293,15 +296,10 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
             .to_owned();
         manager.exec_stmt(published).await?;
         manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("outbox_published_at_id")
-                    .table(Outbox::Table)
-                    .col(Outbox::PublishedAt)
-                    .col(Outbox::Id)
-                    .to_owned(),
-            )
+            .create_index(outbox_index(
+                PUBLISHED_AT_ID,
+                [Outbox::PublishedAt, Outbox::Id],
+            ))
             .await?;
         manager
             .drop_table(Table::drop().table(OutboxUnpublished::Table).to_owned())

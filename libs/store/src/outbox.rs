@@ -12,8 +12,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Alias, Expr, Func, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, ExprTrait, QueryOrder, Set};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ConnectionTrait, QueryOrder, Set};
 
 use crate::error::StoreError;
 
@@ -42,15 +42,31 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The table of unpublished ids and its one column.
-fn unpublished_table() -> Alias {
-    Alias::new("outbox_unpublished")
+/// The `outbox_unpublished` table: the ids of rows the relay has yet to publish.
+pub mod unpublished {
+    use sea_orm::entity::prelude::*;
+
+    /// An outbox row waiting to be published.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox_unpublished")]
+    pub struct Model {
+        /// The outbox row's id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i64,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// `SELECT id FROM outbox_unpublished`, for subqueries.
 fn unpublished_ids() -> SelectStatement {
     Query::select()
-        .column(Column::Id)
-        .from(unpublished_table())
+        .column(unpublished::Column::Id)
+        .from(unpublished::Entity)
         .to_owned()
 }
 
@@ -72,32 +88,27 @@ pub async fn append<C: ConnectionTrait>(
     txn: &C,
     events: impl IntoIterator<Item = PendingEvent>,
 ) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let rows: Vec<ActiveModel> = events
-        .into_iter()
-        .map(|e| ActiveModel {
-            event_id: Set(e.event_id),
-            topic: Set(e.topic),
-            record_key: Set(e.record_key),
-            event: Set(e.event),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    if rows.is_empty() {
+    let events: Vec<PendingEvent> = events.into_iter().collect();
+    if events.is_empty() {
         return Ok(());
     }
-    // The ids are assigned by the insert; find them by event id (a unique index).
-    let event_ids: Vec<String> = rows
-        .iter()
-        .map(|row| row.event_id.clone().unwrap())
-        .collect();
+    // The insert assigns the ids; the listing finds them by event id (unique).
+    let event_ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    let now = Utc::now();
+    let rows = events.into_iter().map(|e| ActiveModel {
+        event_id: Set(e.event_id),
+        topic: Set(e.topic),
+        record_key: Set(e.record_key),
+        event: Set(e.event),
+        created_at: Set(now),
+        ..Default::default()
+    });
     Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
     let list = Query::insert()
-        .into_table(unpublished_table())
-        .columns([Column::Id])
+        .into_table(unpublished::Entity)
+        .columns([unpublished::Column::Id])
         .select_from(
             Query::select()
                 .column(Column::Id)
@@ -120,9 +131,10 @@ pub async fn unpublished<C: ConnectionTrait>(
 ) -> Result<Vec<Model>, StoreError> {
     let mut ids = unpublished_ids();
     if let Some((first, last)) = skip {
-        ids.and_where(Expr::col(Column::Id).not_between(first, last));
+        ids.and_where(unpublished::Column::Id.not_between(first, last));
     }
-    ids.order_by(Column::Id, sea_orm::Order::Asc).limit(limit);
+    ids.order_by(unpublished::Column::Id, sea_orm::Order::Asc)
+        .limit(limit);
     Ok(Entity::find()
         .filter(Column::Id.in_subquery(ids))
         .order_by_asc(Column::Id)
@@ -135,11 +147,10 @@ pub async fn mark_published<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<(
     if ids.is_empty() {
         return Ok(());
     }
-    let delete = Query::delete()
-        .from_table(unpublished_table())
-        .and_where(Expr::col(Column::Id).is_in(ids.iter().copied()))
-        .to_owned();
-    db.execute(&delete).await?;
+    unpublished::Entity::delete_many()
+        .filter(unpublished::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -155,15 +166,7 @@ pub async fn prune<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<
 
 /// How many rows wait to be published (for metrics and tests).
 pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
-    let count = Query::select()
-        .expr_as(Func::count(Expr::col(Column::Id)), Alias::new("n"))
-        .from(unpublished_table())
-        .to_owned();
-    let row = db
-        .query_one(&count)
-        .await?
-        .ok_or_else(|| DbErr::Custom("COUNT returned no row".into()))?;
-    Ok(u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0))
+    Ok(unpublished::Entity::find().count(db).await?)
 }
 
 #[cfg(test)]
