@@ -270,7 +270,8 @@ fn sqlite_options(
             // multi-row statement) in memory: past 64 KiB, which most group
             // commits reached, they spilled to a temporary file created and
             // deleted per commit, 40% of Register's writes. A crash never
-            // needs them.
+            // needs them. (It keeps SQLite's other temporary files in
+            // memory too, such as a sort that outgrows the page cache.)
             .pragma("temp_store", "memory")
             .thread_name(move |id| {
                 if writer {
@@ -463,6 +464,26 @@ mod tests {
     use super::*;
     use std::time::Instant;
 
+    /// A table of blobs to write pages with.
+    async fn create_blobs(store: &Store) {
+        store
+            .writer()
+            .execute_unprepared("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .await
+            .unwrap();
+    }
+
+    /// Inserts a blob of `len` bytes.
+    async fn insert_blob(txn: &DatabaseTransaction, len: usize) {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "INSERT INTO blobs (b) VALUES (?)",
+            [vec![7u8; len].into()],
+        ))
+        .await
+        .unwrap();
+    }
+
     #[tokio::test]
     async fn background_work_waits_until_no_request_is_waiting() {
         let requests = WaitingRequests::default();
@@ -495,11 +516,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(autocheckpoint.try_get_by_index::<i64>(0).unwrap(), 0);
-        store
-            .writer()
-            .execute_unprepared("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .await
-            .unwrap();
+        create_blobs(store).await;
         // 4 rounds of 50 commits of 8 KiB, with time to checkpoint after
         // each. Unless checkpointed, the log only grows: to 4 times its size
         // after the first round. Checkpointed, it starts again each round.
@@ -512,13 +529,7 @@ mod tests {
         for _ in 0..4 {
             for _ in 0..50 {
                 let txn = store.begin_write().await.unwrap();
-                txn.execute_raw(Statement::from_sql_and_values(
-                    store.backend(),
-                    "INSERT INTO blobs (b) VALUES (?)",
-                    [vec![7u8; 8192].into()],
-                ))
-                .await
-                .unwrap();
+                insert_blob(&txn, 8192).await;
                 store.commit(txn).await.unwrap();
             }
             sizes.push(wal());
@@ -535,23 +546,13 @@ mod tests {
     async fn the_write_ahead_log_starts_again_under_writes_that_never_pause() {
         let temp = TempStore::new().await;
         let store = &temp.store;
-        store
-            .writer()
-            .execute_unprepared("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .await
-            .unwrap();
+        create_blobs(store).await;
         // 3,000 commits of 32 KiB back to back, 96 MiB in all: a log never
         // started again holds all of it.
         let written: u64 = 3000 * 32 * 1024;
         for _ in 0..3000 {
             let txn = store.begin_write().await.unwrap();
-            txn.execute_raw(Statement::from_sql_and_values(
-                store.backend(),
-                "INSERT INTO blobs (b) VALUES (?)",
-                [vec![7u8; 32 * 1024].into()],
-            ))
-            .await
-            .unwrap();
+            insert_blob(&txn, 32 * 1024).await;
             store.commit(txn).await.unwrap();
         }
         let wal = std::fs::metadata(temp.dir.join("test.db-wal"))
@@ -580,20 +581,10 @@ mod tests {
     async fn a_savepoint_past_64_kib_keeps_its_journal_in_memory() {
         let temp = TempStore::new().await;
         let store = &temp.store;
-        store
-            .writer()
-            .execute_unprepared("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .await
-            .unwrap();
+        create_blobs(store).await;
         let txn = store.begin_write().await.unwrap();
         for _ in 0..50 {
-            txn.execute_raw(Statement::from_sql_and_values(
-                store.backend(),
-                "INSERT INTO blobs (b) VALUES (?)",
-                [vec![7u8; 3000].into()],
-            ))
-            .await
-            .unwrap();
+            insert_blob(&txn, 3000).await;
         }
         store.commit(txn).await.unwrap();
         // A savepoint then changes those 50 pages (200 KiB of originals to
