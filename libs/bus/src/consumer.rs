@@ -2,7 +2,8 @@
 //!
 //! Each batch of records goes through three steps:
 //! 1. every record is decoded as a CloudEvent and validated against its
-//!    schema; one that fails is *poison*;
+//!    schema; one that fails is *poison*. Records of types that another
+//!    service handles are skipped by their `ce_type` header alone;
 //! 2. in one writing transaction, the batch's event ids are recorded in the
 //!    inbox as it goes, a chunk at a time (those already there were applied
 //!    before and are skipped), the handler applies each new event, then
@@ -407,6 +408,9 @@ impl InboxConsumer {
             .headers()
             .map(|h| h.iter().map(|h| (h.key, h.value)).collect::<Vec<_>>())
             .unwrap_or_default();
+        if self.for_another_consumer(&headers) {
+            return Item::Ignore;
+        }
         let mut event = match Event::from_kafka(headers, message.payload()) {
             Ok(event) => event,
             Err(err) => return Item::Poison(None, err.to_string()),
@@ -419,6 +423,28 @@ impl InboxConsumer {
         } else {
             Item::Ignore
         }
+    }
+
+    /// Whether a record is, by its `ce_type` header alone, a catalogued event
+    /// that another service handles. Topics are per producer, so each of the
+    /// six services reading Register's topic receives every request Register
+    /// makes. Only the one that handles a type judges it, and dead-letters it
+    /// if it is poison: one dead letter per bad record, not one per group
+    /// reading the topic. A record without a readable or catalogued type is
+    /// decoded, and so dead-lettered, by every group.
+    fn for_another_consumer(&self, headers: &[(&str, Option<&[u8]>)]) -> bool {
+        // The last `ce_type` counts, as in `Event::from_kafka`.
+        let Some(name) = headers
+            .iter()
+            .rev()
+            .find(|(name, _)| *name == casework_contracts::envelope::headers::TYPE)
+            .and_then(|(_, value)| *value)
+            .and_then(|value| std::str::from_utf8(value).ok())
+        else {
+            return false;
+        };
+        let event_type = EventType::new(name);
+        !self.handled.contains(&event_type) && self.registry.catalogue().get(&event_type).is_some()
     }
 
     /// One attempt at the batch from item `from`: handlers first (a refusal
@@ -436,6 +462,16 @@ impl InboxConsumer {
         dead_lettered: &mut [bool],
         from: usize,
     ) -> Result<Applied, Failure> {
+        if items.iter().enumerate().all(|(index, item)| match item {
+            Item::Ignore => true,
+            Item::Apply(_) => index < from,
+            // Dead-lettered at the end of the batch's last attempt.
+            Item::Poison(..) => false,
+        }) {
+            // Nothing to apply or dead-letter: no transaction, so no turn on
+            // the writer.
+            return Ok(Applied::All);
+        }
         let txn = self
             .store
             .begin_background_write()

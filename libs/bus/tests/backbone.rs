@@ -224,6 +224,15 @@ async fn eventually(timeout: Duration, what: &str, mut check: impl AsyncFnMut() 
     }
 }
 
+/// Sets a record's `ce_type` header.
+fn set_type(record: &mut KafkaRecord, event_type: &str) {
+    for (name, value) in &mut record.headers {
+        if name == "ce_type" {
+            *value = event_type.as_bytes().to_vec();
+        }
+    }
+}
+
 async fn dead_letters(settings: &BusSettings) -> Vec<DeadLetter> {
     let topic = settings.prefixed(&format!("{REGISTER_TOPIC}.dlq"));
     dead_letter::list(settings, &topic).await.expect("list DLQ")
@@ -291,11 +300,23 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
     headerless.headers.retain(|(name, _)| name != "ce_type");
     let last_valid = application_received(5).to_kafka();
     let refused = refused.to_kafka();
+    // Another service's event type is that service's consumer's to judge:
+    // this one skips it, malformed or not. A type nobody catalogued is poison.
+    // Keyed as the last valid event, so on its partition before it: skipped
+    // by the time that one is applied.
+    let mut others_malformed = application_received(6).to_kafka();
+    set_type(&mut others_malformed, "case.closed.v1");
+    others_malformed.key.clone_from(&last_valid.key);
+    others_malformed.payload = b"{\"closed\": ".to_vec();
+    let mut uncatalogued = application_received(8).to_kafka();
+    set_type(&mut uncatalogued, "made.up.v1");
     let records: Vec<(&str, &KafkaRecord)> = vec![
         ("valid", &valid),
         ("schema-invalid", &schema_invalid),
         ("malformed", &malformed),
+        ("another service's, malformed", &others_malformed),
         ("headerless", &headerless),
+        ("uncatalogued", &uncatalogued),
         ("refused", &refused),
         ("valid", &last_valid),
     ];
@@ -311,12 +332,12 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
     .await;
 
     let mut letters = Vec::new();
-    eventually(Duration::from_secs(30), "four dead letters", async || {
+    eventually(Duration::from_secs(30), "five dead letters", async || {
         letters = dead_letters(&register.settings).await;
-        letters.len() >= 4
+        letters.len() >= 5
     })
     .await;
-    assert_eq!(letters.len(), 4, "{letters:#?}");
+    assert_eq!(letters.len(), 5, "{letters:#?}");
     let group = register.settings.consumer_group("communicate");
     for letter in &letters {
         assert_eq!(letter.topic, topic);
@@ -334,6 +355,18 @@ async fn bad_records_go_to_the_dlq_and_the_consumer_continues(backend: Backend) 
         "{errors:?}"
     );
     assert!(errors.iter().any(|e| e.contains("ce_type")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("unknown event type `made.up.v1`")),
+        "{errors:?}"
+    );
+    assert!(
+        letters
+            .iter()
+            .all(|l| l.record.payload != others_malformed.payload),
+        "another service's event was dead-lettered here: {letters:#?}"
+    );
     assert!(errors.iter().any(|e| e.contains("refused")), "{errors:?}");
     // The original record travels untouched, so it can be replayed once fixed.
     let malformed_letter = letters
