@@ -425,13 +425,14 @@ impl InboxConsumer {
         }
     }
 
-    /// Whether a record is, by its `ce_type` header alone, a catalogued event
-    /// that another service handles. Topics are per producer, so each of the
-    /// six services reading Register's topic receives every request Register
-    /// makes. Only the one that handles a type judges it, and dead-letters it
-    /// if it is poison: one dead letter per bad record, not one per group
-    /// reading the topic. A record without a readable or catalogued type is
-    /// decoded, and so dead-lettered, by every group.
+    /// Whether a record is, by its `ce_type` header alone, of a catalogued
+    /// type this consumer does not handle. Topics are per producer, so each of
+    /// the six services reading Register's topic receives every request
+    /// Register makes. Only a consumer that handles a type judges it, and
+    /// dead-letters it if it is poison: one dead letter per bad record, not
+    /// one per group reading the topic (and none for a type no service
+    /// consumes). A record without a readable or catalogued type is decoded,
+    /// and so dead-lettered, by every group.
     fn for_another_consumer(&self, headers: &[(&str, Option<&[u8]>)]) -> bool {
         // The last `ce_type` counts, as in `Event::from_kafka`.
         let Some(name) = headers
