@@ -21,6 +21,31 @@ use rdkafka::message::{Headers, Message};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Publishes `data` as `service` would: an `event_type` event about
+/// `case_id` on that service's topic (the test plays the service).
+async fn publish_as(
+    producer: &EventProducer,
+    settings: &BusSettings,
+    service: &str,
+    event_type: &str,
+    case_id: &str,
+    data: Value,
+) {
+    let event = Event::new(
+        format!("urn:casework:{service}"),
+        EventType::new(event_type),
+        case_id,
+        data,
+    );
+    producer
+        .send(
+            &settings.prefixed(&topic_of_service(service)),
+            &event.to_kafka(),
+        )
+        .await
+        .expect("send");
+}
+
 /// The records the screening checks find, loaded the way a department loads
 /// them: NDJSON through Investigate's import API with a department scope.
 async fn import_records(api: &Api, up: &Up) {
@@ -522,19 +547,10 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
             ("identify", "identity.established.v1", &identity),
             ("investigate", "investigation.completed.v1", &records),
         ] {
-            let event = Event::new(
-                format!("urn:casework:{service}"),
-                EventType::new(event_type),
-                &case_id,
-                data.clone(),
-            );
-            let producer = producer.clone();
-            let topic = settings.prefixed(&topic_of_service(service));
+            let (producer, settings) = (producer.clone(), settings.clone());
+            let (case_id, data) = (case_id.clone(), data.clone());
             sends.push(tokio::spawn(async move {
-                producer
-                    .send(&topic, &event.to_kafka())
-                    .await
-                    .expect("send")
+                publish_as(&producer, &settings, service, event_type, &case_id, data).await;
             }));
         }
     }
@@ -577,9 +593,11 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
 
     // A result for a step the case never asked for is dead-lettered, and the
     // case is marked stuck so a caseworker sees it.
-    let stray = Event::new(
-        "urn:casework:identify",
-        EventType::new("identity.established.v1"),
+    publish_as(
+        &producer,
+        &settings,
+        "identify",
+        "identity.established.v1",
         &case_id,
         json!({
             "case_id": case_id, "step_id": format!("{case_id}/checks/nothing-asked/1"),
@@ -587,14 +605,8 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
             "match": { "method": "new-person", "explanation": "played by the test" },
             "confidence": "low", "confidence_rank": 1, "evidence": [],
         }),
-    );
-    producer
-        .send(
-            &settings.prefixed(&topic_of_service("identify")),
-            &stray.to_kafka(),
-        )
-        .await
-        .expect("send");
+    )
+    .await;
     let case = api
         .wait_for_case(&reference, &caseworker, "marked stuck", |case| {
             case["stuck_since"].is_string()
@@ -725,9 +737,11 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let settings = BusSettings::new(&broker.bootstrap).with_prefix(&prefix);
     let producer = EventProducer::new(&settings).expect("producer");
-    let late = Event::new(
-        "urn:casework:identify",
-        EventType::new("identity.established.v1"),
+    publish_as(
+        &producer,
+        &settings,
+        "identify",
+        "identity.established.v1",
         &case_id,
         json!({
             "case_id": case_id, "step_id": first_step,
@@ -735,14 +749,8 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
             "match": { "method": "new-person", "explanation": "no one in the index" },
             "confidence": "high", "confidence_rank": 3, "evidence": ["played by the test"],
         }),
-    );
-    producer
-        .send(
-            &settings.prefixed(&topic_of_service("identify")),
-            &late.to_kafka(),
-        )
-        .await
-        .expect("send");
+    )
+    .await;
     let case = api
         .wait_for_case(&reference, &caseworker, "the decision stage", |case| {
             case["stage"] == "decision"
