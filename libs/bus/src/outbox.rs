@@ -45,6 +45,16 @@ impl Outbox {
         txn: &C,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<(), BusError> {
+        let pending = self.prepare(events)?;
+        Self::append_prepared(txn, pending).await
+    }
+
+    /// [`Outbox::append`]'s checks and serialisation, done before the
+    /// transaction: work done here is not done while holding a writer.
+    pub fn prepare(
+        &self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Vec<PendingEvent>, BusError> {
         let mut pending = Vec::new();
         for mut event in events {
             self.registry.validate_event(&mut event)?;
@@ -73,6 +83,14 @@ impl Outbox {
                 })?,
             });
         }
+        Ok(pending)
+    }
+
+    /// Appends events that [`Outbox::prepare`] checked, inside `txn`.
+    pub async fn append_prepared<C: ConnectionTrait>(
+        txn: &C,
+        pending: Vec<PendingEvent>,
+    ) -> Result<(), BusError> {
         outbox::append(txn, pending).await?;
         Ok(())
     }

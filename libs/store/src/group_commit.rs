@@ -16,7 +16,7 @@
 //! database gives way to it ([`Store::begin_background_write`]).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -176,22 +176,47 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
     let began = Instant::now();
     let (requests, replies): (Vec<_>, Vec<_>) =
         jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
-    // A lone request has no batch to try first: one attempt is enough.
-    let outcomes = if requests.len() == 1 {
-        apply_each(writer, &txn, &requests).await
-    } else {
-        apply_batch(writer, &txn, &requests).await
-    };
+    // A lone request is the whole transaction: it needs no savepoint (two
+    // fewer round trips to the writer), and if it fails the transaction is
+    // rolled back with nothing else in it.
+    if let [request] = requests.as_slice() {
+        let outcome = writer.apply(&txn, request).await;
+        let applied = Instant::now();
+        let outcome = match outcome {
+            Ok(response) => match store.commit(txn).await {
+                Ok(()) => Ok(response),
+                Err(err) => {
+                    tracing::warn!(error = %err, requests = 1, "group commit failed");
+                    Err(BatchFailure::from(&err).error().into())
+                }
+            },
+            Err(err) => {
+                let _ = txn.rollback().await;
+                Err(err)
+            }
+        };
+        log_batch(
+            1,
+            started - oldest,
+            began - started,
+            applied - began,
+            applied.elapsed(),
+        );
+        if let Some(reply) = replies.into_iter().next() {
+            let _ = reply.send(outcome);
+        }
+        return;
+    }
+    let outcomes = apply_batch(writer, &txn, &requests).await;
     let outcomes: Vec<_> = replies.into_iter().zip(outcomes).collect();
     let applied = Instant::now();
     let committed = store.commit(txn).await;
-    tracing::debug!(
-        requests = outcomes.len(),
-        queued = ?(started - oldest),
-        writer_wait = ?(began - started),
-        apply = ?(applied - began),
-        commit = ?applied.elapsed(),
-        "group commit"
+    log_batch(
+        outcomes.len(),
+        started - oldest,
+        began - started,
+        applied - began,
+        applied.elapsed(),
     );
     match committed {
         Ok(()) => {
@@ -207,6 +232,24 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             }
         }
     }
+}
+
+/// How long a batch spent in each phase (`casework_store=debug`).
+fn log_batch(
+    requests: usize,
+    queued: Duration,
+    writer_wait: Duration,
+    apply: Duration,
+    commit: Duration,
+) {
+    tracing::debug!(
+        requests,
+        ?queued,
+        ?writer_wait,
+        ?apply,
+        ?commit,
+        "group commit"
+    );
 }
 
 /// The batch at once ([`BatchWrite::apply_all`]) in a savepoint; if that
@@ -356,6 +399,43 @@ mod tests {
             row.try_get::<i64>("", "c").unwrap(),
             200,
             "every accepted write is committed"
+        );
+        drop(writes);
+        temp.remove().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lone_refused_write_is_rolled_back_and_the_writer_goes_on() {
+        let temp = TempStore::new().await;
+        let store = temp.store.clone();
+        store
+            .connection()
+            .execute_unprepared("CREATE TABLE numbers (n INTEGER NOT NULL UNIQUE)")
+            .await
+            .unwrap();
+        let writes = GroupCommit::start(store.clone(), Arc::new(Numbers), 64);
+
+        // One at a time, so each is a batch of its own (no savepoint).
+        assert_eq!(writes.submit(1).await.unwrap(), 1);
+        let refused = writes.submit(1).await.unwrap_err();
+        assert!(!refused.is_transient(), "{refused}");
+        assert_eq!(writes.submit(2).await.unwrap(), 2);
+        let row = store
+            .connection()
+            .query_one_raw(Statement::from_string(
+                store.backend(),
+                "SELECT COUNT(*) AS c, SUM(n) AS s FROM numbers",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                row.try_get::<i64>("", "c").unwrap(),
+                row.try_get::<i64>("", "s").unwrap()
+            ),
+            (2, 3),
+            "the refused write left nothing and the next one committed"
         );
         drop(writes);
         temp.remove().await;

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
-use crate::process::{Effects, Process};
+use crate::process::{Effects, PreparedEffects, Process};
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -39,6 +39,7 @@ pub const NAME: &str = "register";
 /// Register's running state, shared by its handlers.
 struct Register {
     store: Store,
+    outbox: Outbox,
     registry: Arc<SchemaRegistry>,
     products: Arc<ProductCatalogue>,
     intake: GroupCommit<Intake>,
@@ -55,17 +56,10 @@ pub async fn build(
 ) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<migrations::Migrator>().await?;
     let process = Process::new(products.clone(), ctx.outbox.clone());
-    let intake = GroupCommit::start(
-        ctx.store.clone(),
-        Arc::new(Intake {
-            outbox: ctx.outbox.clone(),
-            products: products.clone(),
-            process: process.clone(),
-        }),
-        INTAKE_BATCH,
-    );
+    let intake = GroupCommit::start(ctx.store.clone(), Arc::new(Intake), INTAKE_BATCH);
     let register = web::Data::new(Register {
         store: ctx.store.clone(),
+        outbox: ctx.outbox.clone(),
         registry: ctx.registry.clone(),
         products,
         intake,
@@ -300,12 +294,30 @@ async fn submit(
             return Err(Problem::internal());
         }
     }
+    // Everything but the inserts is done here, before the single writer is
+    // taken: building the case and checking and serialising its events.
+    let (case, fx, acknowledgement) = open_case(
+        &register.outbox,
+        &register.process,
+        product,
+        &application,
+        telemetry::current_traceparent(),
+    );
+    let effects = register
+        .process
+        .prepare([(case.id.clone(), fx)])
+        .map_err(|err| process_problem(err, "open a case"))?;
     let request = IntakeRequest {
-        product: product.id.clone(),
-        application,
+        scope: format!("POST /v1/applications/{}", product.id),
         key: key.0,
         hash: request_hash(&body),
-        traceparent: telemetry::current_traceparent(),
+        reference: acknowledgement.reference.clone(),
+        acknowledgement: serde_json::to_string(&acknowledgement).map_err(|err| {
+            tracing::error!(error = %err, "could not serialise an acknowledgement");
+            Problem::internal()
+        })?,
+        case,
+        effects,
     };
     match register.intake.submit(request).await? {
         IntakeOutcome::Created { reference, body } => {
@@ -325,13 +337,18 @@ async fn submit(
     }
 }
 
-/// A validated application on its way into a group commit.
+/// A validated application, as the rows that open its case, on its way
+/// into a group commit.
 struct IntakeRequest {
-    product: String,
-    application: Value,
+    /// The idempotency scope: the route with its product.
+    scope: String,
     key: Option<String>,
     hash: String,
-    traceparent: Option<String>,
+    reference: String,
+    /// The acknowledgement's JSON, returned and kept for replays.
+    acknowledgement: String,
+    case: case::Model,
+    effects: PreparedEffects,
 }
 
 /// What the intake transaction did.
@@ -343,11 +360,7 @@ enum IntakeOutcome {
 }
 
 /// Opens cases, many to a commit (see [`GroupCommit`]).
-struct Intake {
-    outbox: Outbox,
-    products: Arc<ProductCatalogue>,
-    process: Process,
-}
+struct Intake;
 
 #[async_trait]
 impl BatchWrite for Intake {
@@ -373,10 +386,9 @@ impl BatchWrite for Intake {
         txn: &sea_orm::DatabaseTransaction,
         requests: &[IntakeRequest],
     ) -> Result<Vec<Result<IntakeOutcome, Problem>>, Problem> {
-        let scope = |product: &str| format!("POST /v1/applications/{product}");
         let keys: Vec<(String, String)> = requests
             .iter()
-            .filter_map(|r| Some((scope(&r.product), r.key.clone()?)))
+            .filter_map(|r| Some((r.scope.clone(), r.key.clone()?)))
             .collect();
         // Keys used before, and (below) by earlier requests of this batch.
         let mut used: HashMap<(String, String), idempotency::Model> =
@@ -387,14 +399,10 @@ impl BatchWrite for Intake {
                 .collect();
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut cases = Vec::new();
-        let mut effects = Vec::new();
+        let mut effects = PreparedEffects::default();
         let mut responses = Vec::new();
         for request in requests {
-            let Some(product) = self.products.get(&request.product) else {
-                outcomes.push(Err(Problem::internal()));
-                continue;
-            };
-            let key = request.key.clone().map(|key| (scope(&product.id), key));
+            let key = request.key.clone().map(|key| (request.scope.clone(), key));
             if let Some(stored) = key.as_ref().and_then(|key| used.get(key)) {
                 outcomes.push(if stored.request_hash == request.hash {
                     Ok(IntakeOutcome::Replayed {
@@ -408,34 +416,32 @@ impl BatchWrite for Intake {
                 });
                 continue;
             }
-            let (case, fx, acknowledgement) = open_case(
-                &self.outbox,
-                &self.process,
-                product,
-                &request.application,
-                request.traceparent.clone(),
-            );
-            let body = serde_json::to_string(&acknowledgement).unwrap_or_default();
             if let Some((scope, key)) = key {
-                let response = idempotency::response(&scope, &key, &request.hash, 201, &body);
+                let response = idempotency::response(
+                    &scope,
+                    &key,
+                    &request.hash,
+                    201,
+                    &request.acknowledgement,
+                );
                 responses.push(response.clone());
                 used.insert((scope, key), response);
             }
             outcomes.push(Ok(IntakeOutcome::Created {
-                reference: acknowledgement.reference,
-                body,
+                reference: request.reference.clone(),
+                body: request.acknowledgement.clone(),
             }));
-            effects.push((case.id.clone(), fx));
-            cases.push(case);
+            effects.extend(request.effects.clone());
+            cases.push(case::ActiveModel::from(request.case.clone()));
         }
         if !cases.is_empty() {
-            case::Entity::insert_many(cases.into_iter().map(case::ActiveModel::from))
+            case::Entity::insert_many(cases)
                 .exec_without_returning(txn)
                 .await
                 .map_err(StoreError::from)?;
         }
-        self.process
-            .write(txn, effects)
+        effects
+            .write(txn)
             .await
             .map_err(|err| process_problem(err, "open cases"))?;
         idempotency::save_all(txn, responses).await?;

@@ -28,6 +28,7 @@ use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType};
 use casework_products::{Capability, Check, Product, ProductCatalogue};
 use casework_runtime::telemetry;
+use casework_store::outbox::PendingEvent;
 use casework_store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
@@ -98,6 +99,41 @@ impl Effects {
 
     pub(crate) fn emit(&mut self, event: Event) {
         self.events.push(event);
+    }
+}
+
+/// [`Effects`] as rows, ready to insert (see [`Process::prepare`]).
+#[derive(Clone, Default)]
+pub(crate) struct PreparedEffects {
+    steps: Vec<step::ActiveModel>,
+    timeline: Vec<timeline::ActiveModel>,
+    events: Vec<PendingEvent>,
+}
+
+impl PreparedEffects {
+    /// Adds another change's rows, to be written in the same statements.
+    pub(crate) fn extend(&mut self, other: PreparedEffects) {
+        self.steps.extend(other.steps);
+        self.timeline.extend(other.timeline);
+        self.events.extend(other.events);
+    }
+
+    /// One multi-row statement per table.
+    pub(crate) async fn write<C: ConnectionTrait>(self, txn: &C) -> Result<(), HandlerError> {
+        if !self.steps.is_empty() {
+            step::Entity::insert_many(self.steps)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !self.timeline.is_empty() {
+            timeline::Entity::insert_many(self.timeline)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !self.events.is_empty() {
+            Outbox::append_prepared(txn, self.events).await?;
+        }
+        Ok(())
     }
 }
 
@@ -344,43 +380,43 @@ impl Process {
         txn: &C,
         changes: impl IntoIterator<Item = (impl AsRef<str>, Effects)> + Send,
     ) -> Result<(), HandlerError> {
+        self.prepare(changes)?.write(txn).await
+    }
+
+    /// The rows [`Process::write`] writes, checked and serialised, so that
+    /// a caller can build them before it takes the writer (the intake does).
+    pub(crate) fn prepare(
+        &self,
+        changes: impl IntoIterator<Item = (impl AsRef<str>, Effects)>,
+    ) -> Result<PreparedEffects, HandlerError> {
         let now = Utc::now();
-        let mut steps = Vec::new();
-        let mut timeline = Vec::new();
+        let mut prepared = PreparedEffects::default();
         let mut events = Vec::new();
         for (case_id, fx) in changes {
             debug_assert!(fx.stage.is_none(), "a stage move is written by finish");
-            steps.extend(fx.steps.into_iter().map(step::ActiveModel::from));
-            timeline.extend(
-                fx.timeline
-                    .into_iter()
-                    .map(|(kind, summary)| timeline::ActiveModel {
-                        case_id: Set(case_id.as_ref().to_owned()),
-                        at: Set(now),
-                        kind: Set(kind.to_owned()),
-                        summary: Set(summary),
-                        ..Default::default()
-                    }),
-            );
+            prepared
+                .steps
+                .extend(fx.steps.into_iter().map(step::ActiveModel::from));
+            prepared
+                .timeline
+                .extend(
+                    fx.timeline
+                        .into_iter()
+                        .map(|(kind, summary)| timeline::ActiveModel {
+                            case_id: Set(case_id.as_ref().to_owned()),
+                            at: Set(now),
+                            kind: Set(kind.to_owned()),
+                            summary: Set(summary),
+                            ..Default::default()
+                        }),
+                );
             events.extend(fx.events.into_iter().map(|mut event| {
                 event.traceparent.clone_from(&fx.traceparent);
                 event
             }));
         }
-        if !steps.is_empty() {
-            step::Entity::insert_many(steps)
-                .exec_without_returning(txn)
-                .await?;
-        }
-        if !timeline.is_empty() {
-            timeline::Entity::insert_many(timeline)
-                .exec_without_returning(txn)
-                .await?;
-        }
-        if !events.is_empty() {
-            self.outbox.append(txn, events).await?;
-        }
-        Ok(())
+        prepared.events = self.outbox.prepare(events)?;
+        Ok(prepared)
     }
 
     /// Applies a result event to its case: completes its step and, if that
