@@ -45,12 +45,13 @@ impl Outbox {
         txn: &C,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<(), BusError> {
-        let pending = self.prepare(events)?;
-        Self::append_prepared(txn, pending).await
+        outbox::append(txn, self.prepare(events)?).await?;
+        Ok(())
     }
 
-    /// [`Outbox::append`]'s checks and serialisation, done before the
-    /// transaction: work done here is not done while holding a writer.
+    /// [`Outbox::append`]'s checks and serialisation alone, for a caller
+    /// that does them before it takes a writer and appends the result with
+    /// `casework_store::outbox::append`.
     pub fn prepare(
         &self,
         events: impl IntoIterator<Item = Event>,
@@ -84,14 +85,5 @@ impl Outbox {
             });
         }
         Ok(pending)
-    }
-
-    /// Appends events that [`Outbox::prepare`] checked, inside `txn`.
-    pub async fn append_prepared<C: ConnectionTrait>(
-        txn: &C,
-        pending: Vec<PendingEvent>,
-    ) -> Result<(), BusError> {
-        outbox::append(txn, pending).await?;
-        Ok(())
     }
 }

@@ -16,7 +16,7 @@
 //! database gives way to it ([`Store::begin_background_write`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -177,46 +177,28 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
     let (requests, replies): (Vec<_>, Vec<_>) =
         jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
     // A lone request is the whole transaction: it needs no savepoint (two
-    // fewer round trips to the writer), and if it fails the transaction is
-    // rolled back with nothing else in it.
-    if let [request] = requests.as_slice() {
-        let outcome = writer.apply(&txn, request).await;
-        let applied = Instant::now();
-        let outcome = match outcome {
-            Ok(response) => match store.commit(txn).await {
-                Ok(()) => Ok(response),
-                Err(err) => {
-                    tracing::warn!(error = %err, requests = 1, "group commit failed");
-                    Err(BatchFailure::from(&err).error().into())
-                }
-            },
-            Err(err) => {
-                let _ = txn.rollback().await;
-                Err(err)
-            }
-        };
-        log_batch(
-            1,
-            started - oldest,
-            began - started,
-            applied - began,
-            applied.elapsed(),
-        );
-        if let Some(reply) = replies.into_iter().next() {
-            let _ = reply.send(outcome);
-        }
-        return;
-    }
-    let outcomes = apply_batch(writer, &txn, &requests).await;
+    // fewer round trips to the writer).
+    let outcomes = match requests.as_slice() {
+        [request] => vec![writer.apply(&txn, request).await],
+        _ => apply_batch(writer, &txn, &requests).await,
+    };
     let outcomes: Vec<_> = replies.into_iter().zip(outcomes).collect();
     let applied = Instant::now();
-    let committed = store.commit(txn).await;
-    log_batch(
-        outcomes.len(),
-        started - oldest,
-        began - started,
-        applied - began,
-        applied.elapsed(),
+    // With nothing to keep, roll back: a lone request that failed may have
+    // written part of itself outside any savepoint.
+    let committed = if outcomes.iter().all(|(_, outcome)| outcome.is_err()) {
+        let _ = txn.rollback().await;
+        Ok(())
+    } else {
+        store.commit(txn).await
+    };
+    tracing::debug!(
+        requests = outcomes.len(),
+        queued = ?(started - oldest),
+        writer_wait = ?(began - started),
+        apply = ?(applied - began),
+        commit = ?applied.elapsed(),
+        "group commit"
     );
     match committed {
         Ok(()) => {
@@ -232,24 +214,6 @@ async fn run_batch<W: BatchWrite>(store: &Store, writer: &W, jobs: Vec<Job<W>>) 
             }
         }
     }
-}
-
-/// How long a batch spent in each phase (`casework_store=debug`).
-fn log_batch(
-    requests: usize,
-    queued: Duration,
-    writer_wait: Duration,
-    apply: Duration,
-    commit: Duration,
-) {
-    tracing::debug!(
-        requests,
-        ?queued,
-        ?writer_wait,
-        ?apply,
-        ?commit,
-        "group commit"
-    );
 }
 
 /// The batch at once ([`BatchWrite::apply_all`]) in a savepoint; if that
@@ -320,23 +284,26 @@ mod tests {
     use crate::store::TempStore;
     use sea_orm::{ConnectionTrait, Statement};
 
-    /// Inserts its number into a table where numbers are unique.
+    /// Inserts its numbers, one statement each, into a table where numbers
+    /// are unique: a request can be refused after part of it is written.
     struct Numbers;
 
     #[async_trait]
     impl BatchWrite for Numbers {
-        type Request = i64;
-        type Response = i64;
+        type Request = Vec<i64>;
+        type Response = ();
         type Error = StoreError;
 
-        async fn apply(&self, txn: &DatabaseTransaction, n: &i64) -> Result<i64, StoreError> {
-            txn.execute_raw(Statement::from_sql_and_values(
-                txn.get_database_backend(),
-                "INSERT INTO numbers (n) VALUES (?)",
-                [(*n).into()],
-            ))
-            .await?;
-            Ok(*n)
+        async fn apply(&self, txn: &DatabaseTransaction, ns: &Vec<i64>) -> Result<(), StoreError> {
+            for n in ns {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    txn.get_database_backend(),
+                    "INSERT INTO numbers (n) VALUES (?)",
+                    [(*n).into()],
+                ))
+                .await?;
+            }
+            Ok(())
         }
 
         /// All in one statement: a duplicate spoils the lot, and the group
@@ -344,41 +311,62 @@ mod tests {
         async fn apply_all(
             &self,
             txn: &DatabaseTransaction,
-            ns: &[i64],
-        ) -> Result<Vec<Result<i64, StoreError>>, StoreError> {
+            requests: &[Vec<i64>],
+        ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+            let ns: Vec<i64> = requests.iter().flatten().copied().collect();
             let placeholders = vec!["(?)"; ns.len()].join(", ");
             txn.execute_raw(Statement::from_sql_and_values(
                 txn.get_database_backend(),
                 format!("INSERT INTO numbers (n) VALUES {placeholders}"),
-                ns.iter().map(|n| (*n).into()),
+                ns.into_iter().map(Into::into),
             ))
             .await?;
-            Ok(ns.iter().map(|n| Ok(*n)).collect())
+            Ok(requests.iter().map(|_| Ok(())).collect())
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_writes_share_commits_and_a_refused_one_spoils_nothing() {
+    /// A store with an empty `numbers` table, and a group commit writing to it.
+    async fn numbers_store() -> (TempStore, GroupCommit<Numbers>) {
         let temp = TempStore::new().await;
-        let store = temp.store.clone();
-        store
+        temp.store
             .connection()
             .execute_unprepared("CREATE TABLE numbers (n INTEGER NOT NULL UNIQUE)")
             .await
             .unwrap();
-        let writes = GroupCommit::start(store.clone(), Arc::new(Numbers), 64);
+        let writes = GroupCommit::start(temp.store.clone(), Arc::new(Numbers), 64);
+        (temp, writes)
+    }
+
+    /// Every committed number, in order.
+    async fn committed_numbers(store: &Store) -> Vec<i64> {
+        store
+            .connection()
+            .query_all_raw(Statement::from_string(
+                store.backend(),
+                "SELECT n FROM numbers ORDER BY n",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<i64>("", "n").unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_share_commits_and_a_refused_one_spoils_nothing() {
+        let (temp, writes) = numbers_store().await;
 
         // 0..200, with 7 submitted twice: one of the two must be refused.
         let mut tasks = Vec::new();
         for n in (0..200).chain([7]) {
             let writes = writes.clone();
-            tasks.push(tokio::spawn(async move { writes.submit(n).await }));
+            tasks.push(tokio::spawn(async move { writes.submit(vec![n]).await }));
         }
         let mut ok = 0;
         let mut refused = 0;
         for task in tasks {
             match task.await.unwrap() {
-                Ok(_) => ok += 1,
+                Ok(()) => ok += 1,
                 Err(err) => {
                     assert!(!err.is_transient(), "{err}");
                     refused += 1;
@@ -386,18 +374,9 @@ mod tests {
             }
         }
         assert_eq!((ok, refused), (200, 1));
-        let row = store
-            .connection()
-            .query_one_raw(Statement::from_string(
-                store.backend(),
-                "SELECT COUNT(*) AS c FROM numbers",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
         assert_eq!(
-            row.try_get::<i64>("", "c").unwrap(),
-            200,
+            committed_numbers(&temp.store).await,
+            (0..200).collect::<Vec<_>>(),
             "every accepted write is committed"
         );
         drop(writes);
@@ -405,38 +384,16 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_lone_refused_write_is_rolled_back_and_the_writer_goes_on() {
-        let temp = TempStore::new().await;
-        let store = temp.store.clone();
-        store
-            .connection()
-            .execute_unprepared("CREATE TABLE numbers (n INTEGER NOT NULL UNIQUE)")
-            .await
-            .unwrap();
-        let writes = GroupCommit::start(store.clone(), Arc::new(Numbers), 64);
+    async fn a_lone_write_refused_half_way_leaves_nothing_and_the_writer_goes_on() {
+        let (temp, writes) = numbers_store().await;
 
-        // One at a time, so each is a batch of its own (no savepoint).
-        assert_eq!(writes.submit(1).await.unwrap(), 1);
-        let refused = writes.submit(1).await.unwrap_err();
+        // One at a time, so each is a batch of its own, with no savepoint.
+        writes.submit(vec![1]).await.unwrap();
+        // 2 is written, then 1 is refused: 2 must not be committed.
+        let refused = writes.submit(vec![2, 1]).await.unwrap_err();
         assert!(!refused.is_transient(), "{refused}");
-        assert_eq!(writes.submit(2).await.unwrap(), 2);
-        let row = store
-            .connection()
-            .query_one_raw(Statement::from_string(
-                store.backend(),
-                "SELECT COUNT(*) AS c, SUM(n) AS s FROM numbers",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (
-                row.try_get::<i64>("", "c").unwrap(),
-                row.try_get::<i64>("", "s").unwrap()
-            ),
-            (2, 3),
-            "the refused write left nothing and the next one committed"
-        );
+        writes.submit(vec![3]).await.unwrap();
+        assert_eq!(committed_numbers(&temp.store).await, vec![1, 3]);
         drop(writes);
         temp.remove().await;
     }

@@ -28,7 +28,7 @@ use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType};
 use casework_products::{Capability, Check, Product, ProductCatalogue};
 use casework_runtime::telemetry;
-use casework_store::outbox::PendingEvent;
+use casework_store::outbox::{self, PendingEvent};
 use casework_store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
@@ -131,7 +131,7 @@ impl PreparedEffects {
                 .await?;
         }
         if !self.events.is_empty() {
-            Outbox::append_prepared(txn, self.events).await?;
+            outbox::append(txn, self.events).await?;
         }
         Ok(())
     }
