@@ -47,7 +47,18 @@ async fn submit_and_see_acknowledged(register: &str, communicate: &str, casework
         .unwrap();
     assert_eq!(retry["case_id"], ack["case_id"]);
 
-    let case = Api::new(register)
+    // The Location answers at once, whether or not the process manager has
+    // opened the case yet.
+    let api = Api::new(register);
+    let at_once = api.case(&reference, caseworker).await;
+    assert_eq!(at_once["case_id"], ack["case_id"], "{at_once}");
+    assert_eq!(
+        timeline_kinds(&at_once).first(),
+        Some(&"application.received"),
+        "{at_once}"
+    );
+
+    let case = api
         .wait_for_case(
             &reference,
             caseworker,
@@ -240,18 +251,19 @@ async fn a_burst_of_applications_opens_one_case_each(backend: Backend) {
         20 + 20,
         "one case per key and per keyless application"
     );
+    // The process manager opens each case once, from `application.received`.
     let api = Api::new(&base);
     for reference in cases.values() {
-        let case = api.case(reference, &caseworker).await;
+        let case = api
+            .wait_for_case(reference, &caseworker, "the first stage started", |case| {
+                case["status"] != "received"
+            })
+            .await;
         let kinds = timeline_kinds(&case);
         assert_eq!(
             kinds[..2],
             ["application.received", "stage.started"],
             "{case}"
-        );
-        assert_ne!(
-            case["status"], "received",
-            "the first stage started: {case}"
         );
     }
 }

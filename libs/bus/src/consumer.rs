@@ -157,7 +157,6 @@ pub struct InboxConsumer {
     settings: BusSettings,
     handler: Arc<dyn EventHandler>,
     health: ConsumerHealth,
-    shares_writer_with_requests: bool,
 }
 
 impl std::fmt::Debug for InboxConsumer {
@@ -203,28 +202,12 @@ impl InboxConsumer {
             settings,
             handler,
             health: ConsumerHealth::default(),
-            shares_writer_with_requests: false,
         })
     }
 
     /// The consumer group id.
     pub fn group(&self) -> &str {
         &self.group
-    }
-
-    /// Marks the consumer as sharing its database's writer with a busy request
-    /// path (Register's process manager, with its intake). It then runs with
-    /// requests rather than as background work (`casework_runtime::background`):
-    /// starved of CPU while it holds the writer, it would keep requests waiting.
-    #[must_use]
-    pub fn sharing_writer_with_requests(mut self) -> Self {
-        self.shares_writer_with_requests = true;
-        self
-    }
-
-    /// See [`Self::sharing_writer_with_requests`].
-    pub fn shares_writer_with_requests(&self) -> bool {
-        self.shares_writer_with_requests
     }
 
     /// A handle on the consumer's assignment, for readiness checks.

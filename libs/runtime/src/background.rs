@@ -13,12 +13,11 @@
 //! inherit its priority. The databases' writer threads are opened at start-up
 //! from the main runtime and keep its priority (see [`casework_store::Store`]).
 //!
-//! One consumer stays with requests: Register's process manager, which takes
-//! turns with the intake on Register's single SQLite writer. At background
-//! priority it would hold the writer while starved of CPU, and applicants
-//! would wait for it (priority inversion); see
-//! `InboxConsumer::sharing_writer_with_requests`. `casework up` also starts
-//! the embedded broker [`NICE`] nicer: it only serves background work.
+//! No consumer shares a writer with a busy request path: Register's intake
+//! has a database of its own (`casework_register::intake`), so its process
+//! manager, holding Register's writer while starved of CPU, keeps no
+//! applicant waiting. `casework up` also starts the embedded broker [`NICE`]
+//! nicer: it only serves background work.
 
 use tokio::runtime::Runtime;
 

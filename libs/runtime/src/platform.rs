@@ -102,8 +102,9 @@ pub struct ServiceParts {
     pub consumers: Vec<InboxConsumer>,
     /// Its background tasks.
     pub tasks: Vec<BackgroundTask>,
-    /// Its database.
-    pub store: Store,
+    /// Its databases, its own ([`ServiceContext::store`]) first: each gets an
+    /// outbox relay and a readiness check, and is closed on stop.
+    pub stores: Vec<Store>,
 }
 
 /// What readiness needs to know of a service.
@@ -111,7 +112,7 @@ pub struct ServiceParts {
 pub struct ServiceHealth {
     /// The service's name.
     pub name: &'static str,
-    store: Store,
+    stores: Vec<Store>,
     consumers: Vec<(String, ConsumerHealth)>,
 }
 
@@ -119,8 +120,10 @@ impl ServiceHealth {
     /// Why the service is not ready; empty when it is.
     pub async fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Err(err) = self.store.ping().await {
-            problems.push(format!("{}: database: {err}", self.name));
+        for store in &self.stores {
+            if let Err(err) = store.ping().await {
+                problems.push(format!("{}: database: {err}", self.name));
+            }
         }
         for (group, health) in &self.consumers {
             if !health.is_assigned() {
@@ -193,22 +196,19 @@ impl Platform {
         for part in parts {
             let doc = http::complete_openapi(part.name, part.openapi);
             policies.add_openapi(&format!("/api/{}", part.name), &doc);
-            relays.push(
-                background.spawn(
-                    OutboxRelay::new(part.store.clone(), producer.clone(), bus.clone())
-                        .run(shutdown.clone()),
-                ),
-            );
+            for store in &part.stores {
+                relays.push(
+                    background.spawn(
+                        OutboxRelay::new(store.clone(), producer.clone(), bus.clone())
+                            .run(shutdown.clone()),
+                    ),
+                );
+            }
             let mut consumer_health = Vec::new();
             for consumer in part.consumers {
                 consumer_health.push((consumer.group().to_owned(), consumer.health()));
                 let stop = shutdown.clone();
-                let runtime = if consumer.shares_writer_with_requests() {
-                    Handle::current()
-                } else {
-                    background.clone()
-                };
-                consumers.push(runtime.spawn(async move {
+                consumers.push(background.spawn(async move {
                     if let Err(err) = consumer.run(stop).await {
                         tracing::error!(error = %err, "consumer stopped with an error");
                     }
@@ -219,10 +219,10 @@ impl Platform {
             }
             health.push(ServiceHealth {
                 name: part.name,
-                store: part.store.clone(),
+                stores: part.stores.clone(),
                 consumers: consumer_health,
             });
-            stores.push(part.store);
+            stores.extend(part.stores);
             mounted.push((part.name, part.routes, web::Data::new(ServiceDoc(doc))));
         }
 

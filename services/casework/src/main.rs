@@ -205,10 +205,11 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             if let Some(dir) = data_dir {
                 settings.data_dir = dir;
             }
-            for service in SERVICES {
-                let store = casework_store::Store::connect(&settings.database_for(service)).await?;
-                services::migrate(service, &store).await?;
-                println!("{service}: migrated");
+            for database in services::DATABASES {
+                let store =
+                    casework_store::Store::connect(&settings.database_for(database)).await?;
+                services::migrate(database, &store).await?;
+                println!("{database}: migrated");
             }
             Ok(())
         }

@@ -41,12 +41,30 @@ pub async fn build(
     }
 }
 
-/// Applies a service's migrations.
-pub async fn migrate(service: &str, store: &Store) -> Result<(), RuntimeError> {
-    match service {
+/// Every database, by name: each service's own, named after it, and
+/// Register's intake (`casework_register::intake`).
+pub const DATABASES: [&str; 8] = [
+    casework_register::NAME,
+    casework_register::intake::DATABASE,
+    casework_identify::NAME,
+    casework_investigate::NAME,
+    casework_decide::NAME,
+    casework_enforce::NAME,
+    casework_fulfil::NAME,
+    casework_communicate::NAME,
+];
+
+/// Applies a database's migrations.
+pub async fn migrate(database: &str, store: &Store) -> Result<(), RuntimeError> {
+    match database {
         casework_register::NAME => {
             store
                 .migrate::<casework_register::migrations::Migrator>()
+                .await?
+        }
+        casework_register::intake::DATABASE => {
+            store
+                .migrate::<casework_register::intake::Migrator>()
                 .await?
         }
         casework_identify::NAME => store.migrate::<casework_identify::Migrator>().await?,
@@ -55,7 +73,7 @@ pub async fn migrate(service: &str, store: &Store) -> Result<(), RuntimeError> {
         casework_enforce::NAME => store.migrate::<casework_enforce::Migrator>().await?,
         casework_fulfil::NAME => store.migrate::<casework_fulfil::Migrator>().await?,
         casework_communicate::NAME => store.migrate::<casework_communicate::Migrator>().await?,
-        other => return Err(RuntimeError::Config(format!("unknown service `{other}`"))),
+        other => return Err(RuntimeError::Config(format!("unknown database `{other}`"))),
     }
     Ok(())
 }

@@ -208,7 +208,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         }),
         consumers: vec![consumer],
         tasks: Vec::new(),
-        store: ctx.store,
+        stores: vec![ctx.store],
     })
 }
 

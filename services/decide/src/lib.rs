@@ -67,7 +67,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         routes: api::routes(ctx.store.clone(), ctx.outbox.clone()),
         consumers: vec![consumer],
         tasks: Vec::new(),
-        store: ctx.store,
+        stores: vec![ctx.store],
     })
 }
 

@@ -79,7 +79,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, state.clone())),
         consumers: vec![consumer],
         tasks: Vec::new(),
-        store: ctx.store,
+        stores: vec![ctx.store],
     })
 }
 

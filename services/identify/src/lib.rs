@@ -72,7 +72,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         routes: routes(ctx.store.clone()),
         consumers: vec![consumer],
         tasks: Vec::new(),
-        store: ctx.store,
+        stores: vec![ctx.store],
     })
 }
 

@@ -7,30 +7,31 @@
 //! issuing documents, sending messages): it asks for it by event.
 
 pub mod cases;
+pub mod intake;
 pub mod migrations;
 pub mod process;
 pub mod reference;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{ContractError, Event, EventType, SchemaRegistry, names};
-use casework_products::{Product, ProductCatalogue};
+use casework_products::ProductCatalogue;
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::idempotency::{IdempotencyKey, request_hash};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
-use casework_store::{BatchWrite, GroupCommit, Store, StoreError, idempotency};
+use casework_store::{GroupCommit, Store, StoreError};
 use chrono::{SecondsFormat, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::cases::{case, timeline};
-use crate::process::{Effects, PreparedEffects, Process};
+use crate::intake::{Intake, IntakeOutcome, IntakeRequest};
+use crate::process::{Effects, Process};
 use crate::reference::CaseReference;
 
 /// The service's name.
@@ -39,6 +40,8 @@ pub const NAME: &str = "register";
 /// Register's running state, shared by its handlers.
 struct Register {
     store: Store,
+    /// Applications as received ([`intake`]).
+    intake_store: Store,
     outbox: Outbox,
     registry: Arc<SchemaRegistry>,
     products: Arc<ProductCatalogue>,
@@ -49,16 +52,20 @@ struct Register {
 /// Most applications that share one commit.
 const INTAKE_BATCH: usize = 256;
 
-/// Builds Register: migrates its database and returns its routes and consumer.
+/// Builds Register: connects and migrates its two databases (cases, and the
+/// intake's applications) and returns its routes and consumer.
 pub async fn build(
     ctx: ServiceContext,
     products: Arc<ProductCatalogue>,
 ) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<migrations::Migrator>().await?;
-    let process = Process::new(products.clone(), ctx.outbox.clone());
-    let intake = GroupCommit::start(ctx.store.clone(), Arc::new(Intake), INTAKE_BATCH);
+    let intake_store = Store::connect(&ctx.settings.database_for(intake::DATABASE)).await?;
+    intake_store.migrate::<intake::Migrator>().await?;
+    let process = Process::new(products.clone(), ctx.outbox.clone(), intake_store.clone());
+    let intake = GroupCommit::start(intake_store.clone(), Arc::new(Intake), INTAKE_BATCH);
     let register = web::Data::new(Register {
         store: ctx.store.clone(),
+        intake_store: intake_store.clone(),
         outbox: ctx.outbox.clone(),
         registry: ctx.registry.clone(),
         products,
@@ -68,17 +75,16 @@ pub async fn build(
     let sweeper_store = ctx.store.clone();
     let handled = process::RESULT_TYPES
         .iter()
-        .chain(["notification.sent.v1"].iter())
+        .chain(["application.received.v1", "notification.sent.v1"].iter())
         .map(|t| EventType::new(*t));
-    // It takes turns with the intake on the writer, so it runs with requests.
-    let consumer = ctx
-        .consumer(
-            handled,
-            Arc::new(RegisterEvents {
-                process: process.clone(),
-            }),
-        )?
-        .sharing_writer_with_requests();
+    // Background work: applications wait for the intake's writer, not for
+    // this consumer's (see `intake`).
+    let consumer = ctx.consumer(
+        handled,
+        Arc::new(RegisterEvents {
+            process: process.clone(),
+        }),
+    )?;
     Ok(ServiceParts {
         name: NAME,
         openapi: RegisterApi::openapi(),
@@ -100,7 +106,7 @@ pub async fn build(
         tasks: vec![Box::new(move |shutdown| {
             Box::pin(process.run_sweeper(sweeper_store, shutdown))
         })],
-        store: ctx.store,
+        stores: vec![ctx.store, intake_store],
     })
 }
 
@@ -159,6 +165,36 @@ pub struct CaseView {
     pub steps: Vec<StepView>,
     /// What has happened, oldest first.
     pub timeline: Vec<TimelineEntry>,
+}
+
+impl CaseView {
+    /// An application whose case is not open yet: received, nothing more.
+    fn received(products: &ProductCatalogue, received: intake::application::Model) -> Self {
+        let product = products
+            .get(&received.product)
+            .map_or(received.product.as_str(), |p| p.name.as_str());
+        Self {
+            timeline: vec![TimelineEntry {
+                at: received
+                    .received_at
+                    .to_rfc3339_opts(SecondsFormat::Millis, true),
+                kind: "application.received".into(),
+                summary: format!("{product} application received online"),
+            }],
+            case_id: received.id,
+            reference: received.reference,
+            product: received.product,
+            status: "received".into(),
+            received_at: received
+                .received_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+            stage: None,
+            outcome: None,
+            stuck_since: None,
+            closed_at: None,
+            steps: Vec::new(),
+        }
+    }
 }
 
 /// A step of a case's process.
@@ -294,30 +330,57 @@ async fn submit(
             return Err(Problem::internal());
         }
     }
-    // Everything but the inserts is done here, before the single writer is
-    // taken: building the case and checking and serialising its events.
-    let (case, fx, acknowledgement) = open_case(
-        &register.outbox,
-        &register.process,
-        product,
-        &application,
-        telemetry::current_traceparent(),
+    // Everything but the inserts is done here, before the intake's writer
+    // is taken: the row, and `application.received` checked and serialised.
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let reference = CaseReference::generate(&product.reference_prefix);
+    let received_at = Utc::now();
+    let traceparent = telemetry::current_traceparent();
+    let mut received = Event::new(
+        register.outbox.source(),
+        EventType::new("application.received.v1"),
+        &case_id,
+        json!({
+            "case_id": case_id,
+            "reference": reference.as_str(),
+            "product": product.id,
+            "received_at": received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "channel": "online",
+        }),
     );
-    let effects = register
-        .process
-        .prepare([(case.id.clone(), fx)])
-        .map_err(|err| process_problem(err, "open a case"))?;
+    received.traceparent.clone_from(&traceparent);
+    let received = register
+        .outbox
+        .prepare([received])
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not prepare application.received");
+            Problem::internal()
+        })?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    let acknowledgement = Acknowledgement {
+        case_id: case_id.clone(),
+        reference: reference.to_string(),
+        status: "received".into(),
+        received_at: received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
     let request = IntakeRequest {
         scope: format!("POST /v1/applications/{}", product.id),
         key: key.0,
         hash: request_hash(&body),
-        reference: acknowledgement.reference.clone(),
         acknowledgement: serde_json::to_string(&acknowledgement).map_err(|err| {
             tracing::error!(error = %err, "could not serialise an acknowledgement");
             Problem::internal()
         })?,
-        case,
-        effects,
+        application: intake::application::Model {
+            id: case_id,
+            reference: reference.to_string(),
+            product: product.id.clone(),
+            application: application.to_string(),
+            received_at,
+            traceparent,
+        },
+        received,
     };
     match register.intake.submit(request).await? {
         IntakeOutcome::Created { reference, body } => {
@@ -335,177 +398,6 @@ async fn submit(
         .content_type("application/json")
         .body(body)),
     }
-}
-
-/// A validated application, as the rows that open its case, on its way
-/// into a group commit.
-struct IntakeRequest {
-    /// The idempotency scope: the route with its product.
-    scope: String,
-    key: Option<String>,
-    hash: String,
-    reference: String,
-    /// The acknowledgement's JSON, returned and kept for replays.
-    acknowledgement: String,
-    case: case::Model,
-    effects: PreparedEffects,
-}
-
-/// What the intake transaction did.
-enum IntakeOutcome {
-    /// A new case.
-    Created { reference: String, body: String },
-    /// The same `Idempotency-Key` and body as before: the first answer.
-    Replayed { status: u16, body: String },
-}
-
-/// Opens cases, many to a commit (see [`GroupCommit`]).
-struct Intake;
-
-#[async_trait]
-impl BatchWrite for Intake {
-    type Request = IntakeRequest;
-    type Response = IntakeOutcome;
-    type Error = Problem;
-
-    async fn apply(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        request: &IntakeRequest,
-    ) -> Result<IntakeOutcome, Problem> {
-        self.apply_all(txn, std::slice::from_ref(request))
-            .await?
-            .pop()
-            .unwrap_or_else(|| Err(Problem::internal()))
-    }
-
-    /// Opens every new case of the batch in one statement per table: cases,
-    /// steps, timeline entries, outbox and idempotency keys.
-    async fn apply_all(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        requests: &[IntakeRequest],
-    ) -> Result<Vec<Result<IntakeOutcome, Problem>>, Problem> {
-        let keys: Vec<(String, String)> = requests
-            .iter()
-            .filter_map(|r| Some((r.scope.clone(), r.key.clone()?)))
-            .collect();
-        // Keys used before, and (below) by earlier requests of this batch.
-        let mut used: HashMap<(String, String), idempotency::Model> =
-            idempotency::find_all(txn, &keys)
-                .await?
-                .into_iter()
-                .map(|stored| ((stored.scope.clone(), stored.key.clone()), stored))
-                .collect();
-        let mut outcomes = Vec::with_capacity(requests.len());
-        let mut cases = Vec::new();
-        let mut effects = PreparedEffects::default();
-        let mut responses = Vec::new();
-        for request in requests {
-            let key = request.key.clone().map(|key| (request.scope.clone(), key));
-            if let Some(stored) = key.as_ref().and_then(|key| used.get(key)) {
-                outcomes.push(if stored.request_hash == request.hash {
-                    Ok(IntakeOutcome::Replayed {
-                        status: u16::try_from(stored.status).unwrap_or(201),
-                        body: stored.body.clone(),
-                    })
-                } else {
-                    Err(Problem::conflict(
-                        "this Idempotency-Key was used with a different application",
-                    ))
-                });
-                continue;
-            }
-            if let Some((scope, key)) = key {
-                let response = idempotency::response(
-                    &scope,
-                    &key,
-                    &request.hash,
-                    201,
-                    &request.acknowledgement,
-                );
-                responses.push(response.clone());
-                used.insert((scope, key), response);
-            }
-            outcomes.push(Ok(IntakeOutcome::Created {
-                reference: request.reference.clone(),
-                body: request.acknowledgement.clone(),
-            }));
-            effects.extend(request.effects.clone());
-            cases.push(case::ActiveModel::from(request.case.clone()));
-        }
-        if !cases.is_empty() {
-            case::Entity::insert_many(cases)
-                .exec_without_returning(txn)
-                .await
-                .map_err(StoreError::from)?;
-        }
-        effects
-            .write(txn)
-            .await
-            .map_err(|err| process_problem(err, "open cases"))?;
-        idempotency::save_all(txn, responses).await?;
-        Ok(outcomes)
-    }
-}
-
-/// A new case: its row, as it enters its product's first stage; its timeline
-/// entry, `application.received` and the process's first effects (see
-/// [`Process::start`]); and the applicant's acknowledgement.
-fn open_case(
-    outbox: &Outbox,
-    process: &Process,
-    product: &Product,
-    application: &Value,
-    traceparent: Option<String>,
-) -> (case::Model, Effects, Acknowledgement) {
-    let case_id = uuid::Uuid::now_v7().to_string();
-    let reference = CaseReference::generate(&product.reference_prefix);
-    let now = Utc::now();
-    let field = |pointer: &str| process::text_at(application, pointer);
-    let surname = field(&product.applicant.surname);
-    let mut case = case::Model {
-        id: case_id.clone(),
-        reference: reference.to_string(),
-        product: product.id.clone(),
-        status: "received".into(),
-        applicant_surname_normalised: names::normalise(&surname),
-        applicant_surname: surname,
-        applicant_date_of_birth: field(&product.applicant.date_of_birth),
-        application: application.to_string(),
-        received_at: now,
-        updated_at: now,
-        stage: None,
-        outcome: None,
-        stuck_since: None,
-        closed_at: None,
-    };
-    let mut fx = Effects::new(traceparent);
-    fx.note(
-        "application.received",
-        format!("{} application received online", product.name),
-    );
-    let received_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
-    fx.emit(Event::new(
-        outbox.source(),
-        EventType::new("application.received.v1"),
-        &case_id,
-        json!({
-            "case_id": case_id,
-            "reference": reference.as_str(),
-            "product": product.id,
-            "received_at": received_at,
-            "channel": "online",
-        }),
-    ));
-    process.start(&mut case, product, application, &mut fx);
-    let acknowledgement = Acknowledgement {
-        case_id,
-        reference: reference.to_string(),
-        status: "received".into(),
-        received_at,
-    };
-    (case, fx, acknowledgement)
 }
 
 /// The answer to a request whose change to a case failed: the store's own
@@ -545,8 +437,18 @@ async fn get_case(
         .filter(case::Column::Reference.eq(reference.as_str()))
         .one(db)
         .await
-        .map_err(|e| Problem::from(StoreError::from(e)))?
-        .ok_or_else(not_found)?;
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let Some(case) = case else {
+        // Received, but the process manager has not opened its case yet
+        // (milliseconds, unless the pipeline is behind).
+        let received = intake::application::Entity::find()
+            .filter(intake::application::Column::Reference.eq(reference.as_str()))
+            .one(register.intake_store.connection())
+            .await
+            .map_err(|e| Problem::from(StoreError::from(e)))?
+            .ok_or_else(not_found)?;
+        return Ok(HttpResponse::Ok().json(CaseView::received(&register.products, received)));
+    };
     let entries = timeline::Entity::find()
         .filter(timeline::Column::CaseId.eq(&case.id))
         .order_by_asc(timeline::Column::Id)

@@ -25,10 +25,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType};
+use casework_contracts::{Event, EventType, names};
 use casework_products::{Capability, Check, Product, ProductCatalogue};
 use casework_runtime::telemetry;
-use casework_store::outbox::{self, PendingEvent};
 use casework_store::{Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::Expr;
@@ -40,6 +39,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::cases::{case, step, timeline};
+use crate::intake::application;
 
 /// The result events Register applies to its cases.
 pub const RESULT_TYPES: [&str; 6] = [
@@ -68,6 +68,8 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(5);
 pub struct Process {
     products: Arc<ProductCatalogue>,
     outbox: Outbox,
+    /// The intake's database, where the applications it opens cases for are.
+    intake: Store,
 }
 
 /// What one change to a case emits and writes to its timeline, gathered so
@@ -96,72 +98,81 @@ impl Effects {
     pub(crate) fn note(&mut self, kind: &'static str, summary: impl Into<String>) {
         self.timeline.push((kind, summary.into()));
     }
-
-    pub(crate) fn emit(&mut self, event: Event) {
-        self.events.push(event);
-    }
-}
-
-/// [`Effects`] as rows, ready to insert (see [`Process::prepare`]).
-#[derive(Clone, Default)]
-pub(crate) struct PreparedEffects {
-    steps: Vec<step::ActiveModel>,
-    timeline: Vec<timeline::ActiveModel>,
-    events: Vec<PendingEvent>,
-}
-
-impl PreparedEffects {
-    /// Adds another change's rows, to be written in the same statements.
-    pub(crate) fn extend(&mut self, other: PreparedEffects) {
-        self.steps.extend(other.steps);
-        self.timeline.extend(other.timeline);
-        self.events.extend(other.events);
-    }
-
-    /// One multi-row statement per table.
-    pub(crate) async fn write<C: ConnectionTrait>(self, txn: &C) -> Result<(), HandlerError> {
-        if !self.steps.is_empty() {
-            step::Entity::insert_many(self.steps)
-                .exec_without_returning(txn)
-                .await?;
-        }
-        if !self.timeline.is_empty() {
-            timeline::Entity::insert_many(self.timeline)
-                .exec_without_returning(txn)
-                .await?;
-        }
-        if !self.events.is_empty() {
-            outbox::append(txn, self.events).await?;
-        }
-        Ok(())
-    }
 }
 
 impl Process {
-    /// The process manager over these products, emitting through `outbox`.
-    pub fn new(products: Arc<ProductCatalogue>, outbox: Outbox) -> Self {
-        Self { products, outbox }
+    /// The process manager over these products, emitting through `outbox`,
+    /// opening cases for the applications in `intake`'s database.
+    pub fn new(products: Arc<ProductCatalogue>, outbox: Outbox, intake: Store) -> Self {
+        Self {
+            products,
+            outbox,
+            intake,
+        }
     }
 
-    /// Starts a case that is being opened: the acknowledgement and the first
-    /// stage's requests. The case enters that stage before it is inserted,
-    /// so this writes nothing itself; the caller writes `case` and then the
-    /// effects (see [`Process::write`]).
-    pub(crate) fn start(
-        &self,
-        case: &mut case::Model,
-        product: &Product,
-        application: &Value,
-        fx: &mut Effects,
-    ) {
-        if let Some(event) = self.notification(case, product, application, "received", Map::new()) {
+    /// Opens the case of an application the intake received: its row, as it
+    /// enters its product's first stage; its timeline entry; the
+    /// acknowledgement and the first stage's requests. Once only: a case
+    /// already open is left as it is.
+    async fn open<C: ConnectionTrait>(&self, txn: &C, event: &Event) -> Result<(), HandlerError> {
+        let case_id = event.data["case_id"].as_str().unwrap_or_default();
+        if case::Entity::find_by_id(case_id.to_owned())
+            .one(txn)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let received = application::Entity::find_by_id(case_id.to_owned())
+            .one(self.intake.connection())
+            .await?
+            .ok_or_else(|| {
+                HandlerError::Refused(format!("the intake has no application {case_id}"))
+            })?;
+        let product = self.products.get(&received.product).ok_or_else(|| {
+            HandlerError::Refused(format!("there is no product `{}`", received.product))
+        })?;
+        let application: Value = serde_json::from_str(&received.application).map_err(|err| {
+            HandlerError::Refused(format!("application {case_id} is not JSON: {err}"))
+        })?;
+        let field = |pointer: &str| text_at(&application, pointer);
+        let surname = field(&product.applicant.surname);
+        let mut case = case::Model {
+            id: received.id,
+            reference: received.reference,
+            product: product.id.clone(),
+            status: "received".into(),
+            applicant_surname_normalised: names::normalise(&surname),
+            applicant_surname: surname,
+            applicant_date_of_birth: field(&product.applicant.date_of_birth),
+            application: received.application,
+            received_at: received.received_at,
+            updated_at: Utc::now(),
+            stage: None,
+            outcome: None,
+            stuck_since: None,
+            closed_at: None,
+        };
+        let mut fx = Effects::new(received.traceparent);
+        fx.note(
+            "application.received",
+            format!("{} application received online", product.name),
+        );
+        if let Some(event) = self.notification(&case, product, &application, "received", Map::new())
+        {
             fx.events.push(event);
         }
-        self.request_stage(fx, case, product, application, 0, &BTreeMap::new());
+        self.request_stage(&mut fx, &case, product, &application, 0, &BTreeMap::new());
         if let Some(stage) = fx.stage.take() {
             case.stage = Some(stage);
             case.status = IN_PROGRESS.into();
         }
+        let case_id = case.id.clone();
+        case::Entity::insert(case::ActiveModel::from(case))
+            .exec_without_returning(txn)
+            .await?;
+        self.write(txn, [(case_id, fx)]).await
     }
 
     /// Asks for every check of the stage at `index`, moving the case to it.
@@ -374,49 +385,49 @@ impl Process {
 
     /// Writes the steps, timeline entries and events gathered for any number
     /// of cases, one multi-row statement per table. A move to a new stage
-    /// must already be on the case row (as [`Process::start`] does).
+    /// must already be on the case row (as [`Process::open`] does).
     pub(crate) async fn write<C: ConnectionTrait>(
         &self,
         txn: &C,
         changes: impl IntoIterator<Item = (impl AsRef<str>, Effects)> + Send,
     ) -> Result<(), HandlerError> {
-        self.prepare(changes)?.write(txn).await
-    }
-
-    /// The rows [`Process::write`] writes, checked and serialised, so that
-    /// a caller can build them before it takes the writer (the intake does).
-    pub(crate) fn prepare(
-        &self,
-        changes: impl IntoIterator<Item = (impl AsRef<str>, Effects)>,
-    ) -> Result<PreparedEffects, HandlerError> {
         let now = Utc::now();
-        let mut prepared = PreparedEffects::default();
+        let mut steps = Vec::new();
+        let mut entries = Vec::new();
         let mut events = Vec::new();
         for (case_id, fx) in changes {
             debug_assert!(fx.stage.is_none(), "a stage move is written by finish");
-            prepared
-                .steps
-                .extend(fx.steps.into_iter().map(step::ActiveModel::from));
-            prepared
-                .timeline
-                .extend(
-                    fx.timeline
-                        .into_iter()
-                        .map(|(kind, summary)| timeline::ActiveModel {
-                            case_id: Set(case_id.as_ref().to_owned()),
-                            at: Set(now),
-                            kind: Set(kind.to_owned()),
-                            summary: Set(summary),
-                            ..Default::default()
-                        }),
-                );
+            steps.extend(fx.steps.into_iter().map(step::ActiveModel::from));
+            entries.extend(
+                fx.timeline
+                    .into_iter()
+                    .map(|(kind, summary)| timeline::ActiveModel {
+                        case_id: Set(case_id.as_ref().to_owned()),
+                        at: Set(now),
+                        kind: Set(kind.to_owned()),
+                        summary: Set(summary),
+                        ..Default::default()
+                    }),
+            );
             events.extend(fx.events.into_iter().map(|mut event| {
                 event.traceparent.clone_from(&fx.traceparent);
                 event
             }));
         }
-        prepared.events = self.outbox.prepare(events)?;
-        Ok(prepared)
+        if !steps.is_empty() {
+            step::Entity::insert_many(steps)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !entries.is_empty() {
+            timeline::Entity::insert_many(entries)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        if !events.is_empty() {
+            self.outbox.append(txn, events).await?;
+        }
+        Ok(())
     }
 
     /// Applies a result event to its case: completes its step and, if that
@@ -912,7 +923,10 @@ impl EventHandler for Process {
         txn: &sea_orm::DatabaseTransaction,
         event: &Event,
     ) -> Result<(), HandlerError> {
-        self.apply_result(txn, event).await
+        match event.event_type.as_str() {
+            "application.received.v1" => self.open(txn, event).await,
+            _ => self.apply_result(txn, event).await,
+        }
     }
 }
 
