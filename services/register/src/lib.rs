@@ -284,8 +284,9 @@ pub struct TimelineEntry {
 
 /// Submit an application for a product.
 ///
-/// Validates the body against the product's application schema, opens a case,
-/// and asks for the acknowledgement to be sent. Send an `Idempotency-Key` to
+/// Validates the body against the product's application schema and records
+/// it under a new case reference, which the answer gives; moments later the
+/// case opens and the acknowledgement is sent. Send an `Idempotency-Key` to
 /// make retries safe: the same key and body return the same case.
 #[utoipa::path(
     post,
@@ -298,7 +299,7 @@ pub struct TimelineEntry {
     ),
     request_body(content = Object, description = "The application; see /v1/products/{product}/schema"),
     responses(
-        (status = 201, body = Acknowledgement, description = "Case opened"),
+        (status = 201, body = Acknowledgement, description = "Received; the case opens moments later"),
         (status = 400, body = Problem, description = "Not JSON"),
         (status = 404, body = Problem, description = "Unknown product"),
         (status = 409, body = Problem, description = "Idempotency-Key reused with another body"),
