@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use casework_bus::BusSettings;
 use casework_bus::producer::EventProducer;
-use casework_bus::topics::read_all;
+use casework_bus::topics::{consumed_to_end, read_all};
 use casework_contracts::catalogue::{SERVICES, dead_letter_topic, topic_of_service};
 use casework_contracts::{Event, EventType, SchemaRegistry};
-use casework_e2e::{Api, Up, database_env, eventually, example, wait_ready, workspace};
+use casework_e2e::{
+    Api, Up, database_env, eventually, example, timeline_kinds, wait_ready, workspace,
+};
 use casework_testkit::{
     Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port, init_tracing,
     unique_prefix,
@@ -538,6 +540,11 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         "case_id": case_id, "step_id": step("records"),
         "checks": ["criminal-records"], "findings": [],
     });
+    // Copies of the application's arrival too: its case opens only once.
+    let received = json!({
+        "case_id": case_id, "reference": reference, "product": "dbs-basic-check",
+        "received_at": case["received_at"], "channel": "online",
+    });
     let settings = BusSettings::new(&broker.bootstrap).with_prefix(&prefix);
     let producer = EventProducer::new(&settings).expect("producer");
     const COPIES: usize = 25;
@@ -546,6 +553,7 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         for (service, event_type, data) in [
             ("identify", "identity.established.v1", &identity),
             ("investigate", "investigation.completed.v1", &records),
+            ("register", "application.received.v1", &received),
         ] {
             let (producer, settings) = (producer.clone(), settings.clone());
             let (case_id, data) = (case_id.clone(), data.clone());
@@ -557,6 +565,22 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
     for send in sends {
         send.await.unwrap();
     }
+    let register_topic = settings.prefixed("casework.register");
+    eventually(
+        Duration::from_secs(60),
+        "Register consumed every copy of application.received",
+        async || match consumed_to_end(
+            &settings,
+            &settings.consumer_group("register"),
+            &register_topic,
+        )
+        .await
+        {
+            Ok(true) => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    )
+    .await;
     api.wait_for_case(&reference, &caseworker, "the decision requested", |case| {
         case["steps"].as_array().is_some_and(|s| s.len() >= 3)
     })
@@ -571,7 +595,26 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         .filter(|s| s["check"] == "decision")
         .collect();
     assert_eq!(decisions.len(), 1, "{case}");
-    let requested: Vec<Event> = read_all(&settings, &settings.prefixed("casework.register"))
+    let kinds = timeline_kinds(&case);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "application.received")
+            .count(),
+        1,
+        "{case}"
+    );
+    let refused = read_all(&settings, &dead_letter_topic(&register_topic))
+        .await
+        .expect("read register's dead letters")
+        .iter()
+        .filter(|m| {
+            m.payload()
+                .is_some_and(|p| String::from_utf8_lossy(p).contains(&case_id))
+        })
+        .count();
+    assert_eq!(refused, 0, "copies of application.received were refused");
+    let requested: Vec<Event> = read_all(&settings, &register_topic)
         .await
         .expect("read register's topic")
         .iter()

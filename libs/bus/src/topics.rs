@@ -131,3 +131,51 @@ fn read_all_blocking(settings: &BusSettings, topic: &str) -> Result<Vec<OwnedMes
     messages.sort_by_key(|m| (m.partition(), m.offset()));
     Ok(messages)
 }
+
+/// Whether consumer group `group` has committed offsets up to the end of
+/// every partition of `topic`: it has consumed everything published there
+/// so far. For tests and tools that must know a backlog is through.
+pub async fn consumed_to_end(
+    settings: &BusSettings,
+    group: &str,
+    topic: &str,
+) -> Result<bool, BusError> {
+    let settings = settings.clone();
+    let (group, topic) = (group.to_owned(), topic.to_owned());
+    match tokio::task::spawn_blocking(move || consumed_to_end_blocking(&settings, &group, &topic))
+        .await
+    {
+        Ok(result) => result,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+fn consumed_to_end_blocking(
+    settings: &BusSettings,
+    group: &str,
+    topic: &str,
+) -> Result<bool, BusError> {
+    const TIMEOUT: Duration = Duration::from_secs(10);
+    // Asks the group's coordinator for its offsets; never joins the group.
+    let consumer: BaseConsumer = client_config(settings)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    let mut partitions = TopicPartitionList::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        partitions.add_partition(topic, partition.id());
+    }
+    let committed = consumer.committed_offsets(partitions, TIMEOUT)?;
+    for element in committed.elements() {
+        let (_, high) = consumer.fetch_watermarks(topic, element.partition(), TIMEOUT)?;
+        let done = match element.offset() {
+            Offset::Offset(offset) => offset >= high,
+            _ => high == 0,
+        };
+        if !done {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
