@@ -53,6 +53,8 @@ impl ServiceContext {
     ) -> Result<Self, RuntimeError> {
         let bus = settings.bus();
         let store = Store::connect(&settings.database_for(name)).await?;
+        // Its writes are mostly its consumers' (see `background`).
+        crate::background::lower_writer_priority(name);
         let outbox = Outbox::new(name, registry.clone(), bus.clone());
         Ok(Self {
             name,
