@@ -98,7 +98,8 @@ impl Store {
         let db = Database::connect(options.clone()).await?;
         let (writer, requests_waiting, checkpointer) = if settings.is_sqlite() {
             // Opened now and kept for good: its thread keeps the priority of
-            // the start-up thread, above background work's (runtime::background).
+            // the start-up thread (casework_runtime::background lowers it for
+            // databases whose writes are mostly background work).
             options
                 .max_connections(1)
                 .min_connections(1)
