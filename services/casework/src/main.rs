@@ -205,7 +205,7 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             if let Some(dir) = data_dir {
                 settings.data_dir = dir;
             }
-            for database in services::DATABASES {
+            for database in services::databases() {
                 let store =
                     casework_store::Store::connect(&settings.database_for(database)).await?;
                 services::migrate(database, &store).await?;

@@ -43,16 +43,11 @@ pub async fn build(
 
 /// Every database, by name: each service's own, named after it, and
 /// Register's intake (`casework_register::intake`).
-pub const DATABASES: [&str; 8] = [
-    casework_register::NAME,
-    casework_register::intake::DATABASE,
-    casework_identify::NAME,
-    casework_investigate::NAME,
-    casework_decide::NAME,
-    casework_enforce::NAME,
-    casework_fulfil::NAME,
-    casework_communicate::NAME,
-];
+pub fn databases() -> impl Iterator<Item = &'static str> {
+    SERVICES
+        .into_iter()
+        .chain([casework_register::intake::DATABASE])
+}
 
 /// Applies a database's migrations.
 pub async fn migrate(database: &str, store: &Store) -> Result<(), RuntimeError> {
