@@ -174,6 +174,11 @@ pub struct FulfilRoute {
     pub mrz_format: Option<String>,
     /// How long it is valid for.
     pub valid_for_days: u32,
+    /// For a certificate of criminal records: what it discloses (`basic`:
+    /// unspent convictions and conditional cautions only). Sent to Fulfil
+    /// as `params.disclosure`.
+    #[serde(default)]
+    pub disclosure: Option<String>,
     /// The notification milestone to send once it is issued.
     #[serde(default)]
     pub notify: Option<String>,
@@ -276,6 +281,18 @@ fn check_process(product: &Product) -> Result<(), String> {
         {
             return Err(format!(
                 "outcomes.{outcome}.fulfil.mrz_format `{format}`: TD1, TD3 or MRV-A"
+            ));
+        }
+        if let Some(level) = route.fulfil.as_ref().and_then(|f| f.disclosure.as_deref())
+            && casework_disclosure::Level::parse(level).is_none()
+        {
+            let known: Vec<&str> = casework_disclosure::Level::ALL
+                .iter()
+                .map(|(_, name)| *name)
+                .collect();
+            return Err(format!(
+                "outcomes.{outcome}.fulfil.disclosure `{level}`: one of {}",
+                known.join(", ")
             ));
         }
     }

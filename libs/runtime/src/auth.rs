@@ -10,18 +10,22 @@
 //! - no `security` at all — nobody (a route someone forgot to classify).
 //!
 //! Tokens are verified with a key generated under the data directory in
-//! embedded mode (HS256), or an OIDC issuer's JWKS in production.
+//! embedded mode (HS256), or an OIDC issuer's JWKS in production; see
+//! [`Authenticator`] for the algorithm allow-list and key rotation.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk::JwkSet};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::path::HttpMethod;
 
 use crate::error::RuntimeError;
+use crate::settings::AuthSettings;
 
 /// The roles of the platform.
 pub const ROLES: [&str; 5] = [
@@ -176,10 +180,18 @@ fn method_name(method: &HttpMethod) -> String {
 }
 
 /// Verifies tokens (and, in embedded mode, issues them).
+///
+/// The algorithm is checked against an allow-list (`auth.algorithms`) before
+/// anything else, and never taken from the token alone: with a JWKS, a key
+/// that names its own `alg` must match the token's too. A token signed by a
+/// key the JWKS lacks refetches it (a rotated key), at most once per
+/// `auth.jwks_min_refetch_seconds`; and the set is refreshed every
+/// `auth.jwks_refresh_seconds` in the background.
 pub struct Authenticator {
     keys: Keys,
     issuer: String,
     audience: String,
+    algorithms: Vec<Algorithm>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -187,6 +199,7 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("issuer", &self.issuer)
             .field("embedded", &matches!(self.keys, Keys::Embedded { .. }))
+            .field("algorithms", &self.algorithms)
             .finish()
     }
 }
@@ -196,13 +209,84 @@ enum Keys {
         encoding: EncodingKey,
         decoding: DecodingKey,
     },
-    Jwks(JwkSet),
+    Jwks(Arc<JwksCache>),
+}
+
+/// An issuer's key set, refetched when a token names a key it lacks.
+struct JwksCache {
+    url: String,
+    client: reqwest::Client,
+    set: std::sync::RwLock<JwkSet>,
+    /// When it was last fetched; held while fetching, so concurrent requests
+    /// with a new key id cause one fetch, not one each.
+    fetched: tokio::sync::Mutex<Instant>,
+    min_refetch: Duration,
+}
+
+impl JwksCache {
+    async fn fetch(client: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
+        client
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("auth.jwks_url {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("auth.jwks_url {url}: not a JWK set: {e}"))
+    }
+
+    fn find(&self, kid: &str) -> Option<Jwk> {
+        let set = self.set.read().unwrap_or_else(|e| e.into_inner());
+        set.find(kid).cloned()
+    }
+
+    /// Fetches the set again unless that was done less than `min_refetch`
+    /// ago (`force` ignores that, for the periodic refresh). A failed fetch
+    /// keeps the keys held and counts as a fetch, so a down issuer is not
+    /// hammered by every request.
+    async fn refetch(&self, force: bool) {
+        let mut fetched = self.fetched.lock().await;
+        if !force && fetched.elapsed() < self.min_refetch {
+            return;
+        }
+        match Self::fetch(&self.client, &self.url).await {
+            Ok(set) => {
+                tracing::info!(url = %self.url, keys = set.keys.len(), "JWKS fetched");
+                *self.set.write().unwrap_or_else(|e| e.into_inner()) = set;
+            }
+            Err(err) => tracing::warn!(error = %err, "JWKS refetch failed; keeping the keys held"),
+        }
+        *fetched = Instant::now();
+    }
 }
 
 /// The embedded signing key's file under the data directory.
 pub const SIGNING_KEY_FILE: &str = "signing.key";
 
 impl Authenticator {
+    /// The authenticator `auth` describes: a JWKS when `auth.jwks_url` is
+    /// set, else the embedded key under `data_dir`.
+    pub async fn from_settings(auth: &AuthSettings, data_dir: &Path) -> Result<Self, RuntimeError> {
+        let algorithms = auth
+            .accepted_algorithms()
+            .map_err(|why| RuntimeError::Config(format!("auth.algorithms: {why}")))?;
+        let mut authenticator = if auth.jwks_url.trim().is_empty() {
+            Self::embedded(data_dir, &auth.issuer, &auth.audience)?
+        } else {
+            Self::from_jwks(
+                &auth.jwks_url,
+                &auth.issuer,
+                &auth.audience,
+                Duration::from_secs(auth.jwks_min_refetch_seconds),
+                Duration::from_secs(auth.jwks_refresh_seconds),
+            )
+            .await?
+        };
+        authenticator.algorithms = algorithms;
+        Ok(authenticator)
+    }
+
     /// Embedded mode: the HS256 key at `data_dir/signing.key`, generated
     /// (readable by the owner only) on first start.
     pub fn embedded(data_dir: &Path, issuer: &str, audience: &str) -> Result<Self, RuntimeError> {
@@ -232,25 +316,56 @@ impl Authenticator {
             },
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            algorithms: vec![Algorithm::HS256],
         })
     }
 
-    /// Production: an OIDC issuer's keys, fetched once at start.
-    pub async fn from_jwks(url: &str, issuer: &str, audience: &str) -> Result<Self, RuntimeError> {
-        let jwks: JwkSet = reqwest::get(url)
+    /// Production: an OIDC issuer's keys, fetched now (an issuer that cannot
+    /// be reached stops the start), refetched for an unknown key id at most
+    /// every `min_refetch`, and refreshed every `refresh` until the
+    /// authenticator is dropped. Accepts RS256 and ES256 until
+    /// [`Authenticator::with_algorithms`] says otherwise.
+    pub async fn from_jwks(
+        url: &str,
+        issuer: &str,
+        audience: &str,
+        min_refetch: Duration,
+        refresh: Duration,
+    ) -> Result<Self, RuntimeError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| RuntimeError::Config(format!("HTTP client: {e}")))?;
+        let set = JwksCache::fetch(&client, url)
             .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| RuntimeError::Config(format!("auth.jwks_url {url}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| {
-                RuntimeError::Config(format!("auth.jwks_url {url}: not a JWK set: {e}"))
-            })?;
+            .map_err(RuntimeError::Config)?;
+        let cache = Arc::new(JwksCache {
+            url: url.to_owned(),
+            client,
+            set: std::sync::RwLock::new(set),
+            fetched: tokio::sync::Mutex::new(Instant::now()),
+            min_refetch,
+        });
+        let weak = Arc::downgrade(&cache);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(refresh).await;
+                let Some(cache) = weak.upgrade() else { return };
+                cache.refetch(true).await;
+            }
+        });
         Ok(Self {
-            keys: Keys::Jwks(jwks),
+            keys: Keys::Jwks(cache),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
         })
+    }
+
+    /// The same authenticator accepting only `algorithms`.
+    pub fn with_algorithms(mut self, algorithms: Vec<Algorithm>) -> Self {
+        self.algorithms = algorithms;
+        self
     }
 
     /// Issues a token (embedded mode only; `casework token` and tests use it).
@@ -283,26 +398,37 @@ impl Authenticator {
             .map_err(|e| RuntimeError::Config(format!("cannot sign a token: {e}")))
     }
 
-    /// Verifies a token's signature, expiry, issuer and audience.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+    /// Verifies a token: its algorithm against the allow-list first, then
+    /// its key, signature, expiry, issuer and audience.
+    pub async fn verify(&self, token: &str) -> Result<Claims, String> {
+        // `alg: none` (and any name jsonwebtoken does not know) fails here.
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
-        let (key, algorithm) = match &self.keys {
-            Keys::Embedded { decoding, .. } => (decoding.clone(), Algorithm::HS256),
-            Keys::Jwks(set) => {
-                let kid = header.kid.as_deref().ok_or("token has no key id")?;
-                let jwk = set
-                    .find(kid)
-                    .ok_or_else(|| format!("unknown key id {kid}"))?;
-                let key =
-                    DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key {kid}: {e}"))?;
-                (key, header.alg)
-            }
-        };
-        if header.alg != algorithm {
+        if !self.algorithms.contains(&header.alg) {
             return Err(format!("algorithm {:?} is not accepted", header.alg));
         }
-        let mut validation = Validation::new(algorithm);
+        let key = match &self.keys {
+            Keys::Embedded { decoding, .. } => decoding.clone(),
+            Keys::Jwks(cache) => {
+                let kid = header.kid.as_deref().ok_or("token has no key id")?;
+                let jwk = match cache.find(kid) {
+                    Some(jwk) => jwk,
+                    None => {
+                        cache.refetch(false).await;
+                        cache
+                            .find(kid)
+                            .ok_or_else(|| format!("unknown key id {kid}"))?
+                    }
+                };
+                if let Some(alg) = jwk.common.key_algorithm
+                    && alg.to_string() != format!("{:?}", header.alg)
+                {
+                    return Err(format!("key {kid} is for {alg}, not {:?}", header.alg));
+                }
+                DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable key {kid}: {e}"))?
+            }
+        };
+        let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         jsonwebtoken::decode::<Claims>(token, &key, &validation)
@@ -344,21 +470,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_issued_token_verifies_and_a_tampered_one_does_not() {
+    #[tokio::test]
+    async fn an_issued_token_verifies_and_a_tampered_one_does_not() {
         let auth = authenticator();
         let token = auth
             .issue("ada", &["caseworker".into()], &[], Duration::from_secs(60))
             .unwrap();
-        let verified = auth.verify(&token).unwrap();
+        let verified = auth.verify(&token).await.unwrap();
         assert_eq!(verified.sub, "ada");
         assert_eq!(verified.roles, vec!["caseworker"]);
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
-        assert!(auth.verify(&tampered).is_err());
+        assert!(auth.verify(&tampered).await.is_err());
         // Another installation's key does not verify it either.
-        assert!(authenticator().verify(&token).is_err());
+        assert!(authenticator().verify(&token).await.is_err());
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub async fn guard(
             .policies
             .policy(req.method().as_str(), pattern)
             .clone();
-        if let Err(problem) = authorize(&state.auth, &policy, &req) {
+        if let Err(problem) = authorize(&state.auth, &policy, &req).await {
             tracing::info!(parent: &span, method = %req.method(), path = %req.path(), problem = %problem, "request refused");
             return Err(problem.into());
         }
@@ -186,7 +186,11 @@ pub async fn guard(
     Ok(response)
 }
 
-fn authorize(auth: &Authenticator, policy: &Policy, req: &ServiceRequest) -> Result<(), Problem> {
+async fn authorize(
+    auth: &Authenticator,
+    policy: &Policy,
+    req: &ServiceRequest,
+) -> Result<(), Problem> {
     if *policy == Policy::Public {
         return Ok(());
     }
@@ -200,7 +204,7 @@ fn authorize(auth: &Authenticator, policy: &Policy, req: &ServiceRequest) -> Res
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
-    let claims = auth.verify(token).map_err(Problem::unauthenticated)?;
+    let claims = auth.verify(token).await.map_err(Problem::unauthenticated)?;
     if !policy.allows(&claims) {
         return Err(Problem::forbidden(format!(
             "`{}` does not hold any of the grants this route needs",

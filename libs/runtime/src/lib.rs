@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod background;
+pub mod clock;
 pub mod error;
 pub mod http;
 pub mod idempotency;
@@ -17,6 +18,7 @@ pub mod settings;
 pub mod telemetry;
 
 pub use auth::{Authenticator, Claims, Policy};
+pub use clock::Clock;
 pub use error::RuntimeError;
 pub use platform::{Platform, ServiceContext, ServiceParts};
 pub use problem::Problem;

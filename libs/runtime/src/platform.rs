@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, PolicyTable};
+use crate::clock::Clock;
 use crate::error::RuntimeError;
 use crate::http::{self, HttpState, ServiceDoc};
 use crate::problem::Problem;
@@ -41,6 +42,8 @@ pub struct ServiceContext {
     pub store: Store,
     /// The service's outbox.
     pub outbox: Outbox,
+    /// What day it is (`clock.today`).
+    pub clock: Clock,
 }
 
 impl ServiceContext {
@@ -56,6 +59,9 @@ impl ServiceContext {
         // Its writes are mostly its consumers' (see `background`).
         crate::background::lower_writer_priority(name);
         let outbox = Outbox::new(name, registry.clone(), bus.clone());
+        let clock = settings
+            .clock()
+            .map_err(|why| RuntimeError::Config(format!("clock.today: {why}")))?;
         Ok(Self {
             name,
             settings,
@@ -64,6 +70,7 @@ impl ServiceContext {
             producer,
             store,
             outbox,
+            clock,
         })
     }
 

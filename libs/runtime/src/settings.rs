@@ -9,6 +9,7 @@ use casework_bus::{Assignment, BusSettings};
 use casework_store::{DatabaseSettings, SqliteSynchronous};
 use serde::Deserialize;
 
+use crate::clock::Clock;
 use crate::error::RuntimeError;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
@@ -33,6 +34,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Where schemas, products, templates and rule sets are.
     pub paths: PathSettings,
+    /// What day it is.
+    pub clock: ClockSettings,
 }
 
 /// `[http]`.
@@ -95,6 +98,60 @@ pub struct AuthSettings {
     pub audience: String,
     /// An OIDC issuer's JWKS; empty means the embedded signing key.
     pub jwks_url: String,
+    /// The signing algorithms accepted; empty means the mode's default
+    /// (`HS256` embedded, `RS256` and `ES256` with a JWKS).
+    pub algorithms: Vec<String>,
+    /// A token signed by a key the JWKS lacks refetches it, at most this often.
+    pub jwks_min_refetch_seconds: u64,
+    /// The JWKS is refetched this often regardless.
+    pub jwks_refresh_seconds: u64,
+}
+
+impl AuthSettings {
+    /// The algorithms a token may be signed with: `auth.algorithms`, or the
+    /// mode's default. With a JWKS only asymmetric ones: a JWKS is public, so
+    /// an HMAC "key" from it would let anyone sign.
+    pub fn accepted_algorithms(&self) -> Result<Vec<jsonwebtoken::Algorithm>, String> {
+        use jsonwebtoken::Algorithm;
+        let jwks = !self.jwks_url.trim().is_empty();
+        if self.algorithms.is_empty() {
+            return Ok(if jwks {
+                vec![Algorithm::RS256, Algorithm::ES256]
+            } else {
+                vec![Algorithm::HS256]
+            });
+        }
+        let mut accepted = Vec::new();
+        for name in &self.algorithms {
+            let algorithm: Algorithm = name
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{name}` is not a JWS algorithm (RS256, ES256, ...)"))?;
+            let symmetric = matches!(
+                algorithm,
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            );
+            if jwks && symmetric {
+                return Err(format!("`{name}` is symmetric: never accepted with a JWKS"));
+            }
+            if !jwks && algorithm != Algorithm::HS256 {
+                return Err(format!(
+                    "`{name}`: the embedded signing key signs HS256 only"
+                ));
+            }
+            accepted.push(algorithm);
+        }
+        Ok(accepted)
+    }
+}
+
+/// `[clock]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    /// Empty: the system's date (UTC). Or a fixed day, `YYYY-MM-DD`, for
+    /// tests and demonstrations: every "today" of the platform is that day.
+    pub today: String,
 }
 
 /// `[telemetry]`.
@@ -119,6 +176,8 @@ pub struct PathSettings {
     pub templates: PathBuf,
     /// Rule sets (`<id>/v<N>.toml`).
     pub rules: PathBuf,
+    /// Rehabilitation tables (`v<N>.toml`).
+    pub rehabilitation: PathBuf,
 }
 
 impl Settings {
@@ -155,6 +214,8 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("auth.algorithms")
                 .source(Some(env)),
         );
         let settings: Settings = builder
@@ -199,6 +260,15 @@ impl Settings {
                 "must be between 1 and 10000 (milliseconds)".into(),
             );
         }
+        if let Err(why) = self.clock() {
+            return bad("clock.today", why);
+        }
+        if let Err(why) = self.auth.accepted_algorithms() {
+            return bad("auth.algorithms", why);
+        }
+        if self.auth.jwks_refresh_seconds == 0 {
+            return bad("auth.jwks_refresh_seconds", "must be more than 0".into());
+        }
         if self.kafka.partitions < 1 || self.kafka.replication < 1 {
             return bad(
                 "kafka",
@@ -206,6 +276,19 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// The platform's clock: the system's, or the fixed day of `clock.today`.
+    pub fn clock(&self) -> Result<Clock, String> {
+        let today = self.clock.today.trim();
+        if today.is_empty() {
+            return Ok(Clock::system());
+        }
+        chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d")
+            .map(Clock::fixed)
+            .map_err(|_| {
+                format!("`{today}` is not a date (YYYY-MM-DD), nor empty for the system's")
+            })
     }
 
     /// Whether `casework up` must start the embedded broker.
@@ -320,6 +403,50 @@ mod tests {
     }
 
     #[test]
+    fn algorithms_default_by_mode_and_a_jwks_never_takes_hmac() {
+        use jsonwebtoken::Algorithm;
+        let embedded = Settings::load_with_env(Path::new("/nonexistent"), env(&[])).unwrap();
+        assert_eq!(
+            embedded.auth.accepted_algorithms(),
+            Ok(vec![Algorithm::HS256])
+        );
+        let jwks = [("CASEWORK__AUTH__JWKS_URL", "https://idp.example/jwks")];
+        let oidc = Settings::load_with_env(Path::new("/nonexistent"), env(&jwks)).unwrap();
+        assert_eq!(
+            oidc.auth.accepted_algorithms(),
+            Ok(vec![Algorithm::RS256, Algorithm::ES256])
+        );
+        let listed = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[jwks[0], ("CASEWORK__AUTH__ALGORITHMS", "PS256,ES384")]),
+        )
+        .unwrap();
+        assert_eq!(
+            listed.auth.accepted_algorithms(),
+            Ok(vec![Algorithm::PS256, Algorithm::ES384])
+        );
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[jwks[0], ("CASEWORK__AUTH__ALGORITHMS", "HS256")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("symmetric"), "{err}");
+    }
+
+    #[test]
+    fn the_clock_is_the_systems_unless_a_day_is_fixed() {
+        let system = Settings::load_with_env(Path::new("/nonexistent"), env(&[])).unwrap();
+        assert_eq!(system.clock(), Ok(Clock::system()));
+        let fixed = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[("CASEWORK__CLOCK__TODAY", "2026-12-06")]),
+        )
+        .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        assert_eq!(fixed.clock().map(|c| c.today()), Ok(day));
+    }
+
+    #[test]
     fn an_unknown_key_is_refused_by_name() {
         let dir = temp_config(&[("site.toml", "[http]\nlisen = \"0.0.0.0:9000\"\n")]);
         let err = Settings::load_with_env(&dir, env(&[])).unwrap_err();
@@ -337,6 +464,9 @@ mod tests {
             ),
             ("CASEWORK__DATABASE__URL", "mysql://x", "database.url"),
             ("CASEWORK__HTTP__MAX_BODY_BYTES", "lots", "max_body_bytes"),
+            ("CASEWORK__CLOCK__TODAY", "06/12/2026", "clock.today"),
+            ("CASEWORK__AUTH__ALGORITHMS", "RS256", "auth.algorithms"),
+            ("CASEWORK__AUTH__ALGORITHMS", "none", "auth.algorithms"),
         ] {
             let err = Settings::load_with_env(Path::new("/nonexistent"), env(&[(key, value)]))
                 .unwrap_err();

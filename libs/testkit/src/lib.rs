@@ -518,3 +518,18 @@ pub async fn migrated_store<M: sea_orm_migration::MigratorTrait>(
     store.migrate::<M>().await.expect("migrate again");
     Some((db, store))
 }
+
+/// The shipped rehabilitation tables (`config/rehabilitation`), loaded once.
+pub fn shipped_rehabilitation() -> std::sync::Arc<casework_disclosure::RehabilitationTables> {
+    static TABLES: std::sync::OnceLock<std::sync::Arc<casework_disclosure::RehabilitationTables>> =
+        std::sync::OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/rehabilitation");
+            std::sync::Arc::new(
+                casework_disclosure::RehabilitationTables::load(&dir)
+                    .expect("shipped rehabilitation tables"),
+            )
+        })
+        .clone()
+}

@@ -221,7 +221,11 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
                 casework_store::Store::connect(&settings.database_for(casework_investigate::NAME))
                     .await?;
             services::migrate(casework_investigate::NAME, &store).await?;
-            let report = casework_investigate::seed(&store, people)
+            let tables =
+                casework_disclosure::RehabilitationTables::load(&settings.paths.rehabilitation)
+                    .map_err(|e| RuntimeError::Config(format!("paths.rehabilitation: {e}")))?;
+            let today = settings.clock().map_err(RuntimeError::Config)?.today();
+            let report = casework_investigate::seed(&store, people, tables.latest(), today)
                 .await
                 .map_err(|e| RuntimeError::Io(format!("seed: {e}")))?;
             println!(
@@ -367,20 +371,7 @@ async fn serve(
     let bus = settings.bus();
     ensure_topics(&bus, &platform_topics(&bus)).await?;
     let producer = EventProducer::new(&bus)?;
-    let auth = Arc::new(if settings.auth.jwks_url.is_empty() {
-        Authenticator::embedded(
-            &settings.data_dir,
-            &settings.auth.issuer,
-            &settings.auth.audience,
-        )?
-    } else {
-        Authenticator::from_jwks(
-            &settings.auth.jwks_url,
-            &settings.auth.issuer,
-            &settings.auth.audience,
-        )
-        .await?
-    });
+    let auth = Arc::new(Authenticator::from_settings(&settings.auth, &settings.data_dir).await?);
     let mut parts: Vec<ServiceParts> = Vec::new();
     for &service in services {
         let name = services::named(service)

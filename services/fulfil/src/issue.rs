@@ -5,7 +5,10 @@ use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType};
 use casework_mrz::{Format, MrzFields, Sex};
-use casework_runtime::telemetry;
+use std::sync::Arc;
+
+use casework_disclosure::{Level, RecordFacts, RehabilitationTable, RehabilitationTables};
+use casework_runtime::{Clock, telemetry};
 use chrono::{Days, NaiveDate, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseTransaction, DbBackend, Set, Statement, TryInsertResult};
@@ -32,6 +35,8 @@ struct Kind {
     digits: usize,
     /// The zone's format and document code, for 9303 documents.
     mrz: Option<(Format, &'static str)>,
+    /// A certificate that discloses criminal records.
+    discloses: bool,
     title: &'static str,
 }
 
@@ -42,6 +47,7 @@ const KINDS: [Kind; 3] = [
         prefix: "P",
         digits: 7,
         mrz: Some((Format::Td3, "P")),
+        discloses: false,
         title: "PASSPORT",
     },
     // V0000001 + check: 9 characters, the MRV-A document number field.
@@ -50,6 +56,7 @@ const KINDS: [Kind; 3] = [
         prefix: "V",
         digits: 7,
         mrz: Some((Format::MrvA, "V")),
+        discloses: false,
         title: "VISA",
     },
     // D + 10 digits + check: 12 characters, the length of a DBS certificate number.
@@ -58,6 +65,7 @@ const KINDS: [Kind; 3] = [
         prefix: "D",
         digits: 10,
         mrz: None,
+        discloses: true,
         title: "BASIC DISCLOSURE CERTIFICATE",
     },
 ];
@@ -69,6 +77,8 @@ struct Request {
     reference: String,
     product: String,
     step_id: String,
+    #[serde(default)]
+    params: Params,
     document: DocumentSpec,
     holder: Holder,
     #[serde(default)]
@@ -92,11 +102,76 @@ struct Holder {
     document_number: Option<String>,
 }
 
+/// The product's parameters for this document.
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    /// For a certificate: what it discloses (`basic`).
+    disclosure: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 struct Finding {
     kind: String,
+    source_id: String,
     summary: String,
-    recorded_on: Option<String>,
+    recorded_on: Option<NaiveDate>,
+    /// A criminal record's facts (and Investigate's assessment, which is
+    /// not used here: disclosure is decided again on the issue date).
+    conviction: Option<RecordFacts>,
+}
+
+/// A record a certificate lists.
+struct Listed<'a> {
+    finding: &'a Finding,
+    caution: bool,
+}
+
+/// What a certificate of `level` lists on `issued_on`: the criminal
+/// records the table says are unspent that day, assessed together (a
+/// further conviction extends an earlier period). A record without the
+/// facts, or whose facts cannot decide, refuses the request: it must be
+/// neither printed nor hidden.
+fn disclosed<'a>(
+    level: Level,
+    findings: &'a [Finding],
+    table: &RehabilitationTable,
+    issued_on: NaiveDate,
+) -> Result<Vec<Listed<'a>>, HandlerError> {
+    let records: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.kind == "criminal-record")
+        .collect();
+    let facts: Vec<RecordFacts> = records
+        .iter()
+        .map(|f| {
+            f.conviction.clone().ok_or_else(|| {
+                refuse(format!(
+                    "criminal record {} carries no facts to decide whether it is spent; a caseworker must establish them before a certificate is issued",
+                    f.source_id
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let assessed = table.assess(&facts, issued_on);
+    let mut listed = Vec::new();
+    for ((finding, facts), assessment) in records.into_iter().zip(&facts).zip(&assessed) {
+        let shown = level.discloses(assessment).map_err(|reason| {
+            refuse(format!(
+                "criminal record {} cannot be disclosed or withheld on {issued_on}: {reason}; a caseworker must establish its facts before a certificate is issued",
+                finding.source_id
+            ))
+        })?;
+        tracing::info!(record = %finding.source_id, status = assessment.status.as_str(), reason = %assessment.reason, shown, "disclosure assessed");
+        if shown {
+            let caution = facts
+                .disposal_kind
+                .as_deref()
+                .and_then(|k| table.disposal(k))
+                .is_some_and(|d| d.caution);
+            listed.push(Listed { finding, caution });
+        }
+    }
+    Ok(listed)
 }
 
 fn refuse(reason: impl Into<String>) -> HandlerError {
@@ -209,13 +284,20 @@ fn build_mrz(
         .map_err(|e| refuse(format!("cannot build the {} {format} zone: {e}", kind.name)))
 }
 
+/// What a certificate says of criminal records, under which law.
+struct Disclosure<'a> {
+    level: Level,
+    listed: Vec<Listed<'a>>,
+    table_version: u32,
+}
+
 /// The document's text: who it is for, its number and dates; for a
 /// certificate, the disclosure; for a 9303 document, its zone.
 ///
-/// A basic DBS check discloses unspent criminal records only: findings of
-/// kind `criminal-record` are listed, each by its summary; watchlist
-/// warnings and lost or stolen documents are never printed. With none to
-/// list, the certificate says "No criminal records held".
+/// A basic certificate lists the unspent convictions and conditional
+/// cautions on the day of issue, each with its date; never a spent one,
+/// nor watchlist warnings or lost or stolen documents. With none to list,
+/// it says "No criminal records held".
 fn render(
     kind: &Kind,
     request: &Request,
@@ -223,6 +305,7 @@ fn render(
     issued_on: NaiveDate,
     valid_until: NaiveDate,
     mrz: Option<&str>,
+    disclosure: Option<&Disclosure<'_>>,
 ) -> String {
     let holder = &request.holder;
     let mut lines = vec![
@@ -246,23 +329,26 @@ fn render(
     lines.push(format!("Date of issue: {issued_on}"));
     lines.push(format!("Valid until: {valid_until}"));
     lines.push(format!("Case reference: {}", request.reference));
-    if kind.mrz.is_none() {
+    if let Some(disclosure) = disclosure {
         lines.push(String::new());
-        lines.push("Police records of convictions, cautions, reprimands and warnings:".into());
-        let records: Vec<&Finding> = request
-            .disclosure
-            .iter()
-            .filter(|f| f.kind == "criminal-record")
-            .collect();
-        if records.is_empty() {
+        lines.push(format!(
+            "Disclosure: {}. Unspent convictions and conditional cautions:",
+            disclosure.level.as_str()
+        ));
+        if disclosure.listed.is_empty() {
             lines.push("No criminal records held".into());
         }
-        for record in records {
-            match &record.recorded_on {
-                Some(on) => lines.push(format!("- {} (recorded {on})", record.summary)),
-                None => lines.push(format!("- {}", record.summary)),
+        for Listed { finding, caution } in &disclosure.listed {
+            let what = if *caution { "Cautioned" } else { "Convicted" };
+            match finding.recorded_on {
+                Some(on) => lines.push(format!("- {what} {on}: {}", finding.summary)),
+                None => lines.push(format!("- {}", finding.summary)),
             }
         }
+        lines.push(format!(
+            "Spent convictions and cautions are not shown (Rehabilitation of Offenders Act 1974), as assessed on {issued_on} under rehabilitation table v{}.",
+            disclosure.table_version
+        ));
     }
     if let Some(mrz) = mrz {
         lines.push(String::new());
@@ -277,22 +363,31 @@ fn render(
 /// - `passport`: TD3 zone (code `P`, issuing state `GBR`);
 /// - `visa`: MRV-A zone (code `V`, issuing state `GBR`, the holder's passport
 ///   number in the optional data);
-/// - `dbs-certificate`: no zone; the text states the disclosure.
+/// - `dbs-certificate`: no zone; the text states the disclosure of the
+///   level `params.disclosure` names (required), decided again on the day
+///   of issue from the records' facts (see [`disclosed`]).
 ///
 /// An absent `mrz_format` means the kind's own; any other format, an unknown
 /// kind, a 9303 document without the holder's nationality or with fields
 /// the zone cannot hold is refused with the reason (dead-lettered: the case
 /// shows as stuck). An absent sex is written as unspecified. The document is
-/// valid from the day of issue (UTC) for `valid_for_days` days.
+/// valid from the day of issue (the clock's today) for `valid_for_days` days.
 #[derive(Debug, Clone)]
 pub struct Issuer {
     outbox: Outbox,
+    rehabilitation: Arc<RehabilitationTables>,
+    clock: Clock,
 }
 
 impl Issuer {
-    /// An issuer that emits through `outbox`.
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+    /// An issuer that emits through `outbox`, judging disclosures with the
+    /// latest of `rehabilitation` on the clock's today.
+    pub fn new(outbox: Outbox, rehabilitation: Arc<RehabilitationTables>, clock: Clock) -> Self {
+        Self {
+            outbox,
+            rehabilitation,
+            clock,
+        }
     }
 }
 
@@ -334,10 +429,38 @@ impl EventHandler for Issuer {
                 )));
             }
         }
-        let issued_on = Utc::now().date_naive();
+        let issued_on = self.clock.today();
         let valid_until = issued_on
             .checked_add_days(Days::new(u64::from(spec.valid_for_days)))
             .ok_or_else(|| refuse(format!("valid_for_days {} is too far", spec.valid_for_days)))?;
+        let table = self.rehabilitation.latest();
+        let disclosure = match (kind.discloses, request.params.disclosure.as_deref()) {
+            (false, None) => None,
+            (false, Some(level)) => {
+                return Err(refuse(format!(
+                    "a {} discloses nothing, but params.disclosure is `{level}`",
+                    kind.name
+                )));
+            }
+            (true, None) => {
+                return Err(refuse(format!(
+                    "a {} needs params.disclosure (the product's fulfil route names it: basic)",
+                    kind.name
+                )));
+            }
+            (true, Some(name)) => {
+                let level = Level::parse(name).ok_or_else(|| {
+                    refuse(format!(
+                        "params.disclosure `{name}`: this platform issues basic certificates only"
+                    ))
+                })?;
+                Some(Disclosure {
+                    level,
+                    listed: disclosed(level, &request.disclosure, table, issued_on)?,
+                    table_version: table.version,
+                })
+            }
+        };
 
         let number = allocate(txn, kind).await?;
         let mrz = kind
@@ -351,6 +474,7 @@ impl EventHandler for Issuer {
             issued_on,
             valid_until,
             mrz.as_deref(),
+            disclosure.as_ref(),
         );
         let id = uuid::Uuid::now_v7().to_string();
         let inserted = document::Entity::insert(document::ActiveModel {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_trait::async_trait;
 use casework_contracts::EventType;
+use casework_disclosure::RehabilitationTables;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
 use chrono::SecondsFormat;
@@ -82,6 +83,9 @@ pub mod document {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The event types Fulfil's consumer handles.
+pub const CONSUMES: [&str; 1] = ["fulfil.requested.v1"];
 
 /// Fulfil's migrator.
 #[derive(Debug)]
@@ -183,9 +187,13 @@ struct Fulfil {
 /// Builds Fulfil: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
+    // A table that cannot be read stops the start, naming the file.
+    let rehabilitation = RehabilitationTables::load(&ctx.settings.paths.rehabilitation)
+        .map(Arc::new)
+        .map_err(|e| RuntimeError::Config(format!("paths.rehabilitation: {e}")))?;
     let consumer = ctx.consumer(
-        [EventType::new("fulfil.requested.v1")],
-        Arc::new(Issuer::new(ctx.outbox.clone())),
+        CONSUMES.map(EventType::new),
+        Arc::new(Issuer::new(ctx.outbox.clone(), rehabilitation, ctx.clock)),
     )?;
     let state = web::Data::new(Fulfil {
         store: ctx.store.clone(),

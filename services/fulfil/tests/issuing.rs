@@ -7,6 +7,7 @@ use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_fulfil::{FulfilApi, Issuer, Migrator, document};
 use casework_mrz::{Format, Sex};
+use casework_runtime::Clock;
 use casework_store::Store;
 use casework_testkit::{Backend, TestDatabase, on_both_backends};
 use chrono::NaiveDate;
@@ -23,28 +24,58 @@ struct Harness {
     registry: Arc<SchemaRegistry>,
 }
 
+/// The day these tests issue on: the clock is fixed, so whether a record is
+/// spent on the issue date never depends on when the suite runs.
+const TODAY: &str = "2026-12-06";
+
 async fn harness(backend: Backend) -> Option<Harness> {
     let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
     let registry = casework_testkit::shipped_schemas();
-    let outbox = Outbox::new("fulfil", registry.clone(), BusSettings::new("unused:9092"));
     Some(Harness {
         _db: db,
+        issuer: issuer_on(&registry, TODAY),
         store,
-        issuer: Issuer::new(outbox),
         registry,
     })
 }
 
+/// An issuer whose today is `today`.
+fn issuer_on(registry: &Arc<SchemaRegistry>, today: &str) -> Issuer {
+    let outbox = Outbox::new("fulfil", registry.clone(), BusSettings::new("unused:9092"));
+    Issuer::new(
+        outbox,
+        casework_testkit::shipped_rehabilitation(),
+        Clock::fixed(date(today)),
+    )
+}
+
 impl Harness {
-    /// A schema-valid `fulfil.requested.v1` for a new case.
+    /// A schema-valid `fulfil.requested.v1` for a new case, with the
+    /// parameters its product would give: a certificate's disclosure level.
     fn request(&self, document: Value, holder: Value, disclosure: Option<Value>) -> Event {
+        let params = if document["kind"] == "dbs-certificate" {
+            json!({"disclosure": "basic"})
+        } else {
+            json!({})
+        };
+        self.request_with(document, holder, disclosure, params)
+    }
+
+    /// The same with explicit `params`.
+    fn request_with(
+        &self,
+        document: Value,
+        holder: Value,
+        disclosure: Option<Value>,
+        params: Value,
+    ) -> Event {
         let case_id = uuid::Uuid::now_v7().to_string();
         let mut data = json!({
             "case_id": case_id,
             "reference": "VV-0001-TEST-X",
             "product": "visit-visa",
             "step_id": format!("{case_id}/fulfil/issue/1"),
-            "params": {},
+            "params": params,
             "document": document,
             "holder": holder,
         });
@@ -232,21 +263,55 @@ fn finding(kind: &str, summary: &str) -> Value {
     })
 }
 
-async fn a_dbs_certificate_states_the_disclosure(backend: Backend) {
+/// A criminal-record finding as Investigate reports it: the record's facts,
+/// and its verdict on the day of the check (which Fulfil does not trust:
+/// it judges again on the issue date).
+fn conviction(summary: &str, facts: Value, verdict_at_check: &str) -> Value {
+    let mut conviction = facts;
+    conviction["date_of_birth"] = json!("1990-03-14");
+    conviction["rehabilitation"] = json!({
+        "status": verdict_at_check,
+        "reason": "as Investigate saw it on the day of the check",
+        "table_version": 1,
+        "assessed_on": "2026-10-01",
+    });
+    json!({
+        "kind": "criminal-record",
+        "source_id": uuid::Uuid::new_v4().to_string(),
+        "matched_on": "name-and-date-of-birth",
+        "severity": "high",
+        "summary": summary,
+        "recorded_on": conviction["conviction_date"],
+        "conviction": conviction,
+    })
+}
+
+/// Jordan Price's two convictions: fined in 2016 (spent since 2017-05-10)
+/// and 30 months' custody from 2024-02-12 (unspent until 2030-08-12).
+fn price_records() -> Value {
+    json!([
+        conviction(
+            "Theft from a shop (Fine of £200, Leeds Magistrates' Court)",
+            json!({"conviction_date": "2016-05-10", "disposal_kind": "fine", "summary_only": false}),
+            "spent",
+        ),
+        conviction(
+            "Fraud by abuse of position (30 months' imprisonment, Leeds Crown Court)",
+            json!({"conviction_date": "2024-02-12", "disposal_kind": "custody", "sentence_length": "30 months", "summary_only": false}),
+            "unspent",
+        ),
+        finding("warning", "Watchlist entry that must not be printed"),
+    ])
+}
+
+async fn a_basic_certificate_lists_only_what_is_unspent_on_its_issue_date(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
     let dbs = json!({"kind": "dbs-certificate", "valid_for_days": 90});
     let clear = h.request(dbs.clone(), anna(), None);
     let empty = h.request(dbs.clone(), anna(), Some(json!([])));
-    let record = h.request(
-        dbs,
-        anna(),
-        Some(json!([
-            finding("criminal-record", "Theft, Westminster Magistrates' Court"),
-            finding("warning", "Watchlist entry that must not be printed"),
-        ])),
-    );
+    let record = h.request(dbs.clone(), anna(), Some(price_records()));
     for request in [&clear, &empty, &record] {
         h.apply(request).await.expect("issued");
     }
@@ -267,23 +332,98 @@ async fn a_dbs_certificate_states_the_disclosure(backend: Backend) {
         assert!(doc.content.contains("BASIC DISCLOSURE CERTIFICATE"));
         assert!(doc.content.contains(&doc.document_number));
         assert!(doc.content.contains("Eriksson"));
-        assert!(
-            doc.content
-                .contains(&format!("Date of issue: {}", doc.issued_on))
-        );
+        assert_eq!(doc.issued_on, date(TODAY), "the clock's today");
+        assert!(doc.content.contains("Date of issue: 2026-12-06"));
         assert!(doc.content.contains("No criminal records held"));
     }
     let doc = of(&record);
     assert!(
+        doc.content.contains(
+            "- Convicted 2024-02-12: Fraud by abuse of position (30 months' imprisonment, Leeds Crown Court)"
+        ),
+        "{}",
         doc.content
-            .contains("- Theft, Westminster Magistrates' Court (recorded 2019-03-01)")
+    );
+    assert!(
+        !doc.content.contains("Theft from a shop"),
+        "{}",
+        doc.content
     );
     assert!(!doc.content.contains("Watchlist"), "{}", doc.content);
     assert!(!doc.content.contains("No criminal records held"));
+    assert!(
+        doc.content
+            .contains("as assessed on 2026-12-06 under rehabilitation table v1"),
+        "{}",
+        doc.content
+    );
+
+    // A referral can wait: issued on the day the custody becomes spent,
+    // the same request lists nothing, whatever Investigate saw at the check.
+    let later = issuer_on(&h.registry, "2030-08-12");
+    let waited = h.request(dbs, anna(), Some(price_records()));
+    apply(&h.store, &later, &waited).await.expect("issued");
+    let doc = h
+        .documents()
+        .await
+        .into_iter()
+        .find(|d| d.case_id == waited.subject)
+        .expect("issued later");
+    assert!(
+        doc.content.contains("No criminal records held"),
+        "{}",
+        doc.content
+    );
 
     let events = h.events().await;
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 4);
     assert!(events.iter().all(|e| e.data.get("mrz").is_none()));
+}
+
+async fn a_record_that_cannot_be_judged_stops_the_certificate(backend: Backend) {
+    let Some(h) = harness(backend).await else {
+        return;
+    };
+    let dbs = json!({"kind": "dbs-certificate", "valid_for_days": 90});
+    let undetermined = conviction(
+        "Assault (Community order, Leeds Magistrates' Court)",
+        json!({"conviction_date": "2025-01-10", "disposal_kind": "community-order"}),
+        "undetermined",
+    );
+    let cases = [
+        (
+            h.request(dbs.clone(), anna(), Some(json!([undetermined]))),
+            "order_ends_on",
+        ),
+        (
+            h.request(
+                dbs.clone(),
+                anna(),
+                Some(json!([finding("criminal-record", "Theft")])),
+            ),
+            "carries no facts",
+        ),
+        (
+            h.request_with(dbs.clone(), anna(), None, json!({})),
+            "needs params.disclosure",
+        ),
+        (
+            h.request_with(dbs, anna(), None, json!({"disclosure": "enhanced"})),
+            "basic certificates only",
+        ),
+        (
+            h.request_with(visa(), anna(), None, json!({"disclosure": "basic"})),
+            "discloses nothing",
+        ),
+    ];
+    for (request, reason) in &cases {
+        match h.apply(request).await {
+            Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
+            other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
+        }
+    }
+    assert!(h.documents().await.is_empty());
+    assert!(h.events().await.is_empty());
 }
 
 async fn a_request_delivered_twice_issues_one_document(backend: Backend) {
@@ -447,7 +587,8 @@ async fn unusable_requests_are_refused_with_the_reason(backend: Backend) {
 on_both_backends!(
     a_visa_carries_an_mrv_a_zone_of_the_holder,
     a_passport_carries_a_td3_zone_of_the_holder,
-    a_dbs_certificate_states_the_disclosure,
+    a_basic_certificate_lists_only_what_is_unspent_on_its_issue_date,
+    a_record_that_cannot_be_judged_stops_the_certificate,
     a_request_delivered_twice_issues_one_document,
     racing_deliveries_of_one_step_issue_one_document,
     concurrent_requests_get_distinct_numbers,

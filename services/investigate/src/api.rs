@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use crate::imports::{
-    CriminalRecordLine, Dataset, IMPORT_MAX_BYTES, ImportReport, LostStolenDocumentLine,
+    CriminalRecordLine, Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, LostStolenDocumentLine,
     RejectedLine, WarningLine, import,
 };
 use crate::screening::Finding;
@@ -27,6 +27,10 @@ use crate::tables::{investigation, watchlist_entry};
 pub struct Investigate {
     /// Its database.
     pub store: Store,
+    /// The rehabilitation tables, whose disposal kinds imports are checked against.
+    pub rehabilitation: std::sync::Arc<casework_disclosure::RehabilitationTables>,
+    /// What day it is: imported dates may not be after it.
+    pub clock: casework_runtime::Clock,
 }
 
 /// The media type of import bodies.
@@ -71,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, state: web::Data<Investigate>) {
         LostStolenDocumentLine,
         ImportReport,
         RejectedLine,
+        LineNote,
         WatchlistEntryView,
         InvestigationView,
         Finding,
@@ -184,7 +189,14 @@ async fn import_route(
         }
         body.extend_from_slice(&chunk);
     }
-    let report = import(&state.store, dataset, &body).await?;
+    let report = import(
+        &state.store,
+        dataset,
+        &body,
+        state.rehabilitation.latest(),
+        state.clock.today(),
+    )
+    .await?;
     tracing::info!(
         who = %casework_runtime::audit::caller(&req),
         ?dataset,

@@ -55,6 +55,7 @@ use std::sync::Arc;
 use actix_web::web;
 use casework_bus::{BusError, HandlerError};
 use casework_contracts::EventType;
+use casework_disclosure::RehabilitationTables;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::StoreError;
 use sea_orm::sea_query::OnConflict;
@@ -62,8 +63,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, import};
-pub use screening::{Check, Finding, Investigator, Subject, screen};
+pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, import};
+pub use screening::{Check, Conviction, Finding, Investigator, Subject, screen};
 pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
 pub use tables::Migrator;
 
@@ -203,18 +204,31 @@ where
     }
 }
 
+/// The event types Investigate's consumer handles.
+pub const CONSUMES: [&str; 2] = [
+    screening::INVESTIGATE_REQUESTED,
+    screening::ENFORCEMENT_ACTIONED,
+];
+
 /// Builds Investigate: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
+    // A table that cannot be read stops the start, naming the file.
+    let rehabilitation = RehabilitationTables::load(&ctx.settings.paths.rehabilitation)
+        .map(Arc::new)
+        .map_err(|e| RuntimeError::Config(format!("paths.rehabilitation: {e}")))?;
     let consumer = ctx.consumer(
-        [
-            EventType::new(screening::INVESTIGATE_REQUESTED),
-            EventType::new(screening::ENFORCEMENT_ACTIONED),
-        ],
-        Arc::new(Investigator::new(ctx.outbox.clone())),
+        CONSUMES.map(EventType::new),
+        Arc::new(Investigator::new(
+            ctx.outbox.clone(),
+            rehabilitation.clone(),
+            ctx.clock,
+        )),
     )?;
     let state = web::Data::new(api::Investigate {
         store: ctx.store.clone(),
+        rehabilitation,
+        clock: ctx.clock,
     });
     Ok(ServiceParts {
         name: NAME,

@@ -1,11 +1,16 @@
 //! The checks, and the consumer that runs them: `investigate.requested` in,
 //! `investigation.completed` out; `enforcement.actioned` adds warnings.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::names::normalise;
 use casework_contracts::{Event, EventType};
-use casework_runtime::telemetry;
+use casework_disclosure::{
+    Assessment, RecordFacts, RehabilitationTable, RehabilitationTables, Status,
+};
+use casework_runtime::{Clock, telemetry};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -118,16 +123,57 @@ pub struct Finding {
     /// When the record was made (warning added, conviction, report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_on: Option<NaiveDate>,
+    /// A criminal record's facts and whether it is spent on the day of the
+    /// check (`Conviction` in `schemas/events/common.v1.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub conviction: Option<Conviction>,
+}
+
+/// What a criminal-record finding says of the record's rehabilitation: the
+/// facts it was judged on (so a later reader, Fulfil on the issue date,
+/// can judge again) and the assessment on the day of the check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conviction {
+    /// The facts.
+    #[serde(flatten)]
+    pub facts: RecordFacts,
+    /// Spent, unspent, never spent or undetermined, with why and the
+    /// table's version.
+    pub rehabilitation: Assessment,
 }
 
 const BY_NAME: &str = "name-and-date-of-birth";
 const BY_DOCUMENT: &str = "document-number";
 
-/// How serious a conviction is for screening: an unspent conviction is
-/// `high`, a spent one `low` (it is disclosed on enhanced checks only, and a
-/// decision should rarely turn on it).
-pub fn conviction_severity(spent: bool) -> Severity {
-    if spent { Severity::Low } else { Severity::High }
+/// How serious a conviction is for screening: a spent one is `low` (it is
+/// disclosed on enhanced checks only, and a decision should rarely turn on
+/// it); any other, unspent, never spent or undetermined, is `high`.
+pub fn conviction_severity(status: Status) -> Severity {
+    match status {
+        Status::Spent => Severity::Low,
+        Status::Unspent | Status::NeverSpent | Status::Undetermined => Severity::High,
+    }
+}
+
+/// The facts of a stored record.
+fn facts_of(record: &criminal_record::Model) -> RecordFacts {
+    RecordFacts {
+        conviction_date: record.conviction_date,
+        date_of_birth: record.date_of_birth,
+        disposal_kind: record.disposal_kind.clone(),
+        // Checked on import; a length that no longer parses is a missing fact.
+        sentence_length: record
+            .sentence_length
+            .as_deref()
+            .and_then(|l| l.parse().ok()),
+        sentence_ends_on: record.sentence_ends_on,
+        order_ends_on: record.order_ends_on,
+        order_has_no_end_date: record.order_has_no_end_date,
+        conditions_end_on: record.conditions_end_on,
+        schedule_18: record.schedule_18,
+        summary_only: record.summary_only,
+    }
 }
 
 /// How serious a reported document is: `critical` if stolen (it may be in
@@ -140,14 +186,18 @@ pub fn document_severity(status: &str) -> Severity {
     }
 }
 
-/// Runs `checks` for `subject`. Names match exactly in comparison form
-/// ([`normalise`]) together with the date of birth; documents match by
-/// normalised number. Findings come in check order, then most severe first,
-/// then by record id, so the same data always gives the same answer.
+/// Runs `checks` for `subject` on `today`. Names match exactly in
+/// comparison form ([`normalise`]) together with the date of birth;
+/// documents match by normalised number. The criminal records found are
+/// assessed together with `table` (a further conviction can extend an
+/// earlier one's period). Findings come in check order, then most severe
+/// first, then by record id, so the same data always gives the same answer.
 pub async fn screen<C: ConnectionTrait>(
     db: &C,
     subject: &Subject,
     checks: &[Check],
+    table: &RehabilitationTable,
+    today: NaiveDate,
 ) -> Result<Vec<Finding>, InvestigateError> {
     let surname = normalise(&subject.surname);
     let given_names = normalise(&subject.given_names);
@@ -170,29 +220,39 @@ pub async fn screen<C: ConnectionTrait>(
                     category: Some(e.category),
                     summary: e.summary,
                     recorded_on: Some(e.created_at.date_naive()),
+                    conviction: None,
                 })
                 .collect::<Vec<_>>(),
-            Check::CriminalRecords => criminal_record::Entity::find()
-                .filter(criminal_record::Column::NormalisedSurname.eq(&surname))
-                .filter(criminal_record::Column::DateOfBirth.eq(subject.date_of_birth))
-                .filter(criminal_record::Column::NormalisedGivenNames.eq(&given_names))
-                .order_by_asc(criminal_record::Column::Id)
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|r| Finding {
-                    kind: "criminal-record".into(),
-                    source_id: r.id,
-                    matched_on: BY_NAME.into(),
-                    severity: conviction_severity(r.spent).as_str().into(),
-                    category: None,
-                    summary: format!(
-                        "{} ({}, {}, {})",
-                        r.offence, r.disposal, r.court, r.conviction_date
-                    ),
-                    recorded_on: Some(r.conviction_date),
-                })
-                .collect(),
+            Check::CriminalRecords => {
+                let records = criminal_record::Entity::find()
+                    .filter(criminal_record::Column::NormalisedSurname.eq(&surname))
+                    .filter(criminal_record::Column::DateOfBirth.eq(subject.date_of_birth))
+                    .filter(criminal_record::Column::NormalisedGivenNames.eq(&given_names))
+                    .order_by_asc(criminal_record::Column::Id)
+                    .all(db)
+                    .await?;
+                let facts: Vec<RecordFacts> = records.iter().map(facts_of).collect();
+                let assessed = table.assess(&facts, today);
+                records
+                    .into_iter()
+                    .zip(facts)
+                    .zip(assessed)
+                    .map(|((r, facts), rehabilitation)| Finding {
+                        kind: "criminal-record".into(),
+                        source_id: r.id,
+                        matched_on: BY_NAME.into(),
+                        severity: conviction_severity(rehabilitation.status).as_str().into(),
+                        category: None,
+                        // The date is `recorded_on`, beside it.
+                        summary: format!("{} ({}, {})", r.offence, r.disposal, r.court),
+                        recorded_on: Some(r.conviction_date),
+                        conviction: Some(Conviction {
+                            facts,
+                            rehabilitation,
+                        }),
+                    })
+                    .collect()
+            }
             Check::LostStolenDocuments => {
                 let number = subject
                     .document_number
@@ -216,6 +276,7 @@ pub async fn screen<C: ConnectionTrait>(
                         ),
                         category: Some(d.status),
                         recorded_on: Some(d.reported_on),
+                        conviction: None,
                     })
                     .collect()
             }
@@ -260,12 +321,20 @@ struct WatchlistRequest {
 #[derive(Debug, Clone)]
 pub struct Investigator {
     outbox: Outbox,
+    rehabilitation: Arc<RehabilitationTables>,
+    clock: Clock,
 }
 
 impl Investigator {
-    /// The consumer, emitting through Investigate's outbox.
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+    /// The consumer, emitting through Investigate's outbox, judging
+    /// criminal records with the latest of `rehabilitation` on the clock's
+    /// today.
+    pub fn new(outbox: Outbox, rehabilitation: Arc<RehabilitationTables>, clock: Clock) -> Self {
+        Self {
+            outbox,
+            rehabilitation,
+            clock,
+        }
     }
 
     async fn investigate(
@@ -275,7 +344,14 @@ impl Investigator {
     ) -> Result<(), InvestigateError> {
         let request: Request = parse(&event.data)?;
         let checks = Check::from_params(&request.params).map_err(InvestigateError::Refused)?;
-        let findings = screen(txn, &request.subject, &checks).await?;
+        let findings = screen(
+            txn,
+            &request.subject,
+            &checks,
+            self.rehabilitation.latest(),
+            self.clock.today(),
+        )
+        .await?;
         let result = json!({
             "case_id": request.case_id,
             "step_id": request.step_id,
@@ -424,8 +500,10 @@ mod tests {
 
     #[test]
     fn severities_follow_the_documented_rules() {
-        assert_eq!(conviction_severity(false), Severity::High);
-        assert_eq!(conviction_severity(true), Severity::Low);
+        assert_eq!(conviction_severity(Status::Unspent), Severity::High);
+        assert_eq!(conviction_severity(Status::NeverSpent), Severity::High);
+        assert_eq!(conviction_severity(Status::Undetermined), Severity::High);
+        assert_eq!(conviction_severity(Status::Spent), Severity::Low);
         assert_eq!(document_severity("stolen"), Severity::Critical);
         assert_eq!(document_severity("lost"), Severity::High);
     }

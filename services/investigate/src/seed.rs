@@ -3,11 +3,15 @@
 //! for. Everything is deterministic and marked `seed-…`, so seeding twice
 //! adds nothing the second time. None of it is about real people.
 
+use casework_disclosure::RehabilitationTable;
 use casework_store::Store;
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::InvestigateError;
-use crate::imports::{CriminalRecordLine, ImportLine, LostStolenDocumentLine, WarningLine};
+use crate::imports::{
+    CriminalRecordLine, ImportLine, LineContext, LostStolenDocumentLine, WarningLine,
+};
 use crate::insert_new;
 
 /// A synthetic applicant, and what screening finds about them once seeded.
@@ -30,9 +34,10 @@ pub struct DemoIdentity {
     pub severity: Option<&'static str>,
 }
 
-/// The named demo people: a warnings-index match, an unspent conviction, a
-/// lost passport, and someone with nothing against them.
-pub const DEMO_IDENTITIES: [DemoIdentity; 4] = [
+/// The named demo people: a warnings-index match, a conviction long spent,
+/// a lost passport, someone with nothing against them, and someone with one
+/// spent and one unspent conviction.
+pub const DEMO_IDENTITIES: [DemoIdentity; 5] = [
     DemoIdentity {
         given_names: "Ivan",
         surname: "PETROV",
@@ -48,8 +53,9 @@ pub const DEMO_IDENTITIES: [DemoIdentity; 4] = [
         date_of_birth: "1980-01-01",
         nationality: "GBR",
         document_number: "512345678",
+        // 18 months' custody from 2019-05-17: spent since 2024-11-17.
         finding: Some("criminal-record"),
-        severity: Some("high"),
+        severity: Some("low"),
     },
     DemoIdentity {
         given_names: "María",
@@ -69,6 +75,18 @@ pub const DEMO_IDENTITIES: [DemoIdentity; 4] = [
         finding: None,
         severity: None,
     },
+    // Fined on 2016-05-10 (spent since 2017-05-10), and 30 months' custody
+    // from 2024-02-12 (ends 2026-08-12, unspent until 2030-08-12): a basic
+    // certificate lists only the second. The most severe finding is first.
+    DemoIdentity {
+        given_names: "Jordan Avery",
+        surname: "PRICE",
+        date_of_birth: "1990-03-14",
+        nationality: "GBR",
+        document_number: "533380476",
+        finding: Some("criminal-record"),
+        severity: Some("high"),
+    },
 ];
 
 /// What [`seed`] added.
@@ -86,15 +104,26 @@ pub struct SeedReport {
 
 /// Inserts the demo records behind [`DEMO_IDENTITIES`] and `people` generated
 /// ones (one record each, cycling through the three indexes), in one
-/// transaction. Idempotent: the same `people` adds nothing the second time.
-pub async fn seed(store: &Store, people: usize) -> Result<SeedReport, InvestigateError> {
+/// transaction, checked like an import against `table` on `today`.
+/// Idempotent: the same `people` adds nothing the second time.
+pub async fn seed(
+    store: &Store,
+    people: usize,
+    table: &RehabilitationTable,
+    today: NaiveDate,
+) -> Result<SeedReport, InvestigateError> {
     let mut records = demo_records();
     for n in 0..people {
         generated(n, &mut records);
     }
-    let warnings = rows(records.warnings)?;
-    let convictions = rows(records.convictions)?;
-    let documents = rows(records.documents)?;
+    let ctx = LineContext {
+        source: "seed",
+        today,
+        table,
+    };
+    let warnings = rows(records.warnings, ctx)?;
+    let convictions = rows(records.convictions, ctx)?;
+    let documents = rows(records.documents, ctx)?;
     let total = (warnings.len() + convictions.len() + documents.len()) as u64;
     let txn = store.begin_write().await?;
     let mut report = SeedReport {
@@ -111,15 +140,52 @@ pub async fn seed(store: &Store, people: usize) -> Result<SeedReport, Investigat
 }
 
 /// Synthetic records go through the import validation like any others.
-fn rows<L: ImportLine>(lines: Vec<L>) -> Result<Vec<L::Row>, InvestigateError> {
+fn rows<L: ImportLine>(
+    lines: Vec<L>,
+    ctx: LineContext<'_>,
+) -> Result<Vec<L::Row>, InvestigateError> {
     lines
         .into_iter()
         .map(|line| {
-            line.into_row("seed").map_err(|errors| {
+            line.into_row(ctx).map(|(row, _)| row).map_err(|errors| {
                 InvestigateError::Refused(format!("an invalid synthetic record: {errors:?}"))
             })
         })
         .collect()
+}
+
+/// A conviction line with its facts; `length` for custody.
+#[allow(clippy::too_many_arguments)]
+fn conviction(
+    source_ref: String,
+    person: (&str, &str, &str),
+    offence: &str,
+    disposal: &str,
+    court: &str,
+    conviction_date: String,
+    kind: &str,
+    length: Option<&str>,
+) -> CriminalRecordLine {
+    let (given_names, surname, date_of_birth) = person;
+    CriminalRecordLine {
+        source_ref,
+        given_names: given_names.into(),
+        surname: surname.into(),
+        date_of_birth: date_of_birth.into(),
+        offence: offence.into(),
+        disposal: disposal.into(),
+        court: court.into(),
+        conviction_date,
+        disposal_kind: Some(kind.into()),
+        sentence_length: length.map(str::to_owned),
+        sentence_ends_on: None,
+        order_ends_on: None,
+        order_has_no_end_date: None,
+        conditions_end_on: None,
+        schedule_18: None,
+        summary_only: Some(false),
+        spent: None,
+    }
 }
 
 #[derive(Default)]
@@ -130,7 +196,8 @@ struct Records {
 }
 
 fn demo_records() -> Records {
-    let [petrov, smith, garcia, _] = DEMO_IDENTITIES;
+    let [petrov, smith, garcia, _, price] = DEMO_IDENTITIES;
+    let person = |d: DemoIdentity| (d.given_names, d.surname, d.date_of_birth);
     Records {
         warnings: vec![WarningLine {
             source_ref: "seed-demo-warning-petrov".into(),
@@ -143,17 +210,38 @@ fn demo_records() -> Records {
             severity: "high".into(),
             summary: "Overstayed a visit visa by 14 months in 2019 and was removed".into(),
         }],
-        convictions: vec![CriminalRecordLine {
-            source_ref: "seed-demo-conviction-smith".into(),
-            given_names: smith.given_names.into(),
-            surname: smith.surname.into(),
-            date_of_birth: smith.date_of_birth.into(),
-            offence: "Burglary".into(),
-            disposal: "18 months' imprisonment".into(),
-            court: "Manchester Crown Court".into(),
-            conviction_date: "2019-05-17".into(),
-            spent: false,
-        }],
+        convictions: vec![
+            conviction(
+                "seed-demo-conviction-smith".into(),
+                person(smith),
+                "Burglary",
+                "18 months' imprisonment",
+                "Manchester Crown Court",
+                "2019-05-17".into(),
+                "custody",
+                Some("18 months"),
+            ),
+            conviction(
+                "seed-demo-conviction-price-1".into(),
+                person(price),
+                "Theft from a shop",
+                "Fine of £200",
+                "Leeds Magistrates' Court",
+                "2016-05-10".into(),
+                "fine",
+                None,
+            ),
+            conviction(
+                "seed-demo-conviction-price-2".into(),
+                person(price),
+                "Fraud by abuse of position",
+                "30 months' imprisonment",
+                "Leeds Crown Court",
+                "2024-02-12".into(),
+                "custody",
+                Some("30 months"),
+            ),
+        ],
         documents: vec![LostStolenDocumentLine {
             source_ref: "seed-demo-document-lost12345".into(),
             document_number: garcia.document_number.into(),
@@ -166,7 +254,7 @@ fn demo_records() -> Records {
 
 // Names from many traditions, some with the accents and apostrophes that
 // screening must see through. None combines with a date of birth into a
-// demo identity: PETROV, SMITH, GARCÍA and DUBOIS are left out.
+// demo identity: PETROV, SMITH, GARCÍA, DUBOIS and PRICE are left out.
 const GIVEN_NAMES: [&str; 38] = [
     "Aarav",
     "Adaeze",
@@ -258,17 +346,43 @@ const WARNINGS: [(&str, &str); 5] = [
     ("sponsor-abuse", "Named in a sponsor licence revocation"),
     ("absconder", "Failed to report as required"),
 ];
-const OFFENCES: [(&str, &str); 5] = [
-    ("Theft from a shop", "Community order"),
-    ("Fraud by false representation", "12 months' imprisonment"),
-    ("Possession of a controlled drug", "Fine"),
+/// Offence, disposal as the court put it, the table's kind, custody's
+/// length, and whether the offence is triable only summarily.
+const OFFENCES: [(&str, &str, &str, Option<&str>, bool); 5] = [
+    (
+        "Theft from a shop",
+        "Community order, 12 months",
+        "community-order",
+        None,
+        false,
+    ),
+    (
+        "Fraud by false representation",
+        "12 months' imprisonment",
+        "custody",
+        Some("12 months"),
+        false,
+    ),
+    (
+        "Possession of a controlled drug",
+        "Fine",
+        "fine",
+        None,
+        false,
+    ),
     (
         "Assault occasioning actual bodily harm",
         "2 years' imprisonment",
+        "custody",
+        Some("2 years"),
+        false,
     ),
     (
         "Driving while disqualified",
         "6 months' imprisonment, suspended",
+        "custody",
+        Some("6 months"),
+        true,
     ),
 ];
 const COURTS: [&str; 5] = [
@@ -323,20 +437,25 @@ fn generated(n: usize, records: &mut Records) {
             })
         }
         1 => {
-            let (offence, disposal) = pick(&OFFENCES, r(4));
+            let (offence, disposal, kind, length, summary_only) = pick(&OFFENCES, r(4));
             // At 18 or later, and by the end of 2024.
             let convicted = (birth_days + 6_575 + r(5) % 7_300).min(27_393);
-            records.convictions.push(CriminalRecordLine {
+            let conviction_date = date_after((1950, 1, 1), convicted);
+            let mut line = conviction(
                 source_ref,
-                given_names,
-                surname,
-                date_of_birth,
-                offence: offence.into(),
-                disposal: disposal.into(),
-                court: pick(&COURTS, r(6)).into(),
-                conviction_date: date_after((1950, 1, 1), convicted),
-                spent: r(7) % 2 == 0,
-            })
+                (&given_names, &surname, &date_of_birth),
+                offence,
+                disposal,
+                pick(&COURTS, r(6)),
+                conviction_date,
+                kind,
+                length,
+            );
+            line.summary_only = Some(summary_only);
+            if kind == "community-order" {
+                line.order_ends_on = Some(date_after((1950, 1, 1), convicted + 364));
+            }
+            records.convictions.push(line)
         }
         _ => records.documents.push(LostStolenDocumentLine {
             source_ref,
@@ -371,10 +490,16 @@ mod tests {
             first.warnings[7].surname, second.warnings[7].surname,
             "same person each time"
         );
-        assert!(rows(first.warnings).is_ok());
-        assert!(rows(first.convictions).is_ok());
-        assert!(rows(first.documents).is_ok());
+        let tables = casework_testkit::shipped_rehabilitation();
+        let ctx = LineContext {
+            source: "seed",
+            today: NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+            table: tables.latest(),
+        };
+        assert!(rows(first.warnings, ctx).is_ok());
+        assert!(rows(first.convictions, ctx).is_ok());
+        assert!(rows(first.documents, ctx).is_ok());
         let demo = demo_records();
-        assert!(rows(demo.warnings).is_ok() && rows(demo.convictions).is_ok());
+        assert!(rows(demo.warnings, ctx).is_ok() && rows(demo.convictions, ctx).is_ok());
     }
 }

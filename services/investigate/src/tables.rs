@@ -7,6 +7,10 @@
 //! which is what the checks match on. `source_ref` is the external id of a
 //! record (an import line's, `seed-…` for synthetic data, the action id for
 //! entries Enforce asked for): unique, so loading the same record twice adds it once.
+//!
+//! A criminal record holds the facts that decide when it is spent, never
+//! whether it is: that is computed on the day it matters
+//! (`casework_disclosure`).
 
 // `#[async_trait]` migrations need the elided lifetime (see casework-store).
 #![allow(elided_lifetimes_in_paths)]
@@ -18,7 +22,8 @@ use sea_orm_migration::prelude::{
     SchemaManager, Table,
 };
 use sea_orm_migration::schema::{
-    boolean, date, json, string, string_null, text, timestamp_with_time_zone,
+    boolean, boolean_null, date, date_null, json, string, string_null, text,
+    timestamp_with_time_zone,
 };
 
 /// A row of `watchlist_entries`: the warnings index.
@@ -94,10 +99,25 @@ pub mod criminal_record {
         pub disposal: String,
         /// The court.
         pub court: String,
-        /// When convicted.
+        /// When convicted (or cautioned).
         pub conviction_date: Date,
-        /// Whether the conviction is spent (rehabilitation period over).
-        pub spent: bool,
+        /// The disposal as the rehabilitation table names it; none when the
+        /// source did not say (the record is then undetermined).
+        pub disposal_kind: Option<String>,
+        /// Custody: the sentence's length (`30 months`).
+        pub sentence_length: Option<String>,
+        /// Custody: the day the sentence ends, when given.
+        pub sentence_ends_on: Option<Date>,
+        /// An order: its last day.
+        pub order_ends_on: Option<Date>,
+        /// An order: the court named no last day.
+        pub order_has_no_end_date: bool,
+        /// A conditional caution: the day its conditions ended.
+        pub conditions_end_on: Option<Date>,
+        /// Whether the offence is in Schedule 18 to the Sentencing Code.
+        pub schedule_18: Option<bool>,
+        /// Whether the offence is triable only summarily.
+        pub summary_only: Option<bool>,
         /// The record's external id; unique.
         pub source_ref: Option<String>,
         /// When it was loaded.
@@ -182,6 +202,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(CreateCriminalRecords));
         migrations.push(Box::new(CreateLostStolenDocuments));
         migrations.push(Box::new(CreateInvestigations));
+        migrations.push(Box::new(ConvictionFacts));
         migrations
     }
 }
@@ -289,6 +310,7 @@ impl MigrationTrait for CreateCriminalRecords {
                     .col(text(col("disposal")))
                     .col(string(col("court")))
                     .col(date(col("conviction_date")))
+                    // Replaced by the record's facts in `ConvictionFacts`.
                     .col(boolean(col("spent")))
                     .col(string_null(col("source_ref")))
                     .col(timestamp_with_time_zone(col("created_at")))
@@ -378,5 +400,54 @@ impl MigrationTrait for CreateInvestigations {
             ],
         )
         .await
+    }
+}
+
+struct ConvictionFacts;
+
+impl MigrationName for ConvictionFacts {
+    fn name(&self) -> &str {
+        "m20261206_500005_conviction_facts"
+    }
+}
+
+/// Criminal records carry the facts that decide spentness instead of an
+/// imported verdict: the facts' columns come, `spent` goes. Records loaded
+/// before have no facts and are assessed as undetermined until reloaded.
+#[async_trait]
+impl MigrationTrait for ConvictionFacts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = "criminal_records";
+        // SQLite takes one change per ALTER TABLE.
+        let columns = [
+            string_null(col("disposal_kind")),
+            string_null(col("sentence_length")),
+            date_null(col("sentence_ends_on")),
+            date_null(col("order_ends_on")),
+            boolean(col("order_has_no_end_date"))
+                .default(false)
+                .to_owned(),
+            date_null(col("conditions_end_on")),
+            boolean_null(col("schedule_18")),
+            boolean_null(col("summary_only")),
+        ];
+        for mut column in columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(col(table))
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(col(table))
+                    .drop_column(col("spent"))
+                    .to_owned(),
+            )
+            .await
     }
 }

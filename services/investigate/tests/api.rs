@@ -37,7 +37,11 @@ async fn an_import_takes_ndjson_and_answers_with_its_report() {
     let db = TestDatabase::create(Backend::Sqlite).await.expect("sqlite");
     let store = Store::connect(&db.settings).await.expect("connect");
     store.migrate::<Migrator>().await.expect("migrate");
-    let state = web::Data::new(Investigate { store });
+    let state = web::Data::new(Investigate {
+        store,
+        rehabilitation: casework_testkit::shipped_rehabilitation(),
+        clock: casework_runtime::Clock::system(),
+    });
     let app = actix::init_service(App::new().configure(|cfg| routes(cfg, state.clone()))).await;
 
     let line = r#"{"source_ref":"D-1","document_number":"X1","issuing_state":"GBR","reported_on":"2024-01-02","status":"lost"}"#;

@@ -5,22 +5,34 @@ use std::sync::Arc;
 
 use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_disclosure::RehabilitationTables;
 use casework_investigate::tables::watchlist_entry;
 use casework_investigate::{
     DEMO_IDENTITIES, Dataset, ImportReport, Investigator, Migrator, SeedReport, import, seed,
 };
+use casework_runtime::Clock;
 use casework_store::{Store, outbox};
 use casework_testkit::{Backend, TestDatabase, on_both_backends};
+use chrono::NaiveDate;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// The day these tests run on: the clock is fixed, so whether a record is
+/// spent never depends on when the suite runs.
+const TODAY: &str = "2026-12-06";
+
+fn today() -> NaiveDate {
+    TODAY.parse().unwrap()
+}
 
 /// Investigate's database and consumer, as `build` wires them.
 struct Investigate {
     store: Store,
     registry: Arc<SchemaRegistry>,
     investigator: Investigator,
+    rehabilitation: Arc<RehabilitationTables>,
     _db: TestDatabase,
 }
 
@@ -33,12 +45,34 @@ impl Investigate {
             registry.clone(),
             BusSettings::new("unused:9092"),
         );
+        let rehabilitation = casework_testkit::shipped_rehabilitation();
         Some(Investigate {
             store,
             registry,
-            investigator: Investigator::new(outbox),
+            investigator: Investigator::new(outbox, rehabilitation.clone(), Clock::fixed(today())),
+            rehabilitation,
             _db: db,
         })
+    }
+
+    /// Imports an NDJSON body on [`TODAY`].
+    async fn import(&self, dataset: Dataset, body: &str) -> ImportReport {
+        import(
+            &self.store,
+            dataset,
+            body.as_bytes(),
+            self.rehabilitation.latest(),
+            today(),
+        )
+        .await
+        .expect("import")
+    }
+
+    /// Seeds the demo records and `people` generated ones on [`TODAY`].
+    async fn seed(&self, people: usize) -> SeedReport {
+        seed(&self.store, people, self.rehabilitation.latest(), today())
+            .await
+            .expect("seed")
     }
 
     /// Delivers an event as the consumer would: validated, then applied in
@@ -115,7 +149,7 @@ async fn nothing_found_for_a_clean_applicant(backend: Backend) {
     let Some(investigate) = Investigate::start(backend).await else {
         return;
     };
-    seed(&investigate.store, 30).await.expect("seed");
+    investigate.seed(30).await;
     let clean = DEMO_IDENTITIES[3];
     let result = investigate
         .screen(
@@ -141,9 +175,7 @@ async fn a_warning_matches_whatever_the_accents_and_case(backend: Backend) {
         return;
     };
     let line = r#"{"source_ref":"HO-W-1","given_names":"Zoë Anne","surname":"Ní Bhriain","date_of_birth":"1990-01-31","nationality":"IRL","category":"deception","severity":"medium","summary":"False statement on a 2021 application"}"#;
-    let report = import(&investigate.store, Dataset::Warnings, line.as_bytes())
-        .await
-        .unwrap();
+    let report = investigate.import(Dataset::Warnings, line).await;
     assert_eq!(report.accepted, 1);
 
     let result = investigate
@@ -169,44 +201,93 @@ async fn a_warning_matches_whatever_the_accents_and_case(backend: Backend) {
     }
 }
 
-async fn a_conviction_is_found_with_its_severity(backend: Backend) {
+async fn convictions_are_found_with_whether_they_are_spent_today(backend: Backend) {
     let Some(investigate) = Investigate::start(backend).await else {
         return;
     };
-    seed(&investigate.store, 0).await.expect("seed");
-    let spent = r#"{"source_ref":"PNC-2","given_names":"John","surname":"Smith","date_of_birth":"1980-01-01","offence":"Theft","disposal":"Fine","court":"Leeds Magistrates' Court","conviction_date":"2001-03-04","spent":true}"#;
-    import(
-        &investigate.store,
-        Dataset::CriminalRecords,
-        spent.as_bytes(),
-    )
-    .await
-    .unwrap();
+    investigate.seed(0).await;
 
+    // Jordan Price: fined in 2016 (spent since 2017-05-10) and 30 months'
+    // custody from 2024-02-12 (unspent until 2030-08-12). Unspent (high)
+    // before spent (low); each carries its facts and the day's verdict.
     let result = investigate
-        .screen(person("john", "Smith", "1980-01-01"), json!({}))
+        .screen(
+            person("Jordan Avery", "Price", "1990-03-14"),
+            json!({"checks": ["criminal-records"]}),
+        )
         .await;
     assert_eq!(kinds(&result), ["criminal-record", "criminal-record"]);
-    // Unspent (high) before spent (low).
     let findings = &result["findings"];
     assert_eq!(findings[0]["severity"], "high");
     assert_eq!(
         findings[0]["summary"],
-        "Burglary (18 months' imprisonment, Manchester Crown Court, 2019-05-17)"
+        "Fraud by abuse of position (30 months' imprisonment, Leeds Crown Court)"
     );
-    assert_eq!(findings[0]["recorded_on"], "2019-05-17");
+    assert_eq!(findings[0]["recorded_on"], "2024-02-12");
+    let conviction = &findings[0]["conviction"];
+    assert_eq!(conviction["disposal_kind"], "custody");
+    assert_eq!(conviction["sentence_length"], "30 months");
+    let unspent = &conviction["rehabilitation"];
+    assert_eq!(unspent["status"], "unspent");
+    assert_eq!(unspent["spent_on"], "2030-08-12");
+    assert_eq!(unspent["table_version"], 1);
+    assert_eq!(unspent["assessed_on"], TODAY);
+    assert!(
+        unspent["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("spent_on: 2030-08-12 (custody of 30 months"),
+        "{unspent}"
+    );
     assert_eq!(findings[1]["severity"], "low");
     assert_eq!(
-        findings[1]["summary"],
-        "Theft (Fine, Leeds Magistrates' Court, 2001-03-04)"
+        findings[1]["conviction"]["rehabilitation"]["status"],
+        "spent"
     );
+    assert_eq!(
+        findings[1]["conviction"]["rehabilitation"]["spent_on"],
+        "2017-05-10"
+    );
+
+    // John Smith's 18 months from 2019 were spent on 2024-11-17. A record
+    // from an old feed, with a verdict and no facts, is stored, the verdict
+    // ignored, and reported; it is undetermined, and since it came first it
+    // may extend the later one's period, which is undetermined too.
+    let smith = investigate
+        .screen(person("John", "Smith", "1980-01-01"), json!({}))
+        .await;
+    assert_eq!(
+        smith["findings"][0]["conviction"]["rehabilitation"]["status"],
+        "spent"
+    );
+    let old = r#"{"source_ref":"PNC-2","given_names":"John","surname":"Smith","date_of_birth":"1980-01-01","offence":"Theft","disposal":"Fine","court":"Leeds Magistrates' Court","conviction_date":"2001-03-04","spent":true}"#;
+    let report = investigate.import(Dataset::CriminalRecords, old).await;
+    assert_eq!(report.accepted, 1);
+    let notes: Vec<&str> = report.notes.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[0].starts_with("`spent` is ignored"), "{notes:?}");
+    assert!(notes[1].contains("undetermined: "), "{notes:?}");
+    let smith = investigate
+        .screen(person("John", "Smith", "1980-01-01"), json!({}))
+        .await;
+    let statuses: Vec<&str> = smith["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["conviction"]["rehabilitation"]["status"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(statuses, ["undetermined", "undetermined"]);
 }
 
 async fn a_lost_document_is_found_by_its_number(backend: Backend) {
     let Some(investigate) = Investigate::start(backend).await else {
         return;
     };
-    seed(&investigate.store, 0).await.expect("seed");
+    investigate.seed(0).await;
     let mut subject = person("Someone", "Else", "1970-07-07");
     subject["document_number"] = json!("LOST12345");
     let result = investigate.screen(subject, json!({})).await;
@@ -225,7 +306,7 @@ async fn only_the_requested_checks_run(backend: Backend) {
     let Some(investigate) = Investigate::start(backend).await else {
         return;
     };
-    seed(&investigate.store, 0).await.expect("seed");
+    investigate.seed(0).await;
     // Ivan Petrov, applying with the lost passport: on the warnings index too.
     let mut petrov = person("Ivan", "Petrov", "1975-02-14");
     petrov["document_number"] = json!("LOST12345");
@@ -414,9 +495,7 @@ async fn an_import_reports_every_line_and_can_be_repeated(backend: Backend) {
         r#"{"source_ref":"W-5","given_names":"A","surname":"B","date_of_birth":"1980-01-01","category":"c","severity":"low","summary":"s","eye_colour":"brown"}"#,
     ]
     .join("\n");
-    let report = import(&investigate.store, Dataset::Warnings, file.as_bytes())
-        .await
-        .unwrap();
+    let report = investigate.import(Dataset::Warnings, &file).await;
     assert_eq!(report.accepted, 2);
     assert_eq!(report.duplicates, 1);
     let rejected: Vec<(usize, Vec<&str>)> = report
@@ -446,15 +525,14 @@ async fn an_import_reports_every_line_and_can_be_repeated(backend: Backend) {
     assert_eq!(document.as_deref(), Some("AB1234"));
 
     // The same file again stores nothing new.
-    let again = import(&investigate.store, Dataset::Warnings, file.as_bytes())
-        .await
-        .unwrap();
+    let again = investigate.import(Dataset::Warnings, &file).await;
     assert_eq!(
         again,
         ImportReport {
             accepted: 0,
             duplicates: 3,
             rejected: report.rejected.clone(),
+            notes: vec![],
         }
     );
     assert_eq!(
@@ -472,13 +550,9 @@ async fn an_import_reports_every_line_and_can_be_repeated(backend: Backend) {
         r#"{"source_ref":"D-3","document_number":"X1234567","issuing_state":"gbr","reported_on":"2999-01-01","status":"found"}"#,
     ]
     .join("\n");
-    let report = import(
-        &investigate.store,
-        Dataset::LostStolenDocuments,
-        documents.as_bytes(),
-    )
-    .await
-    .unwrap();
+    let report = investigate
+        .import(Dataset::LostStolenDocuments, &documents)
+        .await;
     assert_eq!((report.accepted, report.duplicates), (1, 1));
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].errors.len(), 3);
@@ -493,21 +567,21 @@ async fn seeding_is_idempotent_and_the_demo_people_screen_as_documented(backend:
     let Some(investigate) = Investigate::start(backend).await else {
         return;
     };
-    let first = seed(&investigate.store, 30).await.unwrap();
+    let first = investigate.seed(30).await;
     assert_eq!(
         first,
         SeedReport {
             warnings: 11,
-            criminal_records: 11,
+            criminal_records: 13,
             lost_stolen_documents: 11,
             already_present: 0,
         }
     );
-    let second = seed(&investigate.store, 30).await.unwrap();
+    let second = investigate.seed(30).await;
     assert_eq!(
         second,
         SeedReport {
-            already_present: 33,
+            already_present: 35,
             ..SeedReport::default()
         }
     );
@@ -537,14 +611,16 @@ async fn seeding_is_idempotent_and_the_demo_people_screen_as_documented(backend:
             "{}",
             demo.surname
         );
-        assert!(findings.len() <= 1, "{}: {findings:?}", demo.surname);
+        // Jordan Price has two convictions; everyone else one record at most.
+        let most = if demo.surname == "PRICE" { 2 } else { 1 };
+        assert!(findings.len() <= most, "{}: {findings:?}", demo.surname);
     }
 }
 
 on_both_backends!(
     nothing_found_for_a_clean_applicant,
     a_warning_matches_whatever_the_accents_and_case,
-    a_conviction_is_found_with_its_severity,
+    convictions_are_found_with_whether_they_are_spent_today,
     a_lost_document_is_found_by_its_number,
     only_the_requested_checks_run,
     a_request_delivered_twice_is_answered_once,

@@ -611,7 +611,11 @@ impl Process {
         let subject = subject(product, application, results);
         if let Some(fulfil) = &route.fulfil {
             let step_id = format!("{}/{OUTCOME_STAGE}/fulfil/1", case.id);
-            let mut data = self.request_common(case, &step_id, &Map::new());
+            let mut params = Map::new();
+            if let Some(level) = &fulfil.disclosure {
+                params.insert("disclosure".into(), json!(level));
+            }
+            let mut data = self.request_common(case, &step_id, &params);
             let mut document =
                 json!({ "kind": fulfil.document, "valid_for_days": fulfil.valid_for_days });
             if let Some(format) = &fulfil.mrz_format {
