@@ -48,12 +48,18 @@ pub fn database_env(db: &TestDatabase) -> Vec<(&'static str, String)> {
     }
 }
 
+/// The day the platform under test thinks it is (`clock.today`): whether a
+/// conviction is spent, and a document's issue date, never depend on when
+/// the suite runs. Test data is dated relative to it.
+pub const TODAY: &str = "2026-12-06";
+
 /// `casework up` on its own ports and data directory.
 pub struct Up {
     /// The process.
     pub process: CaseworkProcess,
     /// Its embedded broker's address.
     pub broker: String,
+    env: Vec<(&'static str, String)>,
     _dir: TempDir,
     _db: TestDatabase,
 }
@@ -66,28 +72,49 @@ impl Up {
     }
 
     /// The same with extra environment (e.g. another products folder).
-    pub async fn start_with(backend: Backend, extra_env: &[(&str, String)]) -> Option<Up> {
+    pub async fn start_with(backend: Backend, extra_env: &[(&'static str, String)]) -> Option<Up> {
         init_tracing();
         let db = TestDatabase::create(backend).await?;
         let dir = TempDir::new("up");
         let listen = format!("127.0.0.1:{}", free_port());
         let broker = format!("127.0.0.1:{}", free_port());
         let mut env = database_env(&db);
+        env.push(("CASEWORK__CLOCK__TODAY", TODAY.to_owned()));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let process = CaseworkProcess::start(
             &workspace(),
             &["up", "--listen", &listen, "--broker-listen", &broker],
-            &env,
+            &pairs,
             dir.path(),
         );
         wait_ready(&process.base_url).await;
         Some(Up {
             process,
             broker,
+            env,
             _dir: dir,
             _db: db,
         })
+    }
+
+    /// Runs `casework <args>` (e.g. `seed`) against this platform's data
+    /// directory and databases, as an operator would beside it; its output.
+    pub fn run(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(casework_testkit::binary_path("casework"))
+            .current_dir(workspace())
+            .args(args)
+            .env("CASEWORK__TELEMETRY__LOG", "warn")
+            .env("CASEWORK__DATA_DIR", &self.process.data_dir)
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("run casework");
+        assert!(
+            output.status.success(),
+            "casework {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }
 

@@ -71,11 +71,14 @@ async fn import_records(api: &Api, up: &Up) {
             })],
         ),
         (
+            // Convicted 15 months before TODAY: 12 months' custody ends
+            // 2026-09-15, so it is unspent until 2027-09-15.
             "criminal-records",
             vec![json!({
                 "source_ref": "e2e-record-1", "given_names": "John", "surname": "Smith",
                 "date_of_birth": "1980-01-01", "offence": "Burglary", "disposal": "12 months' imprisonment",
-                "court": "Reading Crown Court", "conviction_date": "2024-03-15", "spent": false
+                "court": "Reading Crown Court", "conviction_date": "2025-09-15",
+                "disposal_kind": "custody", "sentence_length": "12 months", "summary_only": false
             })],
         ),
     ];
@@ -322,7 +325,36 @@ async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
     let docs = documents(&api, &dbs, &caseworker).await;
     assert_eq!(docs[0]["kind"], "dbs-certificate");
     let content = docs[0]["content"].as_str().unwrap_or_default();
-    assert!(content.contains("Burglary"), "{content}");
+    assert!(
+        content.contains(
+            "- Convicted 2025-09-15: Burglary (12 months' imprisonment, Reading Crown Court)"
+        ),
+        "{content}"
+    );
+
+    // Jordan Price, from the demo seed: fined in 2016 (spent since 2017)
+    // and 30 months' custody from 2024-02-12 (unspent until 2030-08-12).
+    // The certificate lists only the second.
+    let seeded = up.run(&["seed"]);
+    assert!(seeded.contains("criminal records"), "{seeded}");
+    let price = api
+        .submit(
+            "dbs-basic-check",
+            &example("dbs-basic-check", "valid-spent-and-unspent"),
+        )
+        .await;
+    let case = api.wait_for_status(&price, "closed", &caseworker).await;
+    assert_eq!(case["outcome"], "granted", "{case}");
+    let docs = documents(&api, &price, &caseworker).await;
+    let content = docs[0]["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains(
+            "- Convicted 2024-02-12: Fraud by abuse of position (30 months' imprisonment, Leeds Crown Court)"
+        ),
+        "{content}"
+    );
+    assert!(!content.contains("Theft from a shop"), "{content}");
+    assert!(content.contains("Date of issue: 2026-12-06"), "{content}");
     let clean = api
         .submit(
             "dbs-basic-check",

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::{Event, EventType, FieldError};
 use casework_runtime::http::{HttpState, read_json};
-use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
+use casework_runtime::{Clock, Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::{Store, StoreError};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use sea_orm::entity::prelude::*;
@@ -69,7 +69,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     Ok(ServiceParts {
         name: NAME,
         openapi: IdentifyApi::openapi(),
-        routes: routes(ctx.store.clone()),
+        routes: routes(ctx.store.clone(), ctx.clock),
         consumers: vec![consumer],
         tasks: Vec::new(),
         stores: vec![ctx.store],
@@ -341,8 +341,8 @@ fn explain_match(person: &person::Model, returning: bool) -> (&'static str, Stri
 }
 
 /// Identify's routes (mounted under `/api/identify`).
-pub fn routes(store: Store) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync> {
-    let state = web::Data::new(Identify { store });
+pub fn routes(store: Store, clock: Clock) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync> {
+    let state = web::Data::new(Identify { store, clock });
     Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .app_data(casework_runtime::http::query_config())
@@ -354,6 +354,8 @@ pub fn routes(store: Store) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync
 
 struct Identify {
     store: Store,
+    /// Today, when a document check names no day.
+    clock: Clock,
 }
 
 /// Identify's API.
@@ -652,10 +654,11 @@ pub struct DocumentReport {
 async fn check_document(
     payload: web::Payload,
     http: web::Data<HttpState>,
+    state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
     let (_, body) = read_json(payload, http.max_body_bytes).await?;
     let request = document_check_request(&body)?;
-    let on = request.on.unwrap_or_else(|| Utc::now().date_naive());
+    let on = request.on.unwrap_or_else(|| state.clock.today());
     let reading = document::read(&request.mrz, on, None);
     Ok(HttpResponse::Ok().json(DocumentReport {
         checked_on: on,

@@ -84,7 +84,7 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
         services: Vec::new(),
         metrics: metrics_handle(),
     });
-    let routes = routes(h.store.clone());
+    let routes = routes(h.store.clone(), casework_runtime::Clock::system());
     let app = test::init_service(
         App::new()
             .app_data(state)
