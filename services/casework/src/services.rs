@@ -24,6 +24,21 @@ pub fn named(service: &str) -> Option<&'static str> {
     SERVICES.iter().copied().find(|name| *name == service)
 }
 
+/// The event types a service's consumer handles (its `CONSUMES`), which
+/// the catalogue's `x-consumers` must match (tested below).
+pub fn consumes(service: &str) -> &'static [&'static str] {
+    match service {
+        casework_register::NAME => &casework_register::CONSUMES,
+        casework_identify::NAME => &casework_identify::CONSUMES,
+        casework_investigate::NAME => &casework_investigate::CONSUMES,
+        casework_decide::NAME => &casework_decide::CONSUMES,
+        casework_enforce::NAME => &casework_enforce::CONSUMES,
+        casework_fulfil::NAME => &casework_fulfil::CONSUMES,
+        casework_communicate::NAME => &casework_communicate::CONSUMES,
+        _ => &[],
+    }
+}
+
 /// Builds a service: migrates its database and returns its parts.
 pub async fn build(
     ctx: ServiceContext,
@@ -71,4 +86,48 @@ pub async fn migrate(database: &str, store: &Store) -> Result<(), RuntimeError> 
         other => return Err(RuntimeError::Config(format!("unknown database `{other}`"))),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use casework_contracts::EventType;
+    use casework_contracts::catalogue::EventCatalogue;
+
+    use super::*;
+
+    /// `schemas/asyncapi.yaml` says who consumes each event type; each
+    /// service's consumer says what it handles. They must agree both ways,
+    /// so the catalogue a department reads cannot drift from the code.
+    #[test]
+    fn the_catalogue_names_exactly_the_consumers_the_code_has() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/asyncapi.yaml");
+        let catalogue = EventCatalogue::load(&path).expect("the catalogue");
+        let mut drift = Vec::new();
+        for entry in catalogue.entries() {
+            let said: BTreeSet<&str> = entry.consumers.iter().map(String::as_str).collect();
+            let done: BTreeSet<&str> = SERVICES
+                .into_iter()
+                .filter(|s| consumes(s).contains(&entry.event_type.as_str()))
+                .collect();
+            if said != done {
+                drift.push(format!(
+                    "{}: x-consumers {said:?}, consumed by {done:?}",
+                    entry.event_type.as_str()
+                ));
+            }
+        }
+        for service in SERVICES {
+            for event_type in consumes(service) {
+                if catalogue.get(&EventType::new(*event_type)).is_none() {
+                    drift.push(format!(
+                        "{service} consumes {event_type}, not in the catalogue"
+                    ));
+                }
+            }
+        }
+        assert!(drift.is_empty(), "{}", drift.join("\n"));
+    }
 }

@@ -185,12 +185,15 @@ struct Communicate {
     store: Store,
 }
 
+/// The event types Communicate's consumer handles.
+pub const CONSUMES: [&str; 1] = ["communicate.requested.v1"];
+
 /// Builds Communicate: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
     let templates = Arc::new(load_templates(&ctx.settings.paths.templates)?);
     let consumer = ctx.consumer(
-        [EventType::new("communicate.requested.v1")],
+        CONSUMES.map(EventType::new),
         Arc::new(Notifier {
             templates,
             outbox: ctx.outbox.clone(),

@@ -52,13 +52,16 @@ pub fn load_rules(dir: &Path) -> Result<RuleBook, RuntimeError> {
     RuleBook::load(dir).map_err(|e| RuntimeError::Config(format!("paths.rules: {e}")))
 }
 
+/// The event types Decide's consumer handles.
+pub const CONSUMES: [&str; 1] = ["decide.requested.v1"];
+
 /// Builds Decide: loads the rule sets, migrates its database and returns its
 /// routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     let rules = load_rules(&ctx.settings.paths.rules)?;
     ctx.store.migrate::<Migrator>().await?;
     let consumer = ctx.consumer(
-        [EventType::new("decide.requested.v1")],
+        CONSUMES.map(EventType::new),
         Arc::new(Decider::new(rules, ctx.outbox.clone())),
     )?;
     Ok(ServiceParts {

@@ -63,11 +63,14 @@ pub const ACKNOWLEDGED: &str = "acknowledged";
 /// The severities a warnings-index entry may have, least first.
 pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
+/// The event types Enforce's consumer handles.
+pub const CONSUMES: [&str; 1] = ["enforce.requested.v1"];
+
 /// Builds Enforce: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
     let consumer = ctx.consumer(
-        [EventType::new("enforce.requested.v1")],
+        CONSUMES.map(EventType::new),
         Arc::new(Enforcer::new(ctx.outbox.clone())),
     )?;
     let state = web::Data::new(api::Enforce {

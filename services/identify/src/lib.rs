@@ -59,11 +59,14 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// The event types Identify's consumer handles.
+pub const CONSUMES: [&str; 1] = [REQUESTED];
+
 /// Builds Identify: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
     let consumer = ctx.consumer(
-        [EventType::new(REQUESTED)],
+        CONSUMES.map(EventType::new),
         Arc::new(Identifier::new(ctx.outbox.clone())),
     )?;
     Ok(ServiceParts {

@@ -52,6 +52,21 @@ struct Register {
 /// Most applications that share one commit.
 const INTAKE_BATCH: usize = 256;
 
+/// The event types Register's consumer handles: its own
+/// `application.received` (the intake hands over to the process manager),
+/// every capability's result ([`process::RESULT_TYPES`]), and
+/// `notification.sent` (onto the timeline).
+pub const CONSUMES: [&str; 8] = [
+    "application.received.v1",
+    process::RESULT_TYPES[0],
+    process::RESULT_TYPES[1],
+    process::RESULT_TYPES[2],
+    process::RESULT_TYPES[3],
+    process::RESULT_TYPES[4],
+    process::RESULT_TYPES[5],
+    "notification.sent.v1",
+];
+
 /// Builds Register: connects and migrates its two databases (cases, and the
 /// intake's applications) and returns its routes and consumer.
 pub async fn build(
@@ -73,14 +88,10 @@ pub async fn build(
         process: process.clone(),
     });
     let sweeper_store = ctx.store.clone();
-    let handled = process::RESULT_TYPES
-        .iter()
-        .chain(["application.received.v1", "notification.sent.v1"].iter())
-        .map(|t| EventType::new(*t));
     // Background work: applications wait for the intake's writer, not for
     // this consumer's (see `intake`).
     let consumer = ctx.consumer(
-        handled,
+        CONSUMES.map(EventType::new),
         Arc::new(RegisterEvents {
             process: process.clone(),
         }),
