@@ -2,19 +2,26 @@
 CARGO ?= cargo
 # CI passes --locked so a drifting lockfile fails instead of resolving anew.
 CARGOFLAGS ?=
+# Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: run test lint fmt bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
+## One cargo invocation builds both binaries, so shared dependencies are
+## compiled once with one set of features.
 run:
-	$(CARGO) build $(CARGOFLAGS) --release -p casework-broker
-	$(CARGO) run $(CARGOFLAGS) --release -p casework -- up
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
+	$(TARGET_DIR)/release/casework up
 
 ## Every test. PostgreSQL cases run when CASEWORK_TEST_DATABASE_URL is set
-## (.ci/run sets it) and say they were skipped when it is not.
+## (.ci/run sets it) and say they were skipped when it is not. The first
+## command builds the binaries the end-to-end tests start and every test
+## target with the features `cargo test` uses, so the second compiles nothing
+## again.
 test:
-	$(CARGO) build $(CARGOFLAGS) -p casework -p casework-broker
+	$(CARGO) build $(CARGOFLAGS) --workspace --bins --tests
 	$(CARGO) test $(CARGOFLAGS) --workspace
 
 lint:

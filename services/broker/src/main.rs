@@ -45,10 +45,15 @@ struct Args {
     /// pipe, so the broker never outlives it, even when the parent is killed.
     #[arg(long)]
     exit_with_parent: bool,
+
+    /// Lower this process's CPU priority by this much (0 to 19) before it
+    /// starts any thread: `casework up` asks for its background priority,
+    /// since the broker only serves relays and consumers.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
+    nice: i32,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CASEWORK_BROKER_LOG")
@@ -58,11 +63,40 @@ async fn main() -> std::process::ExitCode {
         .init();
 
     let args = Args::parse();
-    match run(args).await {
+    // Before the runtime: on Linux each thread has its own nice value, and a
+    // new thread inherits its creator's.
+    lower_priority(args.nice);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("casework-broker: cannot start its runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("casework-broker: {message}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes the calling thread (and every thread it starts) `by` nicer.
+fn lower_priority(by: i32) {
+    if by == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let lowered = getpriority_process(None)
+            .and_then(|nice| setpriority_process(None, (nice + by).min(19)));
+        if let Err(err) = lowered {
+            tracing::warn!(error = %err, "could not lower the broker's CPU priority");
         }
     }
 }

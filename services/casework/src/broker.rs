@@ -31,17 +31,10 @@ fn broker_binary() -> PathBuf {
 async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
     let binary = broker_binary();
     // It serves only background work (relays and consumers), so it runs at
-    // their lower CPU priority, through `nice` (coreutils) on unix.
-    let mut command = if cfg!(unix) {
-        let mut nice = Command::new("nice");
-        nice.arg("-n")
-            .arg(casework_runtime::background::NICE.to_string())
-            .arg(&binary);
-        nice
-    } else {
-        Command::new(&binary)
-    };
-    let mut child = command
+    // their lower CPU priority, which it sets itself before its first thread.
+    let mut child = Command::new(&binary)
+        .arg("--nice")
+        .arg(casework_runtime::background::NICE.to_string())
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--listen")

@@ -26,7 +26,8 @@ pub fn named(service: &str) -> Option<&'static str> {
 
 /// The event types a service's consumer handles (its `CONSUMES`), which
 /// the catalogue's `x-consumers` must match (tested below).
-pub fn consumes(service: &str) -> &'static [&'static str] {
+#[cfg(test)]
+fn consumes(service: &str) -> &'static [&'static str] {
     match service {
         casework_register::NAME => &casework_register::CONSUMES,
         casework_identify::NAME => &casework_identify::CONSUMES,
