@@ -99,22 +99,10 @@ impl Up {
     }
 
     /// Runs `casework <args>` (e.g. `seed`) against this platform's data
-    /// directory and databases, as an operator would beside it; its output.
+    /// directory and databases, on its clock, as an operator would beside it.
     pub fn run(&self, args: &[&str]) -> String {
-        let output = std::process::Command::new(casework_testkit::binary_path("casework"))
-            .current_dir(workspace())
-            .args(args)
-            .env("CASEWORK__TELEMETRY__LOG", "warn")
-            .env("CASEWORK__DATA_DIR", &self.process.data_dir)
-            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .expect("run casework");
-        assert!(
-            output.status.success(),
-            "casework {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.process.run(args, &env)
     }
 }
 

@@ -379,6 +379,8 @@ pub struct CaseworkProcess {
     pub base_url: String,
     /// Its data directory (signing key, SQLite files, broker data).
     pub data_dir: PathBuf,
+    /// Where it runs from (`config/`, `schemas/`).
+    workspace: PathBuf,
 }
 
 impl CaseworkProcess {
@@ -420,6 +422,7 @@ impl CaseworkProcess {
             child,
             base_url,
             data_dir: data_dir.to_owned(),
+            workspace: workspace.to_owned(),
         }
     }
 
@@ -430,21 +433,30 @@ impl CaseworkProcess {
 
     /// A token from `casework token <args>` (e.g. `--scope records-import`).
     pub fn token_with(&self, args: &[&str]) -> String {
+        let mut command = vec!["token"];
+        command.extend_from_slice(args);
+        self.run(&command, &[]).trim().to_owned()
+    }
+
+    /// Runs `casework <args>` (`token`, `seed`, ...) as an operator would
+    /// beside this process: its data directory, and `env` (the database the
+    /// process uses, a fixed clock). Its standard output; fails the test if
+    /// the command fails.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> String {
         let output = Command::new(binary_path("casework"))
-            .arg("token")
+            .current_dir(&self.workspace)
             .args(args)
+            .env("CASEWORK__TELEMETRY__LOG", "warn")
             .env("CASEWORK__DATA_DIR", &self.data_dir)
+            .envs(env.iter().copied())
             .output()
-            .expect("run casework token");
+            .unwrap_or_else(|e| panic!("run casework {args:?}: {e}"));
         assert!(
             output.status.success(),
-            "{}",
+            "casework {args:?}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        String::from_utf8(output.stdout)
-            .expect("token")
-            .trim()
-            .to_owned()
+        String::from_utf8(output.stdout).expect("casework prints UTF-8")
     }
 
     /// The process id (for resource measurements).

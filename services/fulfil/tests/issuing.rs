@@ -95,6 +95,19 @@ impl Harness {
         event
     }
 
+    /// Each request is refused with a reason containing its text, and
+    /// nothing is issued or emitted.
+    async fn assert_refused(&self, cases: &[(Event, &str)]) {
+        for (request, reason) in cases {
+            match self.apply(request).await {
+                Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
+                other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
+            }
+        }
+        assert!(self.documents().await.is_empty());
+        assert!(self.events().await.is_empty());
+    }
+
     /// Applies one event in its own writing transaction, committed if it succeeds.
     async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
         apply(&self.store, &self.issuer, event).await
@@ -416,14 +429,7 @@ async fn a_record_that_cannot_be_judged_stops_the_certificate(backend: Backend) 
             "discloses nothing",
         ),
     ];
-    for (request, reason) in &cases {
-        match h.apply(request).await {
-            Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
-            other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
-        }
-    }
-    assert!(h.documents().await.is_empty());
-    assert!(h.events().await.is_empty());
+    h.assert_refused(&cases).await;
 }
 
 async fn a_request_delivered_twice_issues_one_document(backend: Backend) {
@@ -558,14 +564,7 @@ async fn unusable_requests_are_refused_with_the_reason(backend: Backend) {
             "no machine-readable zone",
         ),
     ];
-    for (request, reason) in &cases {
-        match h.apply(request).await {
-            Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
-            other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
-        }
-    }
-    assert!(h.documents().await.is_empty());
-    assert!(h.events().await.is_empty());
+    h.assert_refused(&cases).await;
     // Nothing was consumed: the next visa is the first number.
     h.apply(&h.request(visa(), anna(), None))
         .await
