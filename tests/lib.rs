@@ -10,9 +10,14 @@ use casework_testkit::{Backend, CaseworkProcess, TempDir, TestDatabase, free_por
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// The workspace root, where `config/` and `schemas/` are.
+/// The workspace root, where `config/` and `schemas/` are, and where
+/// `casework` runs from: this checkout, or `CASEWORK_E2E_WORKSPACE` (a
+/// benchmark comparing another commit's binaries runs them in that
+/// commit's tree, with its own configuration).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("CASEWORK_E2E_WORKSPACE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 /// An example application of a product, from `schemas/products/<product>/examples/`.

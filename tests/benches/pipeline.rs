@@ -9,9 +9,17 @@
 //!   event reaches this process from the broker. p50 and p99.
 //! - Events per case: every record on the seven topics after that run,
 //!   divided by the cases.
+//! - Where the time goes: every record of that run read back, grouped by
+//!   case; for each event type, how long after the case's previous event
+//!   reached the broker it was created (a consumer's fetch, its queue for
+//!   the writer, the handler), and how long after its creation it reached
+//!   the broker (the commit and the outbox relay). Medians over the cases,
+//!   in the order a case meets them.
 //! - Maximum sustained: offered rates rising (20 s each, a fresh platform
 //!   each) until fewer than 95% of the cases close within 15 s of the end of
-//!   the load, or a request fails, or p99 time-to-closed exceeds 5 s.
+//!   the load, or a request fails, or p99 time-to-closed exceeds 5 s; then
+//!   halving the gap between the last rate kept up and the first not, until
+//!   it is at most 10 cases/s.
 //! - Baseline, in the same run: raw rdkafka produce-then-consume of
 //!   `BENCH_BASELINE_EVENTS` (default 20,000) records through the same
 //!   embedded broker, the ceiling any event-driven pipeline on it has.
@@ -208,6 +216,110 @@ async fn run(platform: &Platform, rate: f64, seconds: f64) -> Run {
     }
 }
 
+/// One offered rate for 20 s on a fresh platform: whether it kept up, and
+/// the complete cases a second.
+async fn throughput(offered: f64) -> (bool, f64) {
+    let platform = start().await;
+    let result = run(&platform, offered, 20.0).await;
+    println!("throughput: {}", result.line());
+    drop(platform);
+    (
+        result.kept_up(),
+        result.closed_in_time as f64 / result.seconds,
+    )
+}
+
+/// Reads every record of the seven topics back and says, per event type in
+/// the order a case meets them, how long it took to be created after the
+/// case's previous event reached the broker, and to reach the broker after
+/// its creation (medians and 90th percentiles over the cases, ms).
+async fn where_the_time_goes(broker: &str) -> Vec<String> {
+    /// (created, reached the broker), in microseconds, and the type.
+    type Seen = (i64, i64, String);
+    let settings = BusSettings::new(broker);
+    let mut cases: HashMap<Vec<u8>, Vec<Seen>> = HashMap::new();
+    for service in SERVICES {
+        let records = casework_bus::topics::read_all(&settings, &topic_of_service(service))
+            .await
+            .expect("read a topic back");
+        for record in records {
+            let headers: Vec<(&str, Option<&[u8]>)> = record
+                .headers()
+                .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
+                .unwrap_or_default();
+            let (Ok(event), Some(sent)) = (
+                Event::from_kafka(headers, record.payload()),
+                record.timestamp().to_millis(),
+            ) else {
+                continue;
+            };
+            cases
+                .entry(record.key().unwrap_or_default().to_vec())
+                .or_default()
+                .push((
+                    event.time.timestamp_micros(),
+                    sent * 1000,
+                    event.event_type.as_str().to_owned(),
+                ));
+        }
+    }
+    // By type: when in the case (from its first event), the wait before
+    // creation, the wait to reach the broker.
+    let mut by_type: HashMap<String, [Vec<i64>; 3]> = HashMap::new();
+    let mut total = Vec::new();
+    for events in cases.values_mut() {
+        events.sort();
+        let first = events[0].0;
+        for (i, (created, sent, event_type)) in events.iter().enumerate() {
+            let entry = by_type.entry(event_type.clone()).or_default();
+            entry[0].push(created - first);
+            entry[2].push(sent - created);
+            // Its cause: the case's latest event on the broker before it was made.
+            if let Some(cause) = events[..i]
+                .iter()
+                .map(|(_, sent, _)| *sent)
+                .filter(|sent| sent <= created)
+                .max()
+            {
+                entry[1].push(created - cause);
+            }
+            if event_type == "case.closed.v1" {
+                total.push(sent - first);
+            }
+        }
+    }
+    let median = |values: &mut Vec<i64>, q: f64| -> f64 {
+        values.sort_unstable();
+        values
+            .get(((values.len().max(1) - 1) as f64 * q).round() as usize)
+            .map_or(0.0, |v| *v as f64 / 1000.0)
+    };
+    let mut rows: Vec<(f64, String)> = by_type
+        .into_iter()
+        .map(|(event_type, [mut at, mut waited, mut relayed])| {
+            let at = median(&mut at, 0.5);
+            let line = format!(
+                "{event_type:<28} at +{at:>5.0} ms (n={n}): created {:>4.0} ms (p90 {:>4.0}) after its cause reached the broker; reached the broker {:>4.0} ms (p90 {:>4.0}) after",
+                median(&mut waited, 0.5),
+                median(&mut waited, 0.9),
+                median(&mut relayed, 0.5),
+                median(&mut relayed, 0.9),
+                n = relayed.len(),
+            );
+            (at, line)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut lines: Vec<String> = rows.into_iter().map(|(_, line)| line).collect();
+    lines.push(format!(
+        "application.received created to case.closed on the broker: p50 {:.0} ms, p90 {:.0} ms over {} cases",
+        median(&mut total, 0.5),
+        median(&mut total, 0.9),
+        total.len()
+    ));
+    lines
+}
+
 /// Every record on the platform's seven topics (high watermarks).
 fn events_on_topics(broker: &str) -> i64 {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -310,6 +422,9 @@ async fn main() {
         "events: {events} on the seven topics for {} cases: {per_case:.1} per case",
         latency.sent
     );
+    for line in where_the_time_goes(&platform.broker).await {
+        println!("hop: {line}");
+    }
     let baseline = raw_baseline(&platform.broker, baseline_events).await;
     println!(
         "baseline: raw rdkafka produce+consume through the same broker: {baseline:.0} events/s"
@@ -317,15 +432,26 @@ async fn main() {
     drop(platform);
 
     let mut sustained = 0.0;
-    for offered in [50.0, 75.0, 100.0, 150.0, 200.0] {
-        let platform = start().await;
-        let result = run(&platform, offered, 20.0).await;
-        println!("throughput: {}", result.line());
-        drop(platform);
-        if !result.kept_up() {
+    let mut kept = 0.0;
+    let mut missed = None;
+    for offered in [25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0] {
+        let (ok, rate) = throughput(offered).await;
+        if !ok {
+            missed = Some(offered);
             break;
         }
-        sustained = result.closed_in_time as f64 / result.seconds;
+        (kept, sustained) = (offered, rate);
+    }
+    while let Some(above) = missed
+        && above - kept > 10.0
+    {
+        let offered = ((kept + above) / 2.0).round();
+        let (ok, rate) = throughput(offered).await;
+        if ok {
+            (kept, sustained) = (offered, rate);
+        } else {
+            missed = Some(offered);
+        }
     }
     let ratio = sustained * per_case / baseline;
     println!(

@@ -53,7 +53,7 @@ struct Args {
     nice: i32,
 }
 
-fn main() -> std::process::ExitCode {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CASEWORK_BROKER_LOG")
@@ -73,16 +73,20 @@ fn main() -> std::process::ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("casework-broker: cannot start its runtime: {e}");
-            return std::process::ExitCode::FAILURE;
+            std::process::exit(1);
         }
     };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let code = match runtime.block_on(run(args)) {
+        Ok(()) => 0,
         Err(message) => {
             eprintln!("casework-broker: {message}");
-            std::process::ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exit without dropping the runtime: Tansu's tasks are still running
+    // and tearing them down can panic in a blocking thread. Every record it
+    // acknowledged is already committed to its SQLite file, as after a kill.
+    std::process::exit(code)
 }
 
 /// Makes the calling thread (and every thread it starts) `by` nicer.
