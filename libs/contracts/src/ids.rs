@@ -212,15 +212,19 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// What a decision says. Cases spell the final two in the past tense
-    /// (`granted`, `refused` in `case.closed`): see [`Outcome::past_tense`].
+    /// What a rule, or a decision, says should happen to a case. Ordered by
+    /// severity, `Grant < Refer < Refuse`: when several rules fire the
+    /// decision takes the most severe, so a refusal is never hidden by a
+    /// referral nor a referral by a grant. Cases spell the final two in the
+    /// past tense (`granted`, `refused` in `case.closed`): see
+    /// [`Outcome::past_tense`].
     Outcome {
-        /// Grant.
+        /// Granted automatically.
         Grant = "grant",
-        /// Refuse.
-        Refuse = "refuse",
-        /// Refer to a caseworker.
+        /// A caseworker must decide.
         Refer = "refer",
+        /// Refused.
+        Refuse = "refuse",
     }
 );
 
@@ -296,6 +300,7 @@ mod tests {
             serde_json::json!("grant")
         );
         assert_eq!(Outcome::Refuse.past_tense(), Some("refused"));
+        assert!(Outcome::Grant < Outcome::Refer && Outcome::Refer < Outcome::Refuse);
         assert_eq!(Outcome::from_past_tense("granted"), Some(Outcome::Grant));
     }
 }

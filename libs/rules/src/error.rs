@@ -31,7 +31,4 @@ pub enum RulesError {
         /// What is wrong, naming the key.
         reason: String,
     },
-    /// A string that is not `grant`, `refuse` or `refer`.
-    #[error("unknown outcome `{0}`: expected grant, refuse or refer")]
-    UnknownOutcome(String),
 }

@@ -41,11 +41,11 @@ mod book;
 mod condition;
 mod error;
 mod format;
-mod outcome;
 mod rule_set;
 
 pub use book::RuleBook;
 pub use condition::{Comparison, Condition, Test};
 pub use error::RulesError;
-pub use outcome::Outcome;
-pub use rule_set::{Decision, DefaultOutcome, FiredRule, Rule, RuleSet};
+pub use casework_contracts::Outcome;
+pub use casework_contracts::payloads::FiredRule;
+pub use rule_set::{Decision, DefaultOutcome, Rule, RuleSet};

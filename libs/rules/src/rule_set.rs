@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::condition::{Condition, all_hold};
 use crate::format::{self, RawRuleSet};
-use crate::{Outcome, RulesError};
+use crate::{FiredRule, Outcome, RulesError};
 
 /// One version of a decision table: rules evaluated against a case's
 /// evidence to grant, refuse or refer it.
@@ -84,19 +84,6 @@ pub struct Decision {
     /// Its version.
     pub rule_set_version: u32,
     /// Whether a fired rule with the decision's outcome is flagged `enforce`.
-    pub enforce: bool,
-}
-
-/// A rule that fired, as recorded in a [`Decision`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FiredRule {
-    /// The rule's id.
-    pub id: String,
-    /// Its outcome.
-    pub outcome: Outcome,
-    /// Its reason.
-    pub reason: String,
-    /// Its `enforce` flag.
     pub enforce: bool,
 }
 

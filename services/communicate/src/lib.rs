@@ -15,10 +15,11 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::payloads::{CommunicateRequested, NotificationSent, Payload};
 use casework_contracts::{Event, EventType};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::Store;
-use chrono::{SecondsFormat, Utc};
+use chrono::{SecondsFormat, SubsecRound, Utc};
 use minijinja::Environment;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, Set};
@@ -27,7 +28,6 @@ use sea_orm_migration::prelude::{
 };
 use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::OpenApi;
 
 /// The service's name.
@@ -186,7 +186,7 @@ struct Communicate {
 }
 
 /// The event types Communicate's consumer handles.
-pub const CONSUMES: [&str; 1] = ["communicate.requested.v1"];
+pub const CONSUMES: [&str; 1] = [CommunicateRequested::TYPE];
 
 /// Builds Communicate: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
@@ -310,9 +310,9 @@ impl EventHandler for Notifier {
         txn: &sea_orm::DatabaseTransaction,
         event: &Event,
     ) -> Result<(), HandlerError> {
-        let data = &event.data;
-        let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
-        let (case_id, milestone) = (text("case_id"), text("milestone"));
+        let request: CommunicateRequested = event.payload().map_err(HandlerError::Refused)?;
+        let case_id = request.case_id.to_string();
+        let milestone = request.milestone.clone();
         let already = notification::Entity::find()
             .filter(notification::Column::CaseId.eq(&case_id))
             .filter(notification::Column::Milestone.eq(&milestone))
@@ -322,13 +322,13 @@ impl EventHandler for Notifier {
             tracing::info!(%case_id, %milestone, "notification already sent; not sending again");
             return Ok(());
         }
-        let template_name = text("template");
+        let template_name = &request.template;
         let template = self
             .templates
             .get_template(&template_name)
             .map_err(|_| HandlerError::Refused(format!("no template `{template_name}`")))?;
         let rendered = template
-            .render(&data["personalisation"])
+            .render(&request.personalisation)
             .map_err(|e| HandlerError::Refused(format!("template `{template_name}`: {e}")))?;
         let (subject, body) = rendered
             .split_once('\n')
@@ -339,13 +339,10 @@ impl EventHandler for Notifier {
         notification::ActiveModel {
             id: Set(id.clone()),
             case_id: Set(case_id.clone()),
-            reference: Set(text("reference")),
+            reference: Set(request.reference.clone()),
             milestone: Set(milestone.clone()),
             channel: Set("email".into()),
-            recipient: Set(data["recipient"]["email"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()),
+            recipient: Set(request.recipient.email.clone()),
             subject: Set(subject.to_owned()),
             body: Set(body.to_owned()),
             provider: Set(BUILT_IN_PROVIDER.into()),
@@ -354,19 +351,17 @@ impl EventHandler for Notifier {
         }
         .insert(txn)
         .await?;
-        let mut sent = Event::new(
+        let mut sent = Event::of(
             self.outbox.source(),
-            EventType::new("notification.sent.v1"),
-            &case_id,
-            json!({
-                "case_id": case_id,
-                "reference": text("reference"),
-                "milestone": milestone,
-                "notification_id": id,
-                "channel": "email",
-                "provider": BUILT_IN_PROVIDER,
-                "sent_at": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-            }),
+            &NotificationSent {
+                case_id: request.case_id,
+                reference: request.reference,
+                milestone,
+                notification_id: id,
+                channel: "email".into(),
+                provider: BUILT_IN_PROVIDER.into(),
+                sent_at: now.trunc_subsecs(3),
+            },
         );
         sent.traceparent = event
             .traceparent

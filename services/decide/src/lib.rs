@@ -23,7 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use casework_bus::{BusError, EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType, FieldError};
+use casework_contracts::payloads::{
+    DecideRequested, DecisionMade, DecisionReferred, FiredRule, Payload, StepResult,
+};
+use casework_contracts::{CaseId, Event, EventType, FieldError, StepId};
 use casework_rules::{Outcome, RuleBook};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::{Store, StoreError};
@@ -53,7 +56,7 @@ pub fn load_rules(dir: &Path) -> Result<RuleBook, RuntimeError> {
 }
 
 /// The event types Decide's consumer handles.
-pub const CONSUMES: [&str; 1] = ["decide.requested.v1"];
+pub const CONSUMES: [&str; 1] = [DecideRequested::TYPE];
 
 /// Builds Decide: loads the rule sets, migrates its database and returns its
 /// routes and consumer.
@@ -93,9 +96,10 @@ impl Decider {
 #[async_trait]
 impl EventHandler for Decider {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
-        let data = &event.data;
-        let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
-        let (case_id, step_id, set_id) = (text("case_id"), text("step_id"), text("rule_set"));
+        let request: DecideRequested = event.payload().map_err(HandlerError::Refused)?;
+        let case_id = request.step.case_id.to_string();
+        let step_id = request.step.step_id.to_string();
+        let set_id = request.rule_set.clone();
         let already = decision::Entity::find()
             .filter(decision::Column::StepId.eq(&step_id))
             .filter(decision::Column::Kind.eq(BY_RULES))
@@ -110,15 +114,15 @@ impl EventHandler for Decider {
             .rules
             .latest(&set_id)
             .ok_or_else(|| HandlerError::Refused(format!("there is no rule set `{set_id}`")))?;
-        let evidence = data["evidence"].clone();
+        let evidence = Value::Object(request.evidence.clone());
         let decided = rule_set.evaluate(&evidence);
         let now = Utc::now();
         let version = i64::from(decided.rule_set_version);
         decision::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             case_id: Set(case_id.clone()),
-            reference: Set(text("reference")),
-            product: Set(text("product")),
+            reference: Set(request.step.reference.clone()),
+            product: Set(request.step.product.clone()),
             step_id: Set(step_id.clone()),
             kind: Set(BY_RULES.into()),
             outcome: Set(decided.outcome.as_str().into()),
@@ -133,12 +137,16 @@ impl EventHandler for Decider {
         }
         .insert(txn)
         .await?;
-        let (event_type, payload) = if decided.outcome == Outcome::Refer {
+        let result = StepResult {
+            case_id: request.step.case_id.clone(),
+            step_id: request.step.step_id.clone(),
+        };
+        let emitted = if decided.outcome == Outcome::Refer {
             referral::ActiveModel {
                 id: Set(uuid::Uuid::now_v7().to_string()),
                 case_id: Set(case_id.clone()),
-                reference: Set(text("reference")),
-                product: Set(text("product")),
+                reference: Set(request.step.reference.clone()),
+                product: Set(request.step.product.clone()),
                 step_id: Set(step_id.clone()),
                 rule_set: Set(decided.rule_set.clone()),
                 rule_set_version: Set(version),
@@ -154,31 +162,29 @@ impl EventHandler for Decider {
             }
             .insert(txn)
             .await?;
-            (
-                "decision.referred.v1",
-                json!({
-                    "case_id": case_id,
-                    "step_id": step_id,
-                    "reasons": decided.reasons,
-                    "fired": decided.fired,
-                    "rule_set": decided.rule_set,
-                    "rule_set_version": decided.rule_set_version,
-                }),
+            Event::of(
+                self.outbox.source(),
+                &DecisionReferred {
+                    step: result,
+                    rule_set: decided.rule_set.clone(),
+                    rule_set_version: decided.rule_set_version,
+                    reasons: decided.reasons.clone(),
+                    fired: decided.fired.clone(),
+                },
             )
         } else {
-            (
-                "decision.made.v1",
-                json!({
-                    "case_id": case_id,
-                    "step_id": step_id,
-                    "outcome": decided.outcome,
-                    "reasons": decided.reasons,
-                    "fired": decided.fired,
-                    "rule_set": decided.rule_set,
-                    "rule_set_version": decided.rule_set_version,
-                    "enforce": decided.enforce,
-                    "decided_by": BY_RULES,
-                }),
+            Event::of(
+                self.outbox.source(),
+                &DecisionMade {
+                    step: result,
+                    rule_set: decided.rule_set.clone(),
+                    rule_set_version: decided.rule_set_version,
+                    reasons: decided.reasons.clone(),
+                    fired: decided.fired.clone(),
+                    outcome: decided.outcome,
+                    enforce: decided.enforce,
+                    decided_by: BY_RULES.into(),
+                },
             )
         };
         tracing::info!(%case_id, %step_id, outcome = %decided.outcome, rule_set = %set_id, version, "decided by the rules");
@@ -186,15 +192,7 @@ impl EventHandler for Decider {
             .traceparent
             .clone()
             .or_else(telemetry::current_traceparent);
-        emit(
-            &self.outbox,
-            txn,
-            event_type,
-            &case_id,
-            payload,
-            traceparent,
-        )
-        .await?;
+        emit(&self.outbox, txn, emitted, traceparent).await?;
         Ok(())
     }
 }
@@ -202,17 +200,9 @@ impl EventHandler for Decider {
 async fn emit(
     outbox: &Outbox,
     txn: &DatabaseTransaction,
-    event_type: &str,
-    case_id: &str,
-    payload: Value,
+    mut event: Event,
     traceparent: Option<String>,
 ) -> Result<(), BusError> {
-    let mut event = Event::new(
-        outbox.source(),
-        EventType::new(event_type),
-        case_id,
-        payload,
-    );
     event.traceparent = traceparent;
     outbox.append(txn, [event]).await
 }
@@ -273,11 +263,15 @@ pub async fn decide_referral(
     if updated.rows_affected != 1 {
         return Err(already());
     }
-    let enforce = outcome == Outcome::Refuse
-        && referral
-            .fired
-            .as_array()
-            .is_some_and(|fired| fired.iter().any(|rule| rule["enforce"] == true));
+    let fired: Vec<FiredRule> =
+        serde_json::from_value(referral.fired.clone()).map_err(|e| {
+            Problem::from(StoreError::Corrupt {
+                table: "referrals",
+                id: referral.id.clone(),
+                reason: format!("fired rules: {e}"),
+            })
+        })?;
+    let enforce = outcome == Outcome::Refuse && fired.iter().any(|rule| rule.enforce);
     let reasons = json!([reason]);
     let made = decision::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
@@ -299,27 +293,32 @@ pub async fn decide_referral(
     .insert(&txn)
     .await
     .map_err(db_problem)?;
-    let payload = json!({
-        "case_id": referral.case_id,
-        "step_id": referral.step_id,
-        "outcome": outcome,
-        "reasons": reasons,
-        "fired": referral.fired,
-        "rule_set": referral.rule_set,
-        "rule_set_version": referral.rule_set_version,
-        "enforce": enforce,
-        "decided_by": decided_by,
-    });
-    emit(
-        outbox,
-        &txn,
-        "decision.made.v1",
-        &referral.case_id,
-        payload,
-        telemetry::current_traceparent(),
-    )
-    .await
-    .map_err(bus_problem)?;
+    let step_id: StepId = referral.step_id.parse().map_err(|reason: String| {
+        Problem::from(StoreError::Corrupt {
+            table: "referrals",
+            id: referral.id.clone(),
+            reason,
+        })
+    })?;
+    let made_event = Event::of(
+        outbox.source(),
+        &DecisionMade {
+            step: StepResult {
+                case_id: CaseId::from(referral.case_id.clone()),
+                step_id,
+            },
+            rule_set: referral.rule_set.clone(),
+            rule_set_version: u32::try_from(referral.rule_set_version).unwrap_or_default(),
+            reasons: vec![reason.clone()],
+            fired,
+            outcome,
+            enforce,
+            decided_by: decided_by.to_owned(),
+        },
+    );
+    emit(outbox, &txn, made_event, telemetry::current_traceparent())
+        .await
+        .map_err(bus_problem)?;
     store.commit(txn).await?;
     tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %outcome, %decided_by, "referral decided");
     Ok(DecisionView::from(made))

@@ -38,6 +38,10 @@ use std::sync::Arc;
 use actix_web::web;
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::payloads::{
+    AlertRaised, EnforceRequested, EnforcementActioned, Payload, Severity, StepResult,
+    WatchlistRequest,
+};
 use casework_contracts::{Event, EventType};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::{Store, StoreError};
@@ -45,7 +49,6 @@ use chrono::Utc;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseTransaction, Set};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
@@ -60,11 +63,9 @@ pub const OPEN: &str = "open";
 pub const CLOSED: &str = "closed";
 /// Status of an alert an officer has acknowledged.
 pub const ACKNOWLEDGED: &str = "acknowledged";
-/// The severities a warnings-index entry may have, least first.
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// The event types Enforce's consumer handles.
-pub const CONSUMES: [&str; 1] = ["enforce.requested.v1"];
+pub const CONSUMES: [&str; 1] = [EnforceRequested::TYPE];
 
 /// Builds Enforce: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
@@ -93,8 +94,8 @@ pub struct Behaviour {
     pub watchlist: bool,
     /// The entry's category.
     pub category: String,
-    /// The entry's severity, one of [`SEVERITIES`].
-    pub severity: String,
+    /// The entry's severity.
+    pub severity: Severity,
     /// Raise an alert for officers.
     pub alert: bool,
 }
@@ -115,13 +116,14 @@ impl Behaviour {
                 "params.{key} must be a non-empty string, not {other}"
             )),
         };
-        let severity = text("severity", "high")?;
-        if !SEVERITIES.contains(&severity.as_str()) {
-            return Err(format!(
-                "params.severity must be one of {}, not `{severity}`",
-                SEVERITIES.join(", ")
-            ));
-        }
+        let named = text("severity", "high")?;
+        let severity = Severity::parse(&named).ok_or_else(|| {
+            let all: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+            format!(
+                "params.severity must be one of {}, not `{named}`",
+                all.join(", ")
+            )
+        })?;
         Ok(Self {
             watchlist: flag("watchlist", action.starts_with("refusal-"))?,
             category: text("category", "immigration")?,
@@ -147,21 +149,6 @@ pub fn summary(action: &str, product: &str, reference: &str, reasons: &[String])
     text
 }
 
-/// `enforce.requested`, as far as Enforce reads it.
-#[derive(Debug, Deserialize)]
-struct Request {
-    case_id: String,
-    reference: String,
-    product: String,
-    step_id: String,
-    #[serde(default)]
-    params: Map<String, Value>,
-    action: String,
-    subject: Value,
-    #[serde(default)]
-    reasons: Vec<String>,
-}
-
 /// Applies `enforce.requested`: records the action (once per step), and emits
 /// `enforcement.actioned` and, when the action raises one, `alert.raised`.
 #[derive(Debug)]
@@ -175,8 +162,8 @@ impl Enforcer {
         Self { outbox }
     }
 
-    fn event(&self, event_type: &str, key: &str, data: Value, trace: &Option<String>) -> Event {
-        let mut event = Event::new(self.outbox.source(), EventType::new(event_type), key, data);
+    fn event<P: Payload>(&self, payload: &P, trace: &Option<String>) -> Event {
+        let mut event = Event::of(self.outbox.source(), payload);
         event.traceparent = trace.clone();
         event
     }
@@ -186,11 +173,9 @@ impl Enforcer {
 impl EventHandler for Enforcer {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
         // The consumer has checked the schema; this only fails on a schema change.
-        let request: Request = serde_json::from_value(event.data.clone())
-            .map_err(|e| HandlerError::Refused(format!("not an enforce.requested: {e}")))?;
-        let Request {
-            case_id, step_id, ..
-        } = &request;
+        let request: EnforceRequested = event.payload().map_err(HandlerError::Refused)?;
+        let case_id = &request.step.case_id.to_string();
+        let step_id = &request.step.step_id.to_string();
         let already = action::Entity::find()
             .filter(action::Column::StepId.eq(step_id))
             .one(txn)
@@ -200,34 +185,32 @@ impl EventHandler for Enforcer {
             return Ok(());
         }
         let behaviour =
-            Behaviour::from_params(&request.action, &request.params).map_err(|reason| {
+            Behaviour::from_params(&request.action, &request.step.params).map_err(|reason| {
                 HandlerError::Refused(format!("action `{}`: {reason}", request.action))
             })?;
         let summary = summary(
             &request.action,
-            &request.product,
-            &request.reference,
+            &request.step.product,
+            &request.step.reference,
             &request.reasons,
         );
-        let watchlist = behaviour.watchlist.then(|| {
-            json!({
-                "category": behaviour.category,
-                "severity": behaviour.severity,
-                "summary": summary,
-            })
+        let watchlist = behaviour.watchlist.then(|| WatchlistRequest {
+            category: behaviour.category.clone(),
+            severity: behaviour.severity,
+            summary: summary.clone(),
         });
         let action_id = uuid::Uuid::now_v7().to_string();
         let now = Utc::now();
         action::ActiveModel {
             id: Set(action_id.clone()),
             case_id: Set(case_id.clone()),
-            reference: Set(request.reference.clone()),
-            product: Set(request.product.clone()),
+            reference: Set(request.step.reference.clone()),
+            product: Set(request.step.product.clone()),
             step_id: Set(step_id.clone()),
             action: Set(request.action.clone()),
-            subject: Set(request.subject.clone()),
+            subject: Set(json!(request.subject)),
             reasons: Set(json!(request.reasons)),
-            watchlist: Set(watchlist.clone()),
+            watchlist: Set(watchlist.as_ref().map(|w| json!(w))),
             status: Set(OPEN.into()),
             created_at: Set(now),
         }
@@ -238,16 +221,16 @@ impl EventHandler for Enforcer {
             .clone()
             .or_else(telemetry::current_traceparent);
         let mut events = vec![self.event(
-            "enforcement.actioned.v1",
-            case_id,
-            json!({
-                "case_id": case_id,
-                "step_id": step_id,
-                "action_id": action_id,
-                "action": request.action,
-                "subject": request.subject,
-                "watchlist": watchlist,
-            }),
+            &EnforcementActioned {
+                step: StepResult {
+                    case_id: request.step.case_id.clone(),
+                    step_id: request.step.step_id.clone(),
+                },
+                action_id: action_id.clone(),
+                action: request.action.clone(),
+                subject: request.subject.clone(),
+                watchlist,
+            },
             &trace,
         )];
         if behaviour.alert {
@@ -256,7 +239,7 @@ impl EventHandler for Enforcer {
                 id: Set(alert_id.clone()),
                 action_id: Set(action_id.clone()),
                 case_id: Set(case_id.clone()),
-                reference: Set(request.reference.clone()),
+                reference: Set(request.step.reference.clone()),
                 summary: Set(summary.clone()),
                 status: Set(OPEN.into()),
                 created_at: Set(now),
@@ -266,14 +249,12 @@ impl EventHandler for Enforcer {
             .insert(txn)
             .await?;
             events.push(self.event(
-                "alert.raised.v1",
-                &alert_id,
-                json!({
-                    "alert_id": alert_id,
-                    "action_id": action_id,
-                    "case_id": case_id,
-                    "summary": summary,
-                }),
+                &AlertRaised {
+                    alert_id,
+                    action_id: action_id.clone(),
+                    case_id: request.step.case_id.clone(),
+                    summary,
+                },
                 &trace,
             ));
         }
@@ -352,7 +333,7 @@ mod tests {
             Behaviour {
                 watchlist: true,
                 category: "immigration".into(),
-                severity: "high".into(),
+                severity: Severity::High,
                 alert: true,
             }
         );

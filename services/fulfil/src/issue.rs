@@ -1,11 +1,15 @@
 //! Issuing a document for a `fulfil.requested` event: numbering, the
 //! machine-readable zone, the rendered text and the `document.issued` event.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType};
+use casework_contracts::Event;
+use casework_contracts::payloads::{
+    DocumentIssued, DocumentSpec, Finding, FindingKind, FulfilRequested, Holder, StepResult,
+};
 use casework_mrz::{Format, MrzFields, Sex};
-use std::sync::Arc;
 
 use casework_disclosure::{Level, RecordFacts, RehabilitationTable, RehabilitationTables};
 use casework_runtime::{Clock, telemetry};
@@ -70,54 +74,24 @@ const KINDS: [Kind; 3] = [
     },
 ];
 
-/// What `fulfil.requested.v1` carries (already schema-valid when it arrives).
-#[derive(Debug, Deserialize)]
-struct Request {
-    case_id: String,
-    reference: String,
-    product: String,
-    step_id: String,
-    #[serde(default)]
-    params: Params,
-    document: DocumentSpec,
-    holder: Holder,
-    #[serde(default)]
-    disclosure: Vec<Finding>,
+/// The sex a zone is built with: the holder's, unspecified when absent.
+fn sex_of(holder: &Holder) -> Sex {
+    match holder.sex.as_deref() {
+        Some("male") => Sex::Male,
+        Some("female") => Sex::Female,
+        _ => Sex::Unspecified,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-struct DocumentSpec {
-    kind: String,
-    mrz_format: Option<Format>,
-    valid_for_days: u32,
-}
-
-#[derive(Debug, Deserialize)]
-struct Holder {
-    given_names: String,
-    surname: String,
-    date_of_birth: NaiveDate,
-    nationality: Option<String>,
-    sex: Option<Sex>,
-    document_number: Option<String>,
-}
-
-/// The product's parameters for this document.
-#[derive(Debug, Default, Deserialize)]
-struct Params {
-    /// For a certificate: what it discloses (`basic`).
-    disclosure: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Finding {
-    kind: String,
-    source_id: String,
-    summary: String,
-    recorded_on: Option<NaiveDate>,
-    /// A criminal record's facts (and Investigate's assessment, which is
-    /// not used here: disclosure is decided again on the issue date).
-    conviction: Option<RecordFacts>,
+/// The zone format a request names (`TD1`, `TD3`, `MRV-A`), if any.
+fn format_of(spec: &DocumentSpec) -> Result<Option<Format>, HandlerError> {
+    spec.mrz_format
+        .as_deref()
+        .map(|name| {
+            Format::deserialize(serde_json::Value::String(name.to_owned()))
+                .map_err(|_| refuse(format!("unknown mrz_format `{name}`")))
+        })
+        .transpose()
 }
 
 /// A record a certificate lists.
@@ -139,12 +113,12 @@ fn disclosed<'a>(
 ) -> Result<Vec<Listed<'a>>, HandlerError> {
     let records: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.kind == "criminal-record")
+        .filter(|f| f.kind == FindingKind::CriminalRecord)
         .collect();
     let facts: Vec<RecordFacts> = records
         .iter()
         .map(|f| {
-            f.conviction.clone().ok_or_else(|| {
+            f.conviction.as_ref().map(|c| c.facts.clone()).ok_or_else(|| {
                 refuse(format!(
                     "criminal record {} carries no facts to decide whether it is spent; a caseworker must establish them before a certificate is issued",
                     f.source_id
@@ -275,7 +249,7 @@ fn build_mrz(
         document_number: number.to_owned(),
         nationality,
         date_of_birth: holder.date_of_birth,
-        sex: holder.sex.unwrap_or(Sex::Unspecified),
+        sex: sex_of(holder),
         date_of_expiry: expiry,
         optional_data,
         optional_data_2: String::new(),
@@ -300,7 +274,7 @@ struct Disclosure<'a> {
 /// it says "No criminal records held".
 fn render(
     kind: &Kind,
-    request: &Request,
+    request: &FulfilRequested,
     number: &str,
     issued_on: NaiveDate,
     valid_until: NaiveDate,
@@ -321,14 +295,14 @@ fn render(
         lines.push(format!("Nationality: {nationality}"));
     }
     if kind.name == "visa" {
-        lines.push(format!("Type: {}", request.product));
+        lines.push(format!("Type: {}", request.step.product));
         if let Some(passport) = &holder.document_number {
             lines.push(format!("Passport number: {passport}"));
         }
     }
     lines.push(format!("Date of issue: {issued_on}"));
     lines.push(format!("Valid until: {valid_until}"));
-    lines.push(format!("Case reference: {}", request.reference));
+    lines.push(format!("Case reference: {}", request.step.reference));
     if let Some(disclosure) = disclosure {
         lines.push(String::new());
         lines.push(format!(
@@ -394,14 +368,15 @@ impl Issuer {
 #[async_trait]
 impl EventHandler for Issuer {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
-        let request: Request = serde_json::from_value(event.data.clone())
-            .map_err(|e| refuse(format!("not a usable fulfil.requested: {e}")))?;
+        let request: FulfilRequested = event.payload().map_err(HandlerError::Refused)?;
+        let step_id = request.step.step_id.to_string();
+        let case_id = request.step.case_id.to_string();
         let already = document::Entity::find()
-            .filter(document::Column::StepId.eq(&request.step_id))
+            .filter(document::Column::StepId.eq(&step_id))
             .one(txn)
             .await?;
         if let Some(existing) = already {
-            tracing::info!(step_id = %request.step_id, number = %existing.document_number,
+            tracing::info!(%step_id, number = %existing.document_number,
                 "document already issued for this step; not issuing again");
             return Ok(());
         }
@@ -413,7 +388,7 @@ impl EventHandler for Issuer {
                 spec.kind
             ))
         })?;
-        match (kind.mrz, spec.mrz_format) {
+        match (kind.mrz, format_of(spec)?) {
             (_, None) => {}
             (Some((format, _)), Some(asked)) if format == asked => {}
             (Some((format, _)), Some(asked)) => {
@@ -434,7 +409,8 @@ impl EventHandler for Issuer {
             .checked_add_days(Days::new(u64::from(spec.valid_for_days)))
             .ok_or_else(|| refuse(format!("valid_for_days {} is too far", spec.valid_for_days)))?;
         let table = self.rehabilitation.latest();
-        let disclosure = match (kind.discloses, request.params.disclosure.as_deref()) {
+        let level = request.step.params.get("disclosure").map(|v| v.as_str().unwrap_or(""));
+        let disclosure = match (kind.discloses, level) {
             (false, None) => None,
             (false, Some(level)) => {
                 return Err(refuse(format!(
@@ -456,7 +432,12 @@ impl EventHandler for Issuer {
                 })?;
                 Some(Disclosure {
                     level,
-                    listed: disclosed(level, &request.disclosure, table, issued_on)?,
+                    listed: disclosed(
+                        level,
+                        request.disclosure.as_deref().unwrap_or_default(),
+                        table,
+                        issued_on,
+                    )?,
                     table_version: table.version,
                 })
             }
@@ -479,13 +460,13 @@ impl EventHandler for Issuer {
         let id = uuid::Uuid::now_v7().to_string();
         let inserted = document::Entity::insert(document::ActiveModel {
             id: Set(id.clone()),
-            case_id: Set(request.case_id.clone()),
-            reference: Set(request.reference.clone()),
-            product: Set(request.product.clone()),
-            step_id: Set(request.step_id.clone()),
+            case_id: Set(case_id.clone()),
+            reference: Set(request.step.reference.clone()),
+            product: Set(request.step.product.clone()),
+            step_id: Set(step_id.clone()),
             kind: Set(kind.name.to_owned()),
             document_number: Set(number.clone()),
-            holder: Set(event.data["holder"].clone()),
+            holder: Set(json!(request.holder)),
             mrz: Set(mrz.clone()),
             content: Set(content),
             issued_on: Set(issued_on),
@@ -501,28 +482,25 @@ impl EventHandler for Issuer {
             TryInsertResult::Conflicted | TryInsertResult::Empty | TryInsertResult::Inserted(0)
         ) {
             // A concurrent delivery of the same step committed first.
-            tracing::info!(step_id = %request.step_id, "document issued concurrently for this step");
+            tracing::info!(%step_id, "document issued concurrently for this step");
             return Ok(());
         }
-        tracing::info!(case_id = %request.case_id, %number, kind = kind.name, "document issued");
+        tracing::info!(%case_id, %number, kind = kind.name, "document issued");
 
-        let mut data = json!({
-            "case_id": request.case_id,
-            "step_id": request.step_id,
-            "document_id": id,
-            "document_number": number,
-            "kind": kind.name,
-            "issued_on": issued_on.to_string(),
-            "valid_until": valid_until.to_string(),
-        });
-        if let Some(mrz) = &mrz {
-            data["mrz"] = json!(mrz.lines().collect::<Vec<_>>());
-        }
-        let mut issued = Event::new(
+        let mut issued = Event::of(
             self.outbox.source(),
-            EventType::new("document.issued.v1"),
-            &request.case_id,
-            data,
+            &DocumentIssued {
+                step: StepResult {
+                    case_id: request.step.case_id.clone(),
+                    step_id: request.step.step_id.clone(),
+                },
+                document_id: id,
+                document_number: number,
+                kind: kind.name.to_owned(),
+                mrz: mrz.as_ref().map(|z| z.lines().map(str::to_owned).collect()),
+                issued_on,
+                valid_until,
+            },
         );
         issued.traceparent = event
             .traceparent

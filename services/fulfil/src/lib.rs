@@ -16,6 +16,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_trait::async_trait;
 use casework_contracts::EventType;
+use casework_contracts::payloads::{FulfilRequested, Payload};
 use casework_disclosure::RehabilitationTables;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
@@ -85,7 +86,7 @@ pub mod document {
 }
 
 /// The event types Fulfil's consumer handles.
-pub const CONSUMES: [&str; 1] = ["fulfil.requested.v1"];
+pub const CONSUMES: [&str; 1] = [FulfilRequested::TYPE];
 
 /// Fulfil's migrator.
 #[derive(Debug)]

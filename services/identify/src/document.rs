@@ -15,42 +15,10 @@
 
 use casework_mrz::{Mrz, MrzFields};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
-use crate::Subject;
+use casework_contracts::payloads::{DocumentCheck, Subject};
 use crate::confidence::DocumentFinding;
 use casework_contracts::names::normalise;
-
-/// The result of a document check, as `identity.established` carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DocumentCheck {
-    /// The zone read with no failure.
-    pub valid: bool,
-    /// Every reason it did not, in the order of the zone.
-    pub failures: Vec<String>,
-    /// `TD1`, `TD3` or `MRV-A`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// The document number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    /// The issuing state or organisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuing_state: Option<String>,
-    /// The holder's nationality.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nationality: Option<String>,
-    /// The last day the document is valid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_of_expiry: Option<NaiveDate>,
-    /// It expired before the day it was checked on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expired: Option<bool>,
-    /// Its names and date of birth agree with the application (absent when
-    /// there is no applicant to compare with).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub matches_applicant: Option<bool>,
-}
 
 /// A zone, read: the check, the zone's fields when it is valid, and one line
 /// of evidence per conclusion.

@@ -20,7 +20,7 @@ use crate::imports::{
     CriminalRecordLine, Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, LostStolenDocumentLine,
     RejectedLine, WarningLine, import,
 };
-use crate::screening::Finding;
+use casework_contracts::payloads::Finding;
 use crate::tables::{investigation, watchlist_entry};
 
 /// Investigate's running state, shared by its handlers.

@@ -392,7 +392,7 @@ impl ImportLine for WarningLine {
             .document_number
             .map(|d| f.document_number("document_number", &d));
         let category = f.text("category", &self.category, 100);
-        let severity = Severity::ALL.map(Severity::as_str);
+        let severity: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
         let severity = f.one_of("severity", &self.severity, &severity);
         let summary = f.text("summary", &self.summary, 1000);
         f.finish()?;

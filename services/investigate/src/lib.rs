@@ -60,11 +60,11 @@ use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::StoreError;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
-use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, import};
-pub use screening::{Check, Conviction, Finding, Investigator, Subject, screen};
+pub use casework_contracts::payloads::{Conviction, Finding, Severity, Subject};
+pub use screening::{Check, Investigator, screen};
 pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
 pub use tables::Migrator;
 
@@ -110,57 +110,6 @@ impl From<InvestigateError> for Problem {
                 Problem::internal()
             }
         }
-    }
-}
-
-/// How serious a finding is.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, least serious first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
-
-    /// `low`, `medium`, `high` or `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    /// The severity of that name.
-    pub fn parse(name: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 

@@ -6,29 +6,29 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::names::normalise;
-use casework_contracts::{Event, EventType};
+use casework_contracts::Event;
+use casework_contracts::payloads::{
+    Conviction, EnforcementActioned, Finding, FindingKind, InvestigateRequested,
+    InvestigationCompleted, MatchedOn, Payload, Severity, StepResult, Subject,
+    WatchlistEntryAdded,
+};
 use casework_disclosure::{
-    Assessment, RecordFacts, RehabilitationTable, RehabilitationTables, Status,
+    RecordFacts, RehabilitationTable, RehabilitationTables, Status,
 };
 use casework_runtime::{Clock, telemetry};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::tables::{criminal_record, investigation, lost_stolen_document, watchlist_entry};
-use crate::{InvestigateError, Severity, insert_new, normalise_document_number};
+use crate::{InvestigateError, insert_new, normalise_document_number};
 
 /// The request Investigate consumes.
-pub const INVESTIGATE_REQUESTED: &str = "investigate.requested.v1";
-/// The result it emits.
-pub const INVESTIGATION_COMPLETED: &str = "investigation.completed.v1";
+pub const INVESTIGATE_REQUESTED: &str = InvestigateRequested::TYPE;
 /// Enforce's record of an action, which may ask for a warnings-index entry.
-pub const ENFORCEMENT_ACTIONED: &str = "enforcement.actioned.v1";
-/// What Investigate emits when it adds a warnings-index entry.
-pub const WATCHLIST_ENTRY_ADDED: &str = "watchlist.entry.added.v1";
+pub const ENFORCEMENT_ACTIONED: &str = EnforcementActioned::TYPE;
 
 /// One of the checks a request can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -87,64 +87,6 @@ impl Check {
     }
 }
 
-/// The person a check is about, as requests and enforcement actions carry them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Subject {
-    /// Given names.
-    pub given_names: String,
-    /// Surname.
-    pub surname: String,
-    /// Date of birth.
-    pub date_of_birth: NaiveDate,
-    /// ISO 3166 alpha-3 nationality.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nationality: Option<String>,
-    /// The travel document presented.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-}
-
-/// Something a check found (`Finding` in `schemas/events/common.v1.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Finding {
-    /// `warning`, `criminal-record` or `lost-stolen-document`.
-    pub kind: String,
-    /// The id of the record found.
-    pub source_id: String,
-    /// `name-and-date-of-birth` or `document-number`.
-    pub matched_on: String,
-    /// `low`, `medium`, `high` or `critical`.
-    pub severity: String,
-    /// The warning's category, or a document's status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    /// A sentence for caseworkers.
-    pub summary: String,
-    /// When the record was made (warning added, conviction, report).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recorded_on: Option<NaiveDate>,
-    /// A criminal record's facts and whether it is spent on the day of the
-    /// check (`Conviction` in `schemas/events/common.v1.json`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub conviction: Option<Conviction>,
-}
-
-/// What a criminal-record finding says of the record's rehabilitation: the
-/// facts it was judged on (so a later reader, Fulfil on the issue date,
-/// can judge again) and the assessment on the day of the check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conviction {
-    /// The facts.
-    #[serde(flatten)]
-    pub facts: RecordFacts,
-    /// Spent, unspent, never spent or undetermined, with why and the
-    /// table's version.
-    pub rehabilitation: Assessment,
-}
-
-const BY_NAME: &str = "name-and-date-of-birth";
-const BY_DOCUMENT: &str = "document-number";
 
 /// How serious a conviction is for screening: a spent one is `low` (it is
 /// disclosed on enhanced checks only, and a decision should rarely turn on
@@ -213,10 +155,11 @@ pub async fn screen<C: ConnectionTrait>(
                 .await?
                 .into_iter()
                 .map(|e| Finding {
-                    kind: "warning".into(),
+                    kind: FindingKind::Warning,
                     source_id: e.id,
-                    matched_on: BY_NAME.into(),
-                    severity: e.severity,
+                    matched_on: MatchedOn::NameAndDateOfBirth,
+                    // Checked on the way in (import, enforcement, seed).
+                    severity: Severity::parse(&e.severity).unwrap_or(Severity::High),
                     category: Some(e.category),
                     summary: e.summary,
                     recorded_on: Some(e.created_at.date_naive()),
@@ -238,10 +181,10 @@ pub async fn screen<C: ConnectionTrait>(
                     .zip(facts)
                     .zip(assessed)
                     .map(|((r, facts), rehabilitation)| Finding {
-                        kind: "criminal-record".into(),
+                        kind: FindingKind::CriminalRecord,
                         source_id: r.id,
-                        matched_on: BY_NAME.into(),
-                        severity: conviction_severity(rehabilitation.status).as_str().into(),
+                        matched_on: MatchedOn::NameAndDateOfBirth,
+                        severity: conviction_severity(rehabilitation.status),
                         category: None,
                         // The date is `recorded_on`, beside it.
                         summary: format!("{} ({}, {})", r.offence, r.disposal, r.court),
@@ -266,10 +209,10 @@ pub async fn screen<C: ConnectionTrait>(
                     .await?
                     .into_iter()
                     .map(|d| Finding {
-                        kind: "lost-stolen-document".into(),
+                        kind: FindingKind::LostStolenDocument,
                         source_id: d.id,
-                        matched_on: BY_DOCUMENT.into(),
-                        severity: document_severity(&d.status).as_str().into(),
+                        matched_on: MatchedOn::DocumentNumber,
+                        severity: document_severity(&d.status),
                         summary: format!(
                             "Document {} issued by {} was reported {} on {}",
                             d.document_number, d.issuing_state, d.status, d.reported_on
@@ -282,37 +225,10 @@ pub async fn screen<C: ConnectionTrait>(
             }
         };
         // Most severe first; `sort_by_key` is stable, so ids stay in order.
-        found.sort_by_key(|f| std::cmp::Reverse(Severity::parse(&f.severity)));
+        found.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings.extend(found);
     }
     Ok(findings)
-}
-
-/// The request's fields Investigate reads (the schema was checked on consumption).
-#[derive(Debug, Deserialize)]
-struct Request {
-    case_id: String,
-    reference: String,
-    step_id: String,
-    #[serde(default)]
-    params: Value,
-    subject: Subject,
-}
-
-/// The fields of `enforcement.actioned` Investigate reads.
-#[derive(Debug, Deserialize)]
-struct Actioned {
-    case_id: String,
-    action_id: String,
-    subject: Value,
-    watchlist: Option<WatchlistRequest>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WatchlistRequest {
-    category: String,
-    severity: String,
-    summary: String,
 }
 
 /// Investigate's consumer: answers `investigate.requested` once per step,
@@ -342,8 +258,10 @@ impl Investigator {
         txn: &DatabaseTransaction,
         event: &Event,
     ) -> Result<(), InvestigateError> {
-        let request: Request = parse(&event.data)?;
-        let checks = Check::from_params(&request.params).map_err(InvestigateError::Refused)?;
+        let request: InvestigateRequested =
+            event.payload().map_err(InvestigateError::Refused)?;
+        let checks = Check::from_params(&Value::Object(request.step.params.clone()))
+            .map_err(InvestigateError::Refused)?;
         let findings = screen(
             txn,
             &request.subject,
@@ -352,36 +270,35 @@ impl Investigator {
             self.clock.today(),
         )
         .await?;
-        let result = json!({
-            "case_id": request.case_id,
-            "step_id": request.step_id,
-            "checks": checks.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            "findings": findings,
-        });
+        let result = InvestigationCompleted {
+            step: StepResult {
+                case_id: request.step.case_id.clone(),
+                step_id: request.step.step_id.clone(),
+            },
+            checks: checks.iter().map(|c| c.as_str().to_owned()).collect(),
+            findings,
+        };
+        let step_id = request.step.step_id.to_string();
+        let case_id = request.step.case_id.to_string();
         // Recording the step first decides whether this delivery answers it:
         // a second delivery (even in a concurrent transaction) inserts nothing.
         let recorded = insert_new(
             txn,
             vec![investigation::ActiveModel {
-                step_id: Set(request.step_id.clone()),
-                case_id: Set(request.case_id.clone()),
-                reference: Set(request.reference.clone()),
-                result: Set(result.clone()),
+                step_id: Set(step_id.clone()),
+                case_id: Set(case_id.clone()),
+                reference: Set(request.step.reference.clone()),
+                result: Set(serde_json::to_value(&result).unwrap_or(Value::Null)),
                 created_at: Set(Utc::now()),
             }],
         )
         .await?;
         if recorded == 0 {
-            tracing::info!(step_id = %request.step_id, "step already investigated; not answering again");
+            tracing::info!(%step_id, "step already investigated; not answering again");
             return Ok(());
         }
-        tracing::info!(case_id = %request.case_id, step_id = %request.step_id, findings = findings.len(), "investigation completed");
-        let completed = Event::new(
-            self.outbox.source(),
-            EventType::new(INVESTIGATION_COMPLETED),
-            &request.case_id,
-            result,
-        );
+        tracing::info!(%case_id, %step_id, findings = result.findings.len(), "investigation completed");
+        let completed = Event::of(self.outbox.source(), &result);
         self.emit(txn, event, completed).await
     }
 
@@ -390,14 +307,12 @@ impl Investigator {
         txn: &DatabaseTransaction,
         event: &Event,
     ) -> Result<(), InvestigateError> {
-        let actioned: Actioned = parse(&event.data)?;
+        let actioned: EnforcementActioned = event.payload().map_err(InvestigateError::Refused)?;
         let Some(wanted) = actioned.watchlist else {
             return Ok(());
         };
-        let subject: Subject = parse(&actioned.subject)?;
-        let severity = Severity::parse(&wanted.severity).ok_or_else(|| {
-            InvestigateError::Refused(format!("unknown severity `{}`", wanted.severity))
-        })?;
+        let subject = actioned.subject;
+        let severity = wanted.severity;
         let entry_id = uuid::Uuid::now_v7().to_string();
         let added = insert_new(
             txn,
@@ -405,10 +320,10 @@ impl Investigator {
                 id: Set(entry_id.clone()),
                 normalised_given_names: Set(normalise(&subject.given_names)),
                 normalised_surname: Set(normalise(&subject.surname)),
-                given_names: Set(subject.given_names),
-                surname: Set(subject.surname),
+                given_names: Set(subject.given_names.clone()),
+                surname: Set(subject.surname.clone()),
                 date_of_birth: Set(subject.date_of_birth),
-                nationality: Set(subject.nationality),
+                nationality: Set(subject.nationality.clone()),
                 document_number: Set(subject
                     .document_number
                     .as_deref()
@@ -428,18 +343,16 @@ impl Investigator {
             return Ok(());
         }
         tracing::info!(%entry_id, action_id = %actioned.action_id, "warnings entry added");
-        let added = Event::new(
+        let added = Event::of(
             self.outbox.source(),
-            EventType::new(WATCHLIST_ENTRY_ADDED),
-            &entry_id,
-            json!({
-                "entry_id": entry_id,
-                "subject": actioned.subject,
-                "category": wanted.category,
-                "severity": severity.as_str(),
-                "source": "enforcement",
-                "case_id": actioned.case_id,
-            }),
+            &WatchlistEntryAdded {
+                entry_id,
+                subject,
+                category: wanted.category,
+                severity,
+                source: "enforcement".into(),
+                case_id: Some(actioned.step.case_id),
+            },
         );
         self.emit(txn, event, added).await
     }
@@ -460,11 +373,6 @@ impl Investigator {
     }
 }
 
-/// Reads a payload; one that does not fit can never be applied.
-fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, InvestigateError> {
-    T::deserialize(value).map_err(|e| InvestigateError::Refused(format!("unusable payload: {e}")))
-}
-
 #[async_trait]
 impl EventHandler for Investigator {
     async fn handle(&self, txn: &DatabaseTransaction, event: &Event) -> Result<(), HandlerError> {
@@ -482,6 +390,7 @@ impl EventHandler for Investigator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn checks_default_to_all_and_come_in_order() {
