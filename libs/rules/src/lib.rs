@@ -44,8 +44,8 @@ mod format;
 mod rule_set;
 
 pub use book::RuleBook;
-pub use condition::{Comparison, Condition, Test};
-pub use error::RulesError;
 pub use casework_contracts::Outcome;
 pub use casework_contracts::payloads::FiredRule;
+pub use condition::{Comparison, Condition, Test};
+pub use error::RulesError;
 pub use rule_set::{Decision, DefaultOutcome, Rule, RuleSet};

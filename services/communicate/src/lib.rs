@@ -325,7 +325,7 @@ impl EventHandler for Notifier {
         let template_name = &request.template;
         let template = self
             .templates
-            .get_template(&template_name)
+            .get_template(template_name)
             .map_err(|_| HandlerError::Refused(format!("no template `{template_name}`")))?;
         let rendered = template
             .render(&request.personalisation)

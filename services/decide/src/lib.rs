@@ -263,14 +263,13 @@ pub async fn decide_referral(
     if updated.rows_affected != 1 {
         return Err(already());
     }
-    let fired: Vec<FiredRule> =
-        serde_json::from_value(referral.fired.clone()).map_err(|e| {
-            Problem::from(StoreError::Corrupt {
-                table: "referrals",
-                id: referral.id.clone(),
-                reason: format!("fired rules: {e}"),
-            })
-        })?;
+    let fired: Vec<FiredRule> = serde_json::from_value(referral.fired.clone()).map_err(|e| {
+        Problem::from(StoreError::Corrupt {
+            table: "referrals",
+            id: referral.id.clone(),
+            reason: format!("fired rules: {e}"),
+        })
+    })?;
     let enforce = outcome == Outcome::Refuse && fired.iter().any(|rule| rule.enforce);
     let reasons = json!([reason]);
     let made = decision::ActiveModel {

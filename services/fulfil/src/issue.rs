@@ -409,7 +409,11 @@ impl EventHandler for Issuer {
             .checked_add_days(Days::new(u64::from(spec.valid_for_days)))
             .ok_or_else(|| refuse(format!("valid_for_days {} is too far", spec.valid_for_days)))?;
         let table = self.rehabilitation.latest();
-        let level = request.step.params.get("disclosure").map(|v| v.as_str().unwrap_or(""));
+        let level = request
+            .step
+            .params
+            .get("disclosure")
+            .map(|v| v.as_str().unwrap_or(""));
         let disclosure = match (kind.discloses, level) {
             (false, None) => None,
             (false, Some(level)) => {

@@ -397,9 +397,9 @@ fn document_check_request(body: &Value) -> Result<DocumentCheckRequest, Problem>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use casework_runtime::Policy;
     use casework_runtime::auth::PolicyTable;
+    use serde_json::json;
 
     #[test]
     fn every_route_declares_its_policy() {

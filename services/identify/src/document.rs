@@ -16,9 +16,9 @@
 use casework_mrz::{Mrz, MrzFields};
 use chrono::NaiveDate;
 
-use casework_contracts::payloads::{DocumentCheck, Subject};
 use crate::confidence::DocumentFinding;
 use casework_contracts::names::normalise;
+use casework_contracts::payloads::{DocumentCheck, Subject};
 
 /// A zone, read: the check, the zone's fields when it is valid, and one line
 /// of evidence per conclusion.

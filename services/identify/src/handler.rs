@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::Event;
+use casework_contracts::PersonId;
 use casework_contracts::names::normalise;
 use casework_contracts::payloads::{
     IdentifyRequested, IdentityEstablished, PersonMatch, StepResult, Subject,
 };
-use casework_contracts::PersonId;
 use casework_runtime::telemetry;
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
@@ -153,7 +153,11 @@ async fn identify(
         case_id: sea_orm::Set(case_id.clone()),
         person_id: sea_orm::Set(person.id.clone()),
         confidence: sea_orm::Set(level.as_str().to_owned()),
-        result: sea_orm::Set(serde_json::to_value(&result).unwrap_or(Value::Null).to_string()),
+        result: sea_orm::Set(
+            serde_json::to_value(&result)
+                .unwrap_or(Value::Null)
+                .to_string(),
+        ),
         created_at: sea_orm::Set(Utc::now()),
     };
     let recorded = identity_check::Entity::insert(check)

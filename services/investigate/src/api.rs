@@ -20,8 +20,8 @@ use crate::imports::{
     CriminalRecordLine, Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, LostStolenDocumentLine,
     RejectedLine, WarningLine, import,
 };
-use casework_contracts::payloads::Finding;
 use crate::tables::{investigation, watchlist_entry};
+use casework_contracts::payloads::Finding;
 
 /// Investigate's running state, shared by its handlers.
 pub struct Investigate {

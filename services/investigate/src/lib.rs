@@ -62,8 +62,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
 use utoipa::OpenApi;
 
-pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, import};
 pub use casework_contracts::payloads::{Conviction, Finding, Severity, Subject};
+pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, import};
 pub use screening::{Check, Investigator, screen};
 pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
 pub use tables::Migrator;

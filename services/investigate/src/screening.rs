@@ -5,16 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::names::normalise;
 use casework_contracts::Event;
+use casework_contracts::names::normalise;
 use casework_contracts::payloads::{
     Conviction, EnforcementActioned, Finding, FindingKind, InvestigateRequested,
-    InvestigationCompleted, MatchedOn, Payload, Severity, StepResult, Subject,
-    WatchlistEntryAdded,
+    InvestigationCompleted, MatchedOn, Payload, Severity, StepResult, Subject, WatchlistEntryAdded,
 };
-use casework_disclosure::{
-    RecordFacts, RehabilitationTable, RehabilitationTables, Status,
-};
+use casework_disclosure::{RecordFacts, RehabilitationTable, RehabilitationTables, Status};
 use casework_runtime::{Clock, telemetry};
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
@@ -86,7 +83,6 @@ impl Check {
         Ok(checks)
     }
 }
-
 
 /// How serious a conviction is for screening: a spent one is `low` (it is
 /// disclosed on enhanced checks only, and a decision should rarely turn on
@@ -258,8 +254,7 @@ impl Investigator {
         txn: &DatabaseTransaction,
         event: &Event,
     ) -> Result<(), InvestigateError> {
-        let request: InvestigateRequested =
-            event.payload().map_err(InvestigateError::Refused)?;
+        let request: InvestigateRequested = event.payload().map_err(InvestigateError::Refused)?;
         let checks = Check::from_params(&Value::Object(request.step.params.clone()))
             .map_err(InvestigateError::Refused)?;
         let findings = screen(

@@ -1,0 +1,613 @@
+//! Register's HTTP API: the public intake, case reads and search for
+//! caseworkers, retries of stuck checks, and the products' form schemas.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use casework_bus::{HandlerError, Outbox};
+use casework_contracts::payloads::ApplicationReceived;
+use casework_contracts::{CaseId, ContractError, Event, SchemaRegistry, names};
+use casework_products::ProductCatalogue;
+use casework_runtime::http::{HttpState, read_json};
+use casework_runtime::idempotency::{IdempotencyKey, request_hash};
+use casework_runtime::{Problem, telemetry};
+use casework_store::{GroupCommit, Store, StoreError};
+use chrono::{SecondsFormat, SubsecRound, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::cases::{self, case, timeline};
+use crate::intake::{self, Intake, IntakeOutcome, IntakeRequest};
+use crate::process::Process;
+use crate::reference::CaseReference;
+
+/// Register's running state, shared by its handlers.
+pub(crate) struct Register {
+    pub(crate) store: Store,
+    /// Applications as received ([`intake`]).
+    pub(crate) intake_store: Store,
+    pub(crate) outbox: Outbox,
+    pub(crate) registry: Arc<SchemaRegistry>,
+    pub(crate) products: Arc<ProductCatalogue>,
+    pub(crate) intake: GroupCommit<Intake>,
+    pub(crate) process: Process,
+}
+
+/// Register's routes (mounted under `/api/register`).
+pub(crate) fn routes(cfg: &mut web::ServiceConfig, register: web::Data<Register>) {
+    cfg.app_data(register)
+        .route("/v1/applications/{product}", web::post().to(submit))
+        .route("/v1/cases", web::get().to(search_cases))
+        .route("/v1/cases/{reference}", web::get().to(get_case))
+        .route(
+            "/v1/cases/{reference}/checks/{check}/retry",
+            web::post().to(retry_check),
+        )
+        .route(
+            "/v1/products/{product}/schema",
+            web::get().to(product_schema),
+        );
+}
+
+/// Register's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Register", description = "Applications and cases."),
+    paths(submit, search_cases, get_case, retry_check, product_schema),
+    components(schemas(
+        Acknowledgement,
+        CaseView,
+        CaseSummary,
+        CasePage,
+        StepView,
+        TimelineEntry,
+        Problem
+    ))
+)]
+pub struct RegisterApi;
+
+/// What an applicant gets back.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Acknowledgement {
+    /// The case's id.
+    pub case_id: String,
+    /// The reference to quote.
+    pub reference: String,
+    /// `received`.
+    pub status: String,
+    /// When it was received (RFC 3339).
+    pub received_at: String,
+}
+
+/// A case as caseworkers see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    /// The case's id.
+    pub case_id: String,
+    /// Its reference.
+    pub reference: String,
+    /// The product applied for.
+    pub product: String,
+    /// Where the case is.
+    pub status: String,
+    /// When it was received.
+    pub received_at: String,
+    /// The stage it is in (a product stage, or `outcome`).
+    pub stage: Option<String>,
+    /// `granted` or `refused`, once decided.
+    pub outcome: Option<String>,
+    /// Since when a step has been overdue, if one is.
+    pub stuck_since: Option<String>,
+    /// When it closed.
+    pub closed_at: Option<String>,
+    /// Every step it has asked for, in order.
+    pub steps: Vec<StepView>,
+    /// What has happened, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl CaseView {
+    /// An application whose case is not open yet: received, nothing more.
+    fn received(products: &ProductCatalogue, received: intake::application::Model) -> Self {
+        let product = products
+            .get(&received.product)
+            .map_or(received.product.as_str(), |p| p.name.as_str());
+        Self {
+            timeline: vec![TimelineEntry {
+                at: received
+                    .received_at
+                    .to_rfc3339_opts(SecondsFormat::Millis, true),
+                kind: "application.received".into(),
+                summary: format!("{product} application received online"),
+            }],
+            case_id: received.id,
+            reference: received.reference,
+            product: received.product,
+            status: "received".into(),
+            received_at: received
+                .received_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+            stage: None,
+            outcome: None,
+            stuck_since: None,
+            closed_at: None,
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// A step of a case's process.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StepView {
+    /// `case / stage / check / attempt`.
+    pub step_id: String,
+    /// The stage.
+    pub stage: String,
+    /// The check (its evidence key), or `fulfil` / `enforce`.
+    pub check: String,
+    /// The service asked.
+    pub capability: String,
+    /// The attempt.
+    pub attempt: i32,
+    /// `requested`, `referred`, `stuck`, `done` or `replaced`.
+    pub status: String,
+    /// When it was asked for.
+    pub requested_at: String,
+    /// When it becomes overdue.
+    pub deadline: Option<String>,
+    /// When it was answered.
+    pub completed_at: Option<String>,
+}
+
+/// A case in search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseSummary {
+    /// Its reference.
+    pub reference: String,
+    /// The product.
+    pub product: String,
+    /// Its status.
+    pub status: String,
+    /// The applicant's surname.
+    pub surname: String,
+    /// The applicant's date of birth.
+    pub date_of_birth: String,
+    /// When it was received.
+    pub received_at: String,
+    /// Whether a step is overdue.
+    pub stuck: bool,
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    /// The cases, newest first.
+    pub cases: Vec<CaseSummary>,
+    /// How many match in all.
+    pub total: u64,
+    /// The page size asked for.
+    pub limit: u64,
+    /// Where the page starts.
+    pub offset: u64,
+}
+
+/// Case search: every filter is optional and they combine.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct CaseSearch {
+    /// A case reference (exact; the check character is verified).
+    pub reference: Option<String>,
+    /// The applicant's surname (accents, case and punctuation ignored).
+    pub surname: Option<String>,
+    /// The applicant's date of birth, `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// `received`, `in-progress`, `referred`, `decided`, `closed`, or `stuck`.
+    pub status: Option<String>,
+    /// A product id.
+    pub product: Option<String>,
+    /// Page size (default 50, at most 200).
+    pub limit: Option<u64>,
+    /// Results to skip.
+    pub offset: Option<u64>,
+}
+
+/// One timeline entry.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: String,
+    /// What kind.
+    pub kind: String,
+    /// A sentence for caseworkers.
+    pub summary: String,
+}
+
+/// Submit an application for a product.
+///
+/// Validates the body against the product's application schema and records
+/// it under a new case reference, which the answer gives; moments later the
+/// case opens and the acknowledgement is sent. Send an `Idempotency-Key` to
+/// make retries safe: the same key and body return the same case.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{product}",
+    tag = "applications",
+    security(()),
+    params(
+        ("product" = String, Path, description = "Product id, e.g. visit-visa"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
+    ),
+    request_body(content = Object, description = "The application; see /v1/products/{product}/schema"),
+    responses(
+        (status = 201, body = Acknowledgement, description = "Received; the case opens moments later"),
+        (status = 400, body = Problem, description = "Not JSON"),
+        (status = 404, body = Problem, description = "Unknown product"),
+        (status = 409, body = Problem, description = "Idempotency-Key reused with another body"),
+        (status = 413, body = Problem, description = "Body too large"),
+        (status = 422, body = Problem, description = "Fails the product's schema, field by field"),
+        (status = 503, body = Problem, description = "Try again"),
+    )
+)]
+async fn submit(
+    product_id: web::Path<String>,
+    key: IdempotencyKey,
+    payload: web::Payload,
+    register: web::Data<Register>,
+    http: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
+    let product = register
+        .products
+        .get(&product_id)
+        .ok_or_else(|| Problem::not_found(format!("there is no product `{product_id}`")))?;
+    let (body, application) = read_json(payload, http.max_body_bytes).await?;
+    match register
+        .registry
+        .validate(&product.application_schema_id, &application)
+    {
+        Ok(()) => {}
+        Err(ContractError::SchemaViolation { errors, .. }) => return Err(Problem::invalid(errors)),
+        Err(err) => {
+            tracing::error!(error = %err, product = %product.id, "application schema unusable");
+            return Err(Problem::internal());
+        }
+    }
+    // Everything but the inserts is done here, before the intake's writer
+    // is taken: the row, and `application.received` checked and serialised.
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let reference = CaseReference::generate(&product.reference_prefix);
+    let received_at = Utc::now();
+    let traceparent = telemetry::current_traceparent();
+    let mut received = Event::of(
+        register.outbox.source(),
+        &ApplicationReceived {
+            case_id: CaseId::from(case_id.clone()),
+            reference: reference.as_str().to_owned(),
+            product: product.id.clone(),
+            received_at: received_at.trunc_subsecs(0),
+            channel: "online".into(),
+        },
+    );
+    received.traceparent.clone_from(&traceparent);
+    let received = register
+        .outbox
+        .prepare([received])
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not prepare application.received");
+            Problem::internal()
+        })?
+        .pop()
+        .ok_or_else(Problem::internal)?;
+    let acknowledgement = Acknowledgement {
+        case_id: case_id.clone(),
+        reference: reference.to_string(),
+        status: "received".into(),
+        received_at: received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
+    let request = IntakeRequest {
+        scope: format!("POST /v1/applications/{}", product.id),
+        key: key.0,
+        hash: request_hash(&body),
+        acknowledgement: serde_json::to_string(&acknowledgement).map_err(|err| {
+            tracing::error!(error = %err, "could not serialise an acknowledgement");
+            Problem::internal()
+        })?,
+        application: intake::application::Model {
+            id: case_id,
+            reference: reference.to_string(),
+            product: product.id.clone(),
+            application: application.to_string(),
+            received_at,
+            traceparent,
+        },
+        received,
+    };
+    match register.intake.submit(request).await? {
+        IntakeOutcome::Created { reference, body } => {
+            tracing::info!(%reference, product = %product.id, "application received");
+            Ok(HttpResponse::Created()
+                .insert_header(("Location", format!("/api/register/v1/cases/{reference}")))
+                .content_type("application/json")
+                .body(body))
+        }
+        IntakeOutcome::Replayed { status, body } => Ok(HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::CREATED),
+        )
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type("application/json")
+        .body(body)),
+    }
+}
+
+/// The answer to a request whose change to a case failed: the store's own
+/// problem (503 if transient), or 500, logged, for anything else.
+fn process_problem(err: HandlerError, doing: &str) -> Problem {
+    match err {
+        HandlerError::Store(err) => Problem::from(err),
+        other => {
+            tracing::error!(error = %other, "could not {doing}");
+            Problem::internal()
+        }
+    }
+}
+
+/// Read a case: its status and timeline.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{reference}",
+    tag = "cases",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(("reference" = String, Path, description = "e.g. VV-7KQ4-M2XD-P")),
+    responses(
+        (status = 200, body = CaseView),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    )
+)]
+async fn get_case(
+    reference: web::Path<String>,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
+    let reference = CaseReference::parse(&reference).ok_or_else(not_found)?;
+    let db = register.store.connection();
+    let case = case::Entity::find()
+        .filter(case::Column::Reference.eq(reference.as_str()))
+        .one(db)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let Some(case) = case else {
+        // Received, but the process manager has not opened its case yet
+        // (milliseconds, unless the pipeline is behind).
+        let received = intake::application::Entity::find()
+            .filter(intake::application::Column::Reference.eq(reference.as_str()))
+            .one(register.intake_store.connection())
+            .await
+            .map_err(|e| Problem::from(StoreError::from(e)))?
+            .ok_or_else(not_found)?;
+        return Ok(HttpResponse::Ok().json(CaseView::received(&register.products, received)));
+    };
+    let entries = timeline::Entity::find()
+        .filter(timeline::Column::CaseId.eq(&case.id))
+        .order_by_asc(timeline::Column::Id)
+        .all(db)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let steps = cases::step::Entity::find()
+        .filter(cases::step::Column::CaseId.eq(&case.id))
+        .order_by_asc(cases::step::Column::RequestedAt)
+        .all(db)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    Ok(HttpResponse::Ok().json(CaseView {
+        case_id: case.id,
+        reference: case.reference,
+        product: case.product,
+        status: case.status,
+        received_at: case.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        stage: case.stage,
+        outcome: case.outcome,
+        stuck_since: case.stuck_since.map(time),
+        closed_at: case.closed_at.map(time),
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                step_id: s.step_id,
+                stage: s.stage,
+                check: s.check_id,
+                capability: s.capability,
+                attempt: s.attempt,
+                status: s.status,
+                requested_at: time(s.requested_at),
+                deadline: s.deadline.map(time),
+                completed_at: s.completed_at.map(time),
+            })
+            .collect(),
+        timeline: entries
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: time(e.at),
+                kind: e.kind,
+                summary: e.summary,
+            })
+            .collect(),
+    }))
+}
+
+/// Search cases by reference, applicant surname and date of birth, status
+/// and product; paged, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    tag = "cases",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(CaseSearch),
+    responses(
+        (status = 200, body = CasePage),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "A filter is malformed"),
+    )
+)]
+async fn search_cases(
+    query: web::Query<CaseSearch>,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let query = query.into_inner();
+    let mut errors = Vec::new();
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        errors.push(casework_contracts::FieldError::new(
+            "/limit",
+            "between 1 and 200",
+        ));
+    }
+    let mut select = case::Entity::find();
+    if let Some(reference) = query.reference.as_deref().filter(|r| !r.trim().is_empty()) {
+        match CaseReference::parse(reference) {
+            Some(reference) => {
+                select = select.filter(case::Column::Reference.eq(reference.as_str()));
+            }
+            None => errors.push(casework_contracts::FieldError::new(
+                "/reference",
+                "not a case reference (its check character does not match)",
+            )),
+        }
+    }
+    if let Some(surname) = query.surname.as_deref().filter(|s| !s.trim().is_empty()) {
+        select =
+            select.filter(case::Column::ApplicantSurnameNormalised.eq(names::normalise(surname)));
+    }
+    if let Some(date) = query.date_of_birth.as_deref().filter(|s| !s.is_empty()) {
+        if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+            errors.push(casework_contracts::FieldError::new(
+                "/date_of_birth",
+                "a date, YYYY-MM-DD",
+            ));
+        }
+        select = select.filter(case::Column::ApplicantDateOfBirth.eq(date));
+    }
+    match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some("stuck") => select = select.filter(case::Column::StuckSince.is_not_null()),
+        Some(status @ ("received" | "in-progress" | "referred" | "decided" | "closed")) => {
+            select = select.filter(case::Column::Status.eq(status));
+        }
+        Some(_) => errors.push(casework_contracts::FieldError::new(
+            "/status",
+            "one of received, in-progress, referred, decided, closed, stuck",
+        )),
+    }
+    if let Some(product) = query.product.as_deref().filter(|s| !s.is_empty()) {
+        select = select.filter(case::Column::Product.eq(product));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let db = register.store.connection();
+    let store_error = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
+    let total = select.clone().count(db).await.map_err(store_error)?;
+    let offset = query.offset.unwrap_or(0);
+    let rows = select
+        .order_by_desc(case::Column::ReceivedAt)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await
+        .map_err(store_error)?;
+    Ok(HttpResponse::Ok().json(CasePage {
+        cases: rows
+            .into_iter()
+            .map(|c| CaseSummary {
+                reference: c.reference,
+                product: c.product,
+                status: c.status,
+                surname: c.applicant_surname,
+                date_of_birth: c.applicant_date_of_birth,
+                received_at: c.received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                stuck: c.stuck_since.is_some(),
+            })
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Ask again for a check that is stuck (overdue), as a new attempt. A late
+/// answer to the earlier attempt still counts; whichever comes first
+/// completes the check.
+#[utoipa::path(
+    post,
+    path = "/v1/cases/{reference}/checks/{check}/retry",
+    tag = "cases",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker"])),
+    params(
+        ("reference" = String, Path, description = "The case reference"),
+        ("check" = String, Path, description = "The check's id, or fulfil / enforce"),
+    ),
+    responses(
+        (status = 202, description = "Requested again; the new step id", body = Object),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The check is not stuck"),
+    )
+)]
+async fn retry_check(
+    path: web::Path<(String, String)>,
+    claims: casework_runtime::Claims,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    let (reference, check) = path.into_inner();
+    let by = claims.sub;
+    let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
+    let parsed = CaseReference::parse(&reference).ok_or_else(not_found)?;
+    let store = &register.store;
+    let txn = store.begin_write().await?;
+    let case = case::Entity::find()
+        .filter(case::Column::Reference.eq(parsed.as_str()))
+        .one(&txn)
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?
+        .ok_or_else(not_found)?;
+    let outcome = register
+        .process
+        .retry(&txn, &case, &check, &by)
+        .await
+        .map_err(|err| process_problem(err, "re-request a step"))?;
+    match outcome {
+        Ok(step_id) => {
+            store.commit(txn).await?;
+            tracing::info!(%reference, %check, %by, %step_id, "step requested again");
+            Ok(HttpResponse::Accepted().json(json!({ "step_id": step_id })))
+        }
+        Err(reason) => Err(Problem::conflict(reason)),
+    }
+}
+
+/// The JSON Schema of a product's application form (for form builders).
+#[utoipa::path(
+    get,
+    path = "/v1/products/{product}/schema",
+    tag = "applications",
+    security(()),
+    params(("product" = String, Path)),
+    responses((status = 200, description = "JSON Schema 2020-12"), (status = 404, body = Problem))
+)]
+async fn product_schema(
+    product_id: web::Path<String>,
+    register: web::Data<Register>,
+) -> Result<HttpResponse, Problem> {
+    let product = register
+        .products
+        .get(&product_id)
+        .ok_or_else(|| Problem::not_found(format!("there is no product `{product_id}`")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/schema+json")
+        .json(&product.application_schema_document))
+}
