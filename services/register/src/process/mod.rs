@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
-use casework_contracts::payloads::{ApplicationReceived, NotificationSent, Payload};
+use casework_contracts::payloads::{ApplicationReceived, NotificationSent, Payload, StepResult};
 use casework_contracts::{Event, StepStatus};
 use casework_products::{Product, ProductCatalogue};
 use casework_runtime::telemetry;
@@ -145,12 +145,8 @@ impl Process {
         txn: &C,
         event: &Event,
     ) -> Result<(), HandlerError> {
-        let case_id = event
-            .data
-            .get("case_id")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let header: StepResult = event.fields().map_err(HandlerError::Refused)?;
+        let case_id = header.case_id.to_string();
         let case = lock_case(txn, &case_id)
             .await?
             .ok_or_else(|| HandlerError::Refused(format!("no case {case_id}")))?;
@@ -395,6 +391,7 @@ impl EventHandler for Process {
         let Some(event) = event else {
             return Ok(()); // Undecodable: no case to attach it to.
         };
+        // Read loosely: a dead letter may be malformed in any other way.
         let case_id = event
             .data
             .get("case_id")

@@ -370,7 +370,9 @@ fn summarise(event: &Event) -> (&'static str, String) {
             "investigation.completed",
             format!(
                 "Screening completed: {} finding(s)",
-                event.data["findings"].as_array().map_or(0, Vec::len)
+                event
+                    .payload::<InvestigationCompleted>()
+                    .map_or(0, |p| p.findings.len())
             ),
         ),
         DecisionMade::TYPE => (
@@ -394,7 +396,9 @@ fn summarise(event: &Event) -> (&'static str, String) {
             "enforcement.actioned",
             format!(
                 "Enforcement action recorded: {}",
-                event.data["action"].as_str().unwrap_or("?")
+                event
+                    .payload::<EnforcementActioned>()
+                    .map_or_else(|_| "?".to_owned(), |p| p.action)
             ),
         ),
         _ => ("result", format!("{} received", event.event_type)),
