@@ -286,7 +286,7 @@ async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend
         .map(|role| (*role, up.process.token(role)))
         .collect();
     let mut checked = 0;
-    for service in casework_contracts::catalogue::SERVICES {
+    for service in casework_contracts::Service::ALL.iter().map(|s| s.as_str()) {
         let doc: Value = client
             .get(format!("{base}/api/{service}/openapi.json"))
             .send()

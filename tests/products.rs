@@ -10,7 +10,8 @@ use std::time::Duration;
 use casework_bus::BusSettings;
 use casework_bus::producer::EventProducer;
 use casework_bus::topics::{consumed_to_end, read_all};
-use casework_contracts::catalogue::{SERVICES, dead_letter_topic, topic_of_service};
+use casework_contracts::Service;
+use casework_contracts::catalogue::{dead_letter_topic, topic_of_service};
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_e2e::{
     Api, Up, database_env, eventually, example, timeline_kinds, wait_ready, workspace,
@@ -378,8 +379,8 @@ async fn every_event_on_the_broker_is_a_valid_cloudevent(up: &Up) {
         .expect("shipped schemas");
     let settings = BusSettings::new(&up.broker);
     let mut checked = 0;
-    for service in SERVICES {
-        let topic = topic_of_service(service);
+    for service in Service::ALL {
+        let topic = service.topic();
         for message in read_all(&settings, &topic).await.expect("read topic") {
             let headers: Vec<(&str, Option<&[u8]>)> = message
                 .headers()

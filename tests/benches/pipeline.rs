@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use casework_bus::BusSettings;
 use casework_bus::topics::from_beginning;
 use casework_contracts::Event;
-use casework_contracts::catalogue::{SERVICES, topic_of_service};
+use casework_contracts::Service;
+use casework_contracts::catalogue::topic_of_service;
 use casework_e2e::{env_number, example, quantile, wait_ready, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
 use rdkafka::ClientConfig;
@@ -238,8 +239,8 @@ async fn where_the_time_goes(broker: &str) -> Vec<String> {
     type Seen = (i64, i64, String);
     let settings = BusSettings::new(broker);
     let mut cases: HashMap<Vec<u8>, Vec<Seen>> = HashMap::new();
-    for service in SERVICES {
-        let records = casework_bus::topics::read_all(&settings, &topic_of_service(service))
+    for service in Service::ALL {
+        let records = casework_bus::topics::read_all(&settings, &service.topic())
             .await
             .expect("read a topic back");
         for record in records {
@@ -328,10 +329,10 @@ fn events_on_topics(broker: &str) -> i64 {
         .create()
         .expect("counter");
     let settings = BusSettings::new(broker);
-    SERVICES
+    Service::ALL
         .iter()
         .map(|service| {
-            let topic = topic_of_service(service);
+            let topic = service.topic();
             (0..settings.partitions)
                 .map(|p| {
                     consumer

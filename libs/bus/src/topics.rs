@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use casework_contracts::catalogue::{SERVICES, dead_letter_topic, topic_of_service};
+use casework_contracts::Service;
+use casework_contracts::catalogue::dead_letter_topic;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -20,10 +21,10 @@ use crate::settings::{BusSettings, client_config};
 
 /// Every topic of the platform, prefixed: `casework.<service>` and its `.dlq`.
 pub fn platform_topics(settings: &BusSettings) -> Vec<String> {
-    SERVICES
+    Service::ALL
         .iter()
         .flat_map(|service| {
-            let topic = settings.prefixed(&topic_of_service(service));
+            let topic = settings.prefixed(&service.topic());
             [dead_letter_topic(&topic), topic]
         })
         .collect()

@@ -95,17 +95,6 @@ struct Ref {
     target: String,
 }
 
-/// The seven capabilities: the only producers and consumers there are.
-pub const SERVICES: [&str; 7] = [
-    "register",
-    "identify",
-    "investigate",
-    "decide",
-    "enforce",
-    "fulfil",
-    "communicate",
-];
-
 impl EventCatalogue {
     /// Reads and checks `asyncapi.yaml`.
     pub fn load(path: &Path) -> Result<Self, ContractError> {
@@ -124,9 +113,10 @@ impl EventCatalogue {
         let mut entries = BTreeMap::new();
         for (name, message) in doc.components.messages {
             for service in std::iter::once(&message.producer).chain(&message.consumers) {
-                if !SERVICES.contains(&service.as_str()) {
+                if crate::Service::parse(service).is_none() {
+                    let all: Vec<&str> = crate::Service::ALL.iter().map(|s| s.as_str()).collect();
                     return Err(fail(format!(
-                        "message `{name}` names `{service}`, which is not one of the services {SERVICES:?}"
+                        "message `{name}` names `{service}`, which is not one of the services {all:?}"
                     )));
                 }
             }

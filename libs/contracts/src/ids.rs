@@ -158,7 +158,7 @@ macro_rules! wire_enum {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// Its spelling on the wire and in the database.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $wire),+
                 }
@@ -178,6 +178,34 @@ macro_rules! wire_enum {
     };
 }
 pub(crate) use wire_enum;
+
+wire_enum!(
+    /// The seven capabilities: the only producers and consumers of events,
+    /// each a service with its own topic (`casework.<service>`) and database.
+    Service {
+        /// Applications, cases and the process manager.
+        Register = "register",
+        /// Who an applicant is.
+        Identify = "identify",
+        /// Warnings, criminal records, lost and stolen documents.
+        Investigate = "investigate",
+        /// Rules and referrals.
+        Decide = "decide",
+        /// Enforcement actions and alerts.
+        Enforce = "enforce",
+        /// Status documents.
+        Fulfil = "fulfil",
+        /// Notifications.
+        Communicate = "communicate",
+    }
+);
+
+impl Service {
+    /// The topic it publishes on (without a test prefix).
+    pub fn topic(self) -> String {
+        crate::catalogue::topic_of_service(self.as_str())
+    }
+}
 
 wire_enum!(
     /// Where a case is.

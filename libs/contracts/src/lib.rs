@@ -21,6 +21,6 @@ pub mod registry;
 pub use catalogue::{CatalogueEntry, EventCatalogue, Visibility};
 pub use envelope::{Event, EventId, EventType, KafkaHeader, KafkaRecord};
 pub use error::{ContractError, FieldError};
-pub use ids::{CaseId, CaseStatus, Outcome, PersonId, StepId, StepStatus};
+pub use ids::{CaseId, CaseStatus, Outcome, PersonId, Service, StepId, StepStatus};
 pub use payloads::Payload;
 pub use registry::SchemaRegistry;

@@ -97,12 +97,13 @@ pub enum Capability {
 }
 
 impl Capability {
-    /// The capability's service name, which is also its request event's prefix.
-    pub fn service(self) -> &'static str {
+    /// The service that does it; its name is also its request event's prefix.
+    pub fn service(self) -> casework_contracts::Service {
+        use casework_contracts::Service;
         match self {
-            Self::Identify => "identify",
-            Self::Investigate => "investigate",
-            Self::Decide => "decide",
+            Self::Identify => Service::Identify,
+            Self::Investigate => Service::Investigate,
+            Self::Decide => Service::Decide,
         }
     }
 }

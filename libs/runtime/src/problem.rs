@@ -142,6 +142,44 @@ impl From<casework_store::StoreError> for Problem {
     }
 }
 
+/// A database failure straight from sea-orm: as [`casework_store::StoreError`].
+impl From<sea_orm::DbErr> for Problem {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Problem::from(casework_store::StoreError::from(err))
+    }
+}
+
+/// A failure to emit events: 503 if transient (the outbox's database), else
+/// a logged 500.
+impl From<casework_bus::BusError> for Problem {
+    fn from(err: casework_bus::BusError) -> Self {
+        match err {
+            casework_bus::BusError::Store(err) => Problem::from(err),
+            other if other.is_transient() => Problem::unavailable("the outbox is unavailable"),
+            other => {
+                tracing::error!(error = %other, "cannot emit events");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// A handler's failure met on a request path (a retry, an import): a
+/// refusal is the request's fault only when the handler says so, so it is a
+/// logged 500 like any other unexpected failure.
+impl From<casework_bus::HandlerError> for Problem {
+    fn from(err: casework_bus::HandlerError) -> Self {
+        match err {
+            casework_bus::HandlerError::Store(err) => Problem::from(err),
+            casework_bus::HandlerError::Bus(err) => Problem::from(err),
+            casework_bus::HandlerError::Refused(reason) => {
+                tracing::error!(%reason, "refused on a request path");
+                Problem::internal()
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status, self.title)?;

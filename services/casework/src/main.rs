@@ -10,24 +10,19 @@
 //! services talk only through the broker and HTTP in either.
 
 mod broker;
-mod services;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use casework_bus::producer::EventProducer;
-use casework_bus::topics::{ensure_topics, platform_topics};
-use casework_contracts::SchemaRegistry;
-use casework_products::ProductCatalogue;
-use casework_runtime::{
-    Authenticator, Platform, RuntimeError, ServiceContext, ServiceParts, Settings, telemetry,
-};
+use casework_contracts::Service;
+use casework_platform::{serve, services};
+use casework_runtime::{Authenticator, RuntimeError, Settings, telemetry};
 use clap::{Parser, Subcommand};
 use tokio::runtime::Handle;
 
 use crate::broker::BrokerSupervisor;
-use crate::services::SERVICES;
 
 /// The casework platform.
 #[derive(Debug, Parser)]
@@ -185,18 +180,14 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             if let Some(listen) = listen {
                 settings.http.listen = listen;
             }
-            if !SERVICES.contains(&service.as_str()) {
-                return Err(RuntimeError::Config(format!(
-                    "unknown service `{service}`; this build has {SERVICES:?}"
-                )));
-            }
+            let named = services::named(&service)?;
             if settings.uses_embedded_broker() {
                 return Err(RuntimeError::Config(
                     "casework serve needs kafka.bootstrap_servers (CASEWORK__KAFKA__BOOTSTRAP_SERVERS); use `casework up` for the embedded broker".into(),
                 ));
             }
             let _telemetry = telemetry::init(&settings.telemetry, &service)?;
-            serve(Arc::new(settings), &[service.as_str()], background)
+            serve(Arc::new(settings), &[named], background)
                 .await?
                 .run_until_stopped()
                 .await
@@ -273,17 +264,13 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
 /// `casework dlq list|replay`.
 async fn dlq(settings: &Settings, action: DlqAction) -> Result<(), RuntimeError> {
     use casework_bus::dead_letter;
-    use casework_contracts::catalogue::{SERVICES as ALL, dead_letter_topic, topic_of_service};
+    use casework_contracts::catalogue::dead_letter_topic;
     let service = match &action {
         DlqAction::List { service } | DlqAction::Replay { service, .. } => service.clone(),
     };
-    if !ALL.contains(&service.as_str()) {
-        return Err(RuntimeError::Config(format!(
-            "unknown service `{service}`; services are {ALL:?}"
-        )));
-    }
+    let named = services::named(&service)?;
     let bus = settings.bus();
-    let topic = dead_letter_topic(&bus.prefixed(&topic_of_service(&service)));
+    let topic = dead_letter_topic(&bus.prefixed(&named.topic()));
     let letters = dead_letter::list(&bus, &topic).await?;
     match action {
         DlqAction::List { .. } => {
@@ -344,7 +331,7 @@ async fn up(settings: Settings, background: &Handle) -> Result<(), RuntimeError>
         None
     };
     let settings = Arc::new(settings);
-    let result = match serve(settings, &SERVICES, background).await {
+    let result = match serve(settings, Service::ALL, background).await {
         Ok(platform) => platform.run_until_stopped().await,
         Err(err) => Err(err),
     };
@@ -352,36 +339,4 @@ async fn up(settings: Settings, background: &Handle) -> Result<(), RuntimeError>
         broker.stop().await;
     }
     result
-}
-
-/// Builds the named services and starts them on one listener.
-async fn serve(
-    settings: Arc<Settings>,
-    services: &[&str],
-    background: &Handle,
-) -> Result<Platform, RuntimeError> {
-    let products = Arc::new(
-        ProductCatalogue::load(&settings.paths.products)
-            .map_err(|e| RuntimeError::Config(e.to_string()))?,
-    );
-    let registry = Arc::new(SchemaRegistry::load(
-        &settings.paths.schemas,
-        &products.schema_files(),
-    )?);
-    let bus = settings.bus();
-    ensure_topics(&bus, &platform_topics(&bus)).await?;
-    let producer = EventProducer::new(&bus)?;
-    let auth = Arc::new(Authenticator::from_settings(&settings.auth, &settings.data_dir).await?);
-    let mut parts: Vec<ServiceParts> = Vec::new();
-    for &service in services {
-        let name = services::named(service)
-            .ok_or_else(|| RuntimeError::Config(format!("unknown service `{service}`")))?;
-        let ctx =
-            ServiceContext::new(name, settings.clone(), registry.clone(), producer.clone()).await?;
-        parts.push(services::build(ctx, products.clone()).await?);
-    }
-    let platform = Platform::start(&settings, auth, producer, parts, background).await?;
-    // Tests and scripts wait for this line.
-    println!("casework listening on http://{}", platform.address);
-    Ok(platform)
 }

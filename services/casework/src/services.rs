@@ -3,40 +3,31 @@
 
 use std::sync::Arc;
 
+use casework_contracts::Service;
 use casework_products::ProductCatalogue;
 use casework_runtime::{RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
 
-/// Every service, in start order (the order does not matter for
-/// correctness: services only meet through the broker).
-pub const SERVICES: [&str; 7] = [
-    casework_register::NAME,
-    casework_identify::NAME,
-    casework_investigate::NAME,
-    casework_decide::NAME,
-    casework_enforce::NAME,
-    casework_fulfil::NAME,
-    casework_communicate::NAME,
-];
-
-/// The `'static` name of a service, if this build has it.
-pub fn named(service: &str) -> Option<&'static str> {
-    SERVICES.iter().copied().find(|name| *name == service)
+/// The service of that name, or an error naming every service.
+pub fn named(service: &str) -> Result<Service, RuntimeError> {
+    Service::parse(service).ok_or_else(|| {
+        let all: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
+        RuntimeError::Config(format!("unknown service `{service}`; services are {all:?}"))
+    })
 }
 
 /// The event types a service's consumer handles (its `CONSUMES`), which
 /// the catalogue's `x-consumers` must match (tested below).
 #[cfg(test)]
-fn consumes(service: &str) -> &'static [&'static str] {
+fn consumes(service: Service) -> &'static [&'static str] {
     match service {
-        casework_register::NAME => &casework_register::CONSUMES,
-        casework_identify::NAME => &casework_identify::CONSUMES,
-        casework_investigate::NAME => &casework_investigate::CONSUMES,
-        casework_decide::NAME => &casework_decide::CONSUMES,
-        casework_enforce::NAME => &casework_enforce::CONSUMES,
-        casework_fulfil::NAME => &casework_fulfil::CONSUMES,
-        casework_communicate::NAME => &casework_communicate::CONSUMES,
-        _ => &[],
+        Service::Register => &casework_register::CONSUMES,
+        Service::Identify => &casework_identify::CONSUMES,
+        Service::Investigate => &casework_investigate::CONSUMES,
+        Service::Decide => &casework_decide::CONSUMES,
+        Service::Enforce => &casework_enforce::CONSUMES,
+        Service::Fulfil => &casework_fulfil::CONSUMES,
+        Service::Communicate => &casework_communicate::CONSUMES,
     }
 }
 
@@ -45,23 +36,23 @@ pub async fn build(
     ctx: ServiceContext,
     products: Arc<ProductCatalogue>,
 ) -> Result<ServiceParts, RuntimeError> {
-    match ctx.name {
-        casework_register::NAME => casework_register::build(ctx, products).await,
-        casework_identify::NAME => casework_identify::build(ctx).await,
-        casework_investigate::NAME => casework_investigate::build(ctx).await,
-        casework_decide::NAME => casework_decide::build(ctx).await,
-        casework_enforce::NAME => casework_enforce::build(ctx).await,
-        casework_fulfil::NAME => casework_fulfil::build(ctx).await,
-        casework_communicate::NAME => casework_communicate::build(ctx).await,
-        other => Err(RuntimeError::Config(format!("unknown service `{other}`"))),
+    match named(ctx.name)? {
+        Service::Register => casework_register::build(ctx, products).await,
+        Service::Identify => casework_identify::build(ctx).await,
+        Service::Investigate => casework_investigate::build(ctx).await,
+        Service::Decide => casework_decide::build(ctx).await,
+        Service::Enforce => casework_enforce::build(ctx).await,
+        Service::Fulfil => casework_fulfil::build(ctx).await,
+        Service::Communicate => casework_communicate::build(ctx).await,
     }
 }
 
 /// Every database, by name: each service's own, named after it, and
 /// Register's intake (`casework_register::intake`).
 pub fn databases() -> impl Iterator<Item = &'static str> {
-    SERVICES
-        .into_iter()
+    Service::ALL
+        .iter()
+        .map(|s| s.as_str())
         .chain([casework_register::intake::DATABASE])
 }
 
@@ -109,9 +100,10 @@ mod tests {
         let mut drift = Vec::new();
         for entry in catalogue.entries() {
             let said: BTreeSet<&str> = entry.consumers.iter().map(String::as_str).collect();
-            let done: BTreeSet<&str> = SERVICES
-                .into_iter()
-                .filter(|s| consumes(s).contains(&entry.event_type.as_str()))
+            let done: BTreeSet<&str> = Service::ALL
+                .iter()
+                .filter(|s| consumes(**s).contains(&entry.event_type.as_str()))
+                .map(|s| s.as_str())
                 .collect();
             if said != done {
                 drift.push(format!(
@@ -120,7 +112,7 @@ mod tests {
                 ));
             }
         }
-        for service in SERVICES {
+        for &service in Service::ALL {
             for event_type in consumes(service) {
                 if catalogue.get(&EventType::new(*event_type)).is_none() {
                     drift.push(format!(

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 /// The service's name.
-pub const NAME: &str = "communicate";
+pub const NAME: &str = casework_contracts::Service::Communicate.as_str();
 /// The provider that records messages in the database instead of sending
 /// them (embedded mode; GOV.UK Notify comes with its own issue).
 pub const BUILT_IN_PROVIDER: &str = "built-in";

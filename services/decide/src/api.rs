@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::{DECIDED, OPEN, db_problem, decide_referral, decision, referral};
+use crate::{DECIDED, OPEN, decide_referral, decision, referral};
 
 /// Referrals a page holds when the request does not say.
 pub const DEFAULT_PAGE: u64 = 50;
@@ -257,7 +257,7 @@ async fn list_referrals(
         select = select.filter(referral::Column::Product.eq(product));
     }
     let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(db_problem)?;
+    let total = select.clone().count(db).await.map_err(Problem::from)?;
     let rows = select
         .order_by_asc(referral::Column::CreatedAt)
         .order_by_asc(referral::Column::Id)
@@ -265,7 +265,7 @@ async fn list_referrals(
         .offset(offset)
         .all(db)
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(ReferralPage {
         items: rows.into_iter().map(ReferralView::from).collect(),
         total,
@@ -295,7 +295,7 @@ async fn get_referral(
     let row = referral::Entity::find_by_id(id.as_str())
         .one(state.store.connection())
         .await
-        .map_err(db_problem)?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no referral `{id}`")))?;
     Ok(HttpResponse::Ok().json(ReferralView::from(row)))
 }
@@ -362,7 +362,7 @@ async fn list_decisions(
         .order_by_asc(decision::Column::Id)
         .all(state.store.connection())
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DecisionView::from).collect::<Vec<_>>()))
 }
 

@@ -41,7 +41,7 @@ pub use api::{DecideApi, DecisionView, ReferralView};
 pub use tables::{BY_CASEWORKER, BY_RULES, Migrator, decision, referral};
 
 /// The service's name.
-pub const NAME: &str = "decide";
+pub const NAME: &str = casework_contracts::Service::Decide.as_str();
 /// The longest reason a caseworker may give, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;
 /// `referrals.status` of a referral waiting for a caseworker.
@@ -237,7 +237,7 @@ pub async fn decide_referral(
     let referral = referral::Entity::find_by_id(referral_id)
         .one(&txn)
         .await
-        .map_err(db_problem)?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no referral `{referral_id}`")))?;
     let already =
         || Problem::conflict(format!("referral `{referral_id}` has already been decided"));
@@ -259,7 +259,7 @@ pub async fn decide_referral(
         .filter(referral::Column::Status.eq(OPEN))
         .exec(&txn)
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     if updated.rows_affected != 1 {
         return Err(already());
     }
@@ -291,7 +291,7 @@ pub async fn decide_referral(
     }
     .insert(&txn)
     .await
-    .map_err(db_problem)?;
+    .map_err(Problem::from)?;
     let step_id: StepId = referral.step_id.parse().map_err(|reason: String| {
         Problem::from(StoreError::Corrupt {
             table: "referrals",
@@ -317,7 +317,7 @@ pub async fn decide_referral(
     );
     emit(outbox, &txn, made_event, telemetry::current_traceparent())
         .await
-        .map_err(bus_problem)?;
+        .map_err(Problem::from)?;
     store.commit(txn).await?;
     tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %outcome, %decided_by, "referral decided");
     Ok(DecisionView::from(made))
@@ -369,23 +369,6 @@ fn manual_decision(body: &Value) -> Result<(Outcome, String), Problem> {
     match outcome {
         Some(outcome) if errors.is_empty() => Ok((outcome, reason.to_owned())),
         _ => Err(Problem::invalid(errors)),
-    }
-}
-
-/// A database error as the client sees it (503 if transient, else 500).
-fn db_problem(err: DbErr) -> Problem {
-    Problem::from(StoreError::from(err))
-}
-
-/// A failure to append to the outbox as the client sees it.
-fn bus_problem(err: BusError) -> Problem {
-    match err {
-        BusError::Store(err) => Problem::from(err),
-        other if other.is_transient() => Problem::unavailable("the outbox is unavailable"),
-        other => {
-            tracing::error!(error = %other, "cannot emit decision.made");
-            Problem::internal()
-        }
     }
 }
 

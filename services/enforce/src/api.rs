@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::{ACKNOWLEDGED, CLOSED, OPEN, acknowledge_alert, action, alert, db_problem};
+use crate::{ACKNOWLEDGED, CLOSED, OPEN, acknowledge_alert, action, alert};
 
 /// Items a page holds when the request does not say.
 pub const DEFAULT_PAGE: u64 = 50;
@@ -215,7 +215,7 @@ async fn list_actions(
     }
     let (limit, offset) = page(query.limit, query.offset);
     let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(db_problem)?;
+    let total = select.clone().count(db).await.map_err(Problem::from)?;
     let rows = select
         .order_by_asc(action::Column::CreatedAt)
         .order_by_asc(action::Column::Id)
@@ -223,7 +223,7 @@ async fn list_actions(
         .offset(offset)
         .all(db)
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(ActionPage {
         items: rows.into_iter().map(ActionView::from).collect(),
         total,
@@ -253,7 +253,7 @@ async fn get_action(
     let row = action::Entity::find_by_id(id.as_str())
         .one(state.store.connection())
         .await
-        .map_err(db_problem)?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no action `{id}`")))?;
     Ok(HttpResponse::Ok().json(ActionView::from(row)))
 }
@@ -281,7 +281,7 @@ async fn list_alerts(
     let select = alert::Entity::find().filter(alert::Column::Status.eq(status));
     let (limit, offset) = page(query.limit, query.offset);
     let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(db_problem)?;
+    let total = select.clone().count(db).await.map_err(Problem::from)?;
     let rows = select
         .order_by_asc(alert::Column::CreatedAt)
         .order_by_asc(alert::Column::Id)
@@ -289,7 +289,7 @@ async fn list_alerts(
         .offset(offset)
         .all(db)
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     Ok(HttpResponse::Ok().json(AlertPage {
         items: rows.into_iter().map(AlertView::from).collect(),
         total,

@@ -44,7 +44,7 @@ use casework_contracts::payloads::{
 };
 use casework_contracts::{Event, EventType};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
-use casework_store::{Store, StoreError};
+use casework_store::Store;
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -56,7 +56,7 @@ pub use api::{ActionView, AlertView, EnforceApi};
 pub use tables::{Migrator, action, alert};
 
 /// The service's name.
-pub const NAME: &str = "enforce";
+pub const NAME: &str = casework_contracts::Service::Enforce.as_str();
 /// Status of an action still in force, and of an alert no officer has acknowledged.
 pub const OPEN: &str = "open";
 /// Status of an action no longer in force.
@@ -282,7 +282,7 @@ pub async fn acknowledge_alert(
     let found = alert::Entity::find_by_id(alert_id)
         .one(&txn)
         .await
-        .map_err(db_problem)?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no alert `{alert_id}`")))?;
     let already = || Problem::conflict(format!("alert `{alert_id}` has already been acknowledged"));
     if found.status != OPEN {
@@ -298,7 +298,7 @@ pub async fn acknowledge_alert(
         .filter(alert::Column::Status.eq(OPEN))
         .exec(&txn)
         .await
-        .map_err(db_problem)?;
+        .map_err(Problem::from)?;
     if updated.rows_affected != 1 {
         return Err(already());
     }
@@ -310,11 +310,6 @@ pub async fn acknowledge_alert(
         acknowledged_by: Some(by.to_owned()),
         ..found
     }))
-}
-
-/// A database error as the client sees it (503 if transient, else 500).
-fn db_problem(err: DbErr) -> Problem {
-    Problem::from(StoreError::from(err))
 }
 
 #[cfg(test)]

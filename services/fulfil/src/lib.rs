@@ -37,7 +37,7 @@ mod issue;
 pub use issue::{Issuer, document_number};
 
 /// The service's name.
-pub const NAME: &str = "fulfil";
+pub const NAME: &str = casework_contracts::Service::Fulfil.as_str();
 
 /// A row of `documents`: one issued document.
 pub mod document {
@@ -277,11 +277,6 @@ pub struct DocumentQuery {
     pub case: String,
 }
 
-fn unavailable(err: DbErr) -> Problem {
-    tracing::error!(error = %err, "cannot read documents");
-    Problem::unavailable("the document store is unavailable")
-}
-
 /// The documents issued for a case.
 #[utoipa::path(
     get,
@@ -302,7 +297,7 @@ async fn list_documents(
         .order_by_asc(document::Column::CreatedAt)
         .all(state.store.connection())
         .await
-        .map_err(unavailable)?;
+        .map_err(Problem::from)?;
     let numbers: Vec<&str> = rows.iter().map(|d| d.document_number.as_str()).collect();
     casework_runtime::audit::record(
         &req,
@@ -331,7 +326,7 @@ async fn get_document(
         .filter(document::Column::DocumentNumber.eq(&number))
         .one(state.store.connection())
         .await
-        .map_err(unavailable)?
+        .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("no document numbered `{number}`")))?;
     casework_runtime::audit::record(&req, "read-document", &row.document_number);
     Ok(HttpResponse::Ok().json(DocumentView::from(row)))

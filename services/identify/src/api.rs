@@ -9,7 +9,7 @@ use casework_contracts::names::normalise;
 use casework_contracts::payloads::DocumentCheck;
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::{Clock, Problem};
-use casework_store::{Store, StoreError};
+use casework_store::Store;
 use chrono::{NaiveDate, SecondsFormat};
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
@@ -138,10 +138,6 @@ pub struct CheckView {
     pub result: Value,
 }
 
-fn store_problem(err: DbErr) -> Problem {
-    Problem::from(StoreError::from(err))
-}
-
 /// Read a person: their details, documents on record and identity checks.
 #[utoipa::path(
     get,
@@ -168,20 +164,20 @@ async fn get_person(
     let person = person::Entity::find_by_id(&id)
         .one(db)
         .await
-        .map_err(store_problem)?
+        .map_err(Problem::from)?
         .ok_or_else(not_found)?;
     let documents = person_document::Entity::find()
         .filter(person_document::Column::PersonId.eq(&id))
         .order_by_asc(person_document::Column::Id)
         .all(db)
         .await
-        .map_err(store_problem)?;
+        .map_err(Problem::from)?;
     let checks = identity_check::Entity::find()
         .filter(identity_check::Column::PersonId.eq(&id))
         .order_by_asc(identity_check::Column::CreatedAt)
         .all(db)
         .await
-        .map_err(store_problem)?;
+        .map_err(Problem::from)?;
     casework_runtime::audit::record(&req, "read-person", &id);
     Ok(HttpResponse::Ok().json(PersonView {
         person: person.into(),
@@ -269,7 +265,7 @@ async fn search_persons(
         .limit(SEARCH_LIMIT)
         .all(state.store.connection())
         .await
-        .map_err(store_problem)?;
+        .map_err(Problem::from)?;
     casework_runtime::audit::record(&req, "search-persons", &surname);
     Ok(HttpResponse::Ok().json(
         found

@@ -33,7 +33,7 @@ pub use api::{IdentifyApi, routes};
 pub use handler::Identifier;
 
 /// The service's name.
-pub const NAME: &str = "identify";
+pub const NAME: &str = casework_contracts::Service::Identify.as_str();
 /// The event type Identify consumes.
 pub const REQUESTED: &str = IdentifyRequested::TYPE;
 

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::tables::{criminal_record, lost_stolen_document, watchlist_entry};
-use crate::{InvestigateError, Severity, insert_new, normalise_document_number};
+use casework_bus::HandlerError;
+
+use crate::{Severity, insert_new, normalise_document_number};
 
 /// The largest import body accepted: 16 MiB, about 80 000 lines. Imports
 /// have their own limit because `http.max_body_bytes` is sized for forms.
@@ -190,7 +192,7 @@ pub async fn import(
     body: &[u8],
     table: &RehabilitationTable,
     today: NaiveDate,
-) -> Result<ImportReport, InvestigateError> {
+) -> Result<ImportReport, HandlerError> {
     let ctx = LineContext {
         source: "import",
         today,
@@ -219,7 +221,7 @@ async fn import_lines<L: ImportLine>(
     store: &Store,
     body: &[u8],
     ctx: LineContext<'_>,
-) -> Result<ImportReport, InvestigateError> {
+) -> Result<ImportReport, HandlerError> {
     let mut report = ImportReport::default();
     let mut rows = Vec::new();
     for (index, line) in body.split(|b| *b == b'\n').enumerate() {

@@ -53,11 +53,9 @@ pub mod tables;
 use std::sync::Arc;
 
 use actix_web::web;
-use casework_bus::{BusError, HandlerError};
 use casework_contracts::EventType;
 use casework_disclosure::RehabilitationTables;
-use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
-use casework_store::StoreError;
+use casework_runtime::{RuntimeError, ServiceContext, ServiceParts};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
 use utoipa::OpenApi;
@@ -69,49 +67,7 @@ pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
 pub use tables::Migrator;
 
 /// The service's name.
-pub const NAME: &str = "investigate";
-
-/// Investigate's one error type.
-#[derive(Debug, thiserror::Error)]
-pub enum InvestigateError {
-    /// The database failed (transient failures are worth retrying).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Emitting an event failed.
-    #[error(transparent)]
-    Bus(#[from] BusError),
-    /// Input that can never be applied (an event is dead-lettered).
-    #[error("refused: {0}")]
-    Refused(String),
-}
-
-impl From<DbErr> for InvestigateError {
-    fn from(err: DbErr) -> Self {
-        Self::Store(err.into())
-    }
-}
-
-impl From<InvestigateError> for HandlerError {
-    fn from(err: InvestigateError) -> Self {
-        match err {
-            InvestigateError::Store(err) => HandlerError::Store(err),
-            InvestigateError::Bus(err) => HandlerError::Bus(err),
-            InvestigateError::Refused(reason) => HandlerError::Refused(reason),
-        }
-    }
-}
-
-impl From<InvestigateError> for Problem {
-    fn from(err: InvestigateError) -> Self {
-        match err {
-            InvestigateError::Store(err) => Problem::from(err),
-            other => {
-                tracing::error!(error = %other, "investigate failed");
-                Problem::internal()
-            }
-        }
-    }
-}
+pub const NAME: &str = casework_contracts::Service::Investigate.as_str();
 
 /// A document number in comparison form: upper case, without the spaces,
 /// MRZ fillers (`<`) and punctuation people type into it; `None` unless what

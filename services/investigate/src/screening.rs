@@ -20,7 +20,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use crate::tables::{criminal_record, investigation, lost_stolen_document, watchlist_entry};
-use crate::{InvestigateError, insert_new, normalise_document_number};
+use crate::{insert_new, normalise_document_number};
 
 /// The request Investigate consumes.
 pub const INVESTIGATE_REQUESTED: &str = InvestigateRequested::TYPE;
@@ -136,7 +136,7 @@ pub async fn screen<C: ConnectionTrait>(
     checks: &[Check],
     table: &RehabilitationTable,
     today: NaiveDate,
-) -> Result<Vec<Finding>, InvestigateError> {
+) -> Result<Vec<Finding>, HandlerError> {
     let surname = normalise(&subject.surname);
     let given_names = normalise(&subject.given_names);
     let mut findings = Vec::new();
@@ -253,10 +253,10 @@ impl Investigator {
         &self,
         txn: &DatabaseTransaction,
         event: &Event,
-    ) -> Result<(), InvestigateError> {
-        let request: InvestigateRequested = event.payload().map_err(InvestigateError::Refused)?;
+    ) -> Result<(), HandlerError> {
+        let request: InvestigateRequested = event.payload().map_err(HandlerError::Refused)?;
         let checks = Check::from_params(&Value::Object(request.step.params.clone()))
-            .map_err(InvestigateError::Refused)?;
+            .map_err(HandlerError::Refused)?;
         let findings = screen(
             txn,
             &request.subject,
@@ -301,8 +301,8 @@ impl Investigator {
         &self,
         txn: &DatabaseTransaction,
         event: &Event,
-    ) -> Result<(), InvestigateError> {
-        let actioned: EnforcementActioned = event.payload().map_err(InvestigateError::Refused)?;
+    ) -> Result<(), HandlerError> {
+        let actioned: EnforcementActioned = event.payload().map_err(HandlerError::Refused)?;
         let Some(wanted) = actioned.watchlist else {
             return Ok(());
         };
@@ -358,7 +358,7 @@ impl Investigator {
         txn: &DatabaseTransaction,
         cause: &Event,
         mut event: Event,
-    ) -> Result<(), InvestigateError> {
+    ) -> Result<(), HandlerError> {
         event.traceparent = cause
             .traceparent
             .clone()
@@ -374,7 +374,7 @@ impl EventHandler for Investigator {
         let applied = match event.event_type.as_str() {
             INVESTIGATE_REQUESTED => self.investigate(txn, event).await,
             ENFORCEMENT_ACTIONED => self.add_to_watchlist(txn, event).await,
-            other => Err(InvestigateError::Refused(format!(
+            other => Err(HandlerError::Refused(format!(
                 "investigate does not handle `{other}`"
             ))),
         };

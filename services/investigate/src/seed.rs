@@ -8,11 +8,11 @@ use casework_store::Store;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::InvestigateError;
 use crate::imports::{
     CriminalRecordLine, ImportLine, LineContext, LostStolenDocumentLine, WarningLine,
 };
 use crate::insert_new;
+use casework_bus::HandlerError;
 
 /// A synthetic applicant, and what screening finds about them once seeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ pub async fn seed(
     people: usize,
     table: &RehabilitationTable,
     today: NaiveDate,
-) -> Result<SeedReport, InvestigateError> {
+) -> Result<SeedReport, HandlerError> {
     let mut records = demo_records();
     for n in 0..people {
         generated(n, &mut records);
@@ -140,15 +140,12 @@ pub async fn seed(
 }
 
 /// Synthetic records go through the import validation like any others.
-fn rows<L: ImportLine>(
-    lines: Vec<L>,
-    ctx: LineContext<'_>,
-) -> Result<Vec<L::Row>, InvestigateError> {
+fn rows<L: ImportLine>(lines: Vec<L>, ctx: LineContext<'_>) -> Result<Vec<L::Row>, HandlerError> {
     lines
         .into_iter()
         .map(|line| {
             line.into_row(ctx).map(|(row, _)| row).map_err(|errors| {
-                InvestigateError::Refused(format!("an invalid synthetic record: {errors:?}"))
+                HandlerError::Refused(format!("an invalid synthetic record: {errors:?}"))
             })
         })
         .collect()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use casework_bus::{HandlerError, Outbox};
+use casework_bus::Outbox;
 use casework_contracts::payloads::ApplicationReceived;
 use casework_contracts::{CaseId, ContractError, Event, SchemaRegistry, names};
 use casework_products::ProductCatalogue;
@@ -340,18 +340,6 @@ async fn submit(
     }
 }
 
-/// The answer to a request whose change to a case failed: the store's own
-/// problem (503 if transient), or 500, logged, for anything else.
-fn process_problem(err: HandlerError, doing: &str) -> Problem {
-    match err {
-        HandlerError::Store(err) => Problem::from(err),
-        other => {
-            tracing::error!(error = %other, "could not {doing}");
-            Problem::internal()
-        }
-    }
-}
-
 /// Read a case: its status and timeline.
 #[utoipa::path(
     get,
@@ -579,7 +567,7 @@ async fn retry_check(
         .process
         .retry(&txn, &case, &check, &by)
         .await
-        .map_err(|err| process_problem(err, "re-request a step"))?;
+        .map_err(Problem::from)?;
     match outcome {
         Ok(step_id) => {
             store.commit(txn).await?;

@@ -29,7 +29,7 @@ use crate::intake::Intake;
 use crate::process::Process;
 
 /// The service's name.
-pub const NAME: &str = "register";
+pub const NAME: &str = casework_contracts::Service::Register.as_str();
 
 /// Most applications that share one commit.
 const INTAKE_BATCH: usize = 256;

@@ -104,7 +104,7 @@ impl Work<'_> {
         let step = self.request_header(&step_id, &check.params);
         let subject = subject(self.product, application, results)?;
         let timeout = Some(check.timeout_seconds);
-        let service = check.capability.service();
+        let service = check.capability.service().as_str();
         match check.capability {
             Capability::Identify => {
                 let document = self
