@@ -545,3 +545,111 @@ pub fn shipped_rehabilitation() -> std::sync::Arc<casework_disclosure::Rehabilit
         })
         .clone()
 }
+
+/// A service's event handler against a real, migrated database, as its
+/// consumer runs it but without a broker: [`Handled::deliver`] validates an
+/// event and applies it in one writing transaction; [`Handled::emitted`]
+/// reads back what the handler put in the outbox. The one harness every
+/// service's handler tests use.
+pub struct Handled<H> {
+    /// The service's database.
+    pub store: casework_store::Store,
+    /// The shipped schemas.
+    pub registry: std::sync::Arc<casework_contracts::SchemaRegistry>,
+    /// The service's outbox.
+    pub outbox: casework_bus::Outbox,
+    /// The handler under test.
+    pub handler: H,
+    _db: TestDatabase,
+}
+
+impl<H: casework_bus::EventHandler> Handled<H> {
+    /// `service`'s database on `backend`, migrated by `M`, and the handler
+    /// `make` builds on its outbox; `None` when the backend is not configured.
+    pub async fn start<M: sea_orm_migration::MigratorTrait>(
+        backend: Backend,
+        service: &str,
+        make: impl FnOnce(casework_bus::Outbox) -> H,
+    ) -> Option<Self> {
+        let (db, store) = migrated_store::<M>(backend).await?;
+        let registry = shipped_schemas();
+        let outbox = casework_bus::Outbox::new(
+            service,
+            registry.clone(),
+            casework_bus::BusSettings::new("unused:9092"),
+        );
+        Some(Self {
+            handler: make(outbox.clone()),
+            store,
+            registry,
+            outbox,
+            _db: db,
+        })
+    }
+
+    /// Applies `event` as the consumer would: validated against its schema,
+    /// then handled in one writing transaction, committed if the handler
+    /// succeeds and rolled back if it fails.
+    pub async fn deliver(
+        &self,
+        event: &casework_contracts::Event,
+    ) -> Result<(), casework_bus::HandlerError> {
+        self.deliver_to(&self.handler, event).await
+    }
+
+    /// [`Handled::deliver`] to another handler on the same database (one
+    /// built differently, e.g. on another day's clock).
+    pub async fn deliver_to(
+        &self,
+        handler: &impl casework_bus::EventHandler,
+        event: &casework_contracts::Event,
+    ) -> Result<(), casework_bus::HandlerError> {
+        apply_event(&self.store, &self.registry, handler, event).await
+    }
+
+    /// Every event in the outbox, oldest first, each checked against its
+    /// schema and keyed by its subject.
+    pub async fn emitted(&self) -> Vec<casework_contracts::Event> {
+        casework_store::outbox::unpublished(self.store.connection(), 10_000, None)
+            .await
+            .expect("read the outbox")
+            .into_iter()
+            .map(|row| {
+                let mut event: casework_contracts::Event =
+                    serde_json::from_str(&row.event).expect("an event");
+                assert_eq!(row.record_key, event.subject, "keyed by its subject");
+                self.registry
+                    .validate_event(&mut event)
+                    .expect("an emitted event is schema-valid");
+                event
+            })
+            .collect()
+    }
+}
+
+/// Applies `event` to `handler` as a consumer would: validated against its
+/// schema, then handled in one writing transaction of `store`, committed if
+/// the handler succeeds and rolled back if it fails. [`Handled::deliver`]
+/// in one call; this alone for tests that race several deliveries.
+pub async fn apply_event(
+    store: &casework_store::Store,
+    registry: &casework_contracts::SchemaRegistry,
+    handler: &impl casework_bus::EventHandler,
+    event: &casework_contracts::Event,
+) -> Result<(), casework_bus::HandlerError> {
+    let mut event = event.clone();
+    registry
+        .validate_event(&mut event)
+        .expect("the test's event is schema-valid");
+    let txn = store.begin_write().await.expect("begin");
+    match handler.handle(&txn, &event).await {
+        Ok(()) => {
+            store.commit(txn).await.expect("commit");
+            Ok(())
+        }
+        Err(err) => {
+            txn.rollback().await.expect("rollback");
+            Err(err)
+        }
+    }
+}

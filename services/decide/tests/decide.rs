@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::middleware::from_fn;
 use actix_web::test as actix_test;
 use actix_web::{App, web};
-use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
+use casework_bus::HandlerError;
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_decide::{
     BY_CASEWORKER, BY_RULES, DecideApi, Decider, Migrator, decide_referral, decision, load_rules,
@@ -19,8 +19,7 @@ use casework_decide::{
 use casework_runtime::auth::{Policy, PolicyTable};
 use casework_runtime::http::{self, HttpState};
 use casework_runtime::{Authenticator, RuntimeError};
-use casework_store::Store;
-use casework_testkit::{Backend, TempDir, TestDatabase, on_both_backends};
+use casework_testkit::{Backend, Handled, TempDir, on_both_backends};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
@@ -40,49 +39,24 @@ fn registry() -> Arc<SchemaRegistry> {
 }
 
 /// Decide's database and handler, as `build` wires them, without a broker.
-struct Harness {
-    store: Store,
-    outbox: Outbox,
-    decider: Decider,
-    _db: TestDatabase,
-}
+type Harness = Handled<Decider>;
 
 async fn harness(backend: Backend, rules: &Path) -> Option<Harness> {
-    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
-    let outbox = Outbox::new("decide", registry(), BusSettings::new("unused:9092"));
-    let decider = Decider::new(load_rules(rules).expect("rules"), outbox.clone());
-    Some(Harness {
-        store,
-        outbox,
-        decider,
-        _db: db,
+    Handled::start::<Migrator>(backend, "decide", |outbox| {
+        Decider::new(load_rules(rules).expect("rules"), outbox)
     })
+    .await
 }
 
-impl Harness {
-    /// Applies one event in its own transaction, as the consumer does.
-    async fn deliver(&self, event: &Event) -> Result<(), HandlerError> {
-        let txn = self.store.begin_write().await.expect("begin");
-        self.decider.handle(&txn, event).await?;
-        self.store.commit(txn).await.expect("commit");
-        Ok(())
-    }
+/// What Decide's tests read back besides events.
+trait Reads {
+    async fn decisions(&self) -> Vec<decision::Model>;
+    async fn referrals(&self) -> Vec<referral::Model>;
+    /// Refers a case with this evidence and returns its referral.
+    async fn refer(&self, evidence: Value) -> referral::Model;
+}
 
-    /// Every event written to the outbox, oldest first, after checking its record key.
-    async fn events(&self) -> Vec<Event> {
-        casework_store::outbox::unpublished(self.store.connection(), 100, None)
-            .await
-            .expect("read the outbox")
-            .into_iter()
-            .map(|row| {
-                let event: Event = serde_json::from_str(&row.event).expect("an event");
-                assert_eq!(row.record_key, event.data["case_id"].as_str().unwrap());
-                assert_eq!(row.topic, "casework.decide");
-                event
-            })
-            .collect()
-    }
-
+impl Reads for Harness {
     async fn decisions(&self) -> Vec<decision::Model> {
         decision::Entity::find()
             .all(self.store.connection())
@@ -97,7 +71,6 @@ impl Harness {
             .expect("referrals")
     }
 
-    /// Refers a case with this evidence and returns its referral.
     async fn refer(&self, evidence: Value) -> referral::Model {
         let case_id = uuid::Uuid::new_v4().to_string();
         self.deliver(&request(&case_id, "visit-visa", evidence))
@@ -196,7 +169,7 @@ async fn grant(backend: Backend) {
     assert_eq!(d.reference, "VV-7KQ4-M2XD-P");
     assert!(h.referrals().await.is_empty());
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 1);
     let made = &events[0];
     assert_eq!(made.event_type.as_str(), "decision.made.v1");
@@ -239,7 +212,7 @@ async fn refuse_with_enforce(backend: Backend) {
     assert_eq!(decisions[0].evidence, evidence);
     assert!(h.referrals().await.is_empty(), "a refusal is not referred");
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 1);
     let data = &events[0].data;
     assert_eq!(events[0].event_type.as_str(), "decision.made.v1");
@@ -284,7 +257,7 @@ async fn refer(backend: Backend) {
     assert_eq!(r.rule_set_version, 1);
     assert!(r.decided_at.is_none() && r.decided_by.is_none());
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 1, "a referral is not a decision.made");
     assert_eq!(events[0].event_type.as_str(), "decision.referred.v1");
     assert_eq!(events[0].traceparent.as_deref(), Some(TRACEPARENT));
@@ -320,7 +293,7 @@ async fn a_duplicate_request_decides_once(backend: Backend) {
         .unwrap();
     assert_eq!(h.decisions().await.len(), 1);
     assert_eq!(h.referrals().await.len(), 1);
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.emitted().await.len(), 1);
     assert_eq!(h.decisions().await[0].outcome, "refer");
 }
 
@@ -338,7 +311,7 @@ async fn an_unknown_rule_set_is_refused(backend: Backend) {
         "{err}"
     );
     assert!(h.decisions().await.is_empty());
-    assert!(h.events().await.is_empty());
+    assert!(h.emitted().await.is_empty());
 }
 
 async fn the_latest_version_decides(backend: Backend) {
@@ -361,7 +334,7 @@ async fn the_latest_version_decides(backend: Backend) {
     let decisions = h.decisions().await;
     assert_eq!(decisions[0].outcome, "refer");
     assert_eq!(decisions[0].rule_set_version, 2);
-    assert_eq!(h.events().await[0].data["rule_set_version"], 2);
+    assert_eq!(h.emitted().await[0].data["rule_set_version"], 2);
 }
 
 async fn a_caseworker_decides_a_referral_once(backend: Backend) {
@@ -404,7 +377,7 @@ async fn a_caseworker_decides_a_referral_once(backend: Backend) {
     kinds.sort();
     assert_eq!(kinds, [BY_CASEWORKER, BY_RULES]);
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].event_type.as_str(), "decision.made.v1");
     assert_eq!(
@@ -429,7 +402,7 @@ async fn a_caseworker_decides_a_referral_once(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.status, 409, "{err}");
     assert_eq!(h.decisions().await.len(), 2);
-    assert_eq!(h.events().await.len(), 2);
+    assert_eq!(h.emitted().await.len(), 2);
 
     let err = decide_referral(&h.store, &h.outbox, "no-such-referral", &body, "ada")
         .await
@@ -471,7 +444,7 @@ async fn a_decision_without_a_reason_is_refused(backend: Backend) {
         .unwrap();
     assert_eq!(stored.status, "open", "a refused decision changes nothing");
     assert_eq!(h.decisions().await.len(), 1);
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.emitted().await.len(), 1);
 }
 
 async fn a_refusal_enforces_only_what_the_rules_flagged(backend: Backend) {
@@ -502,7 +475,7 @@ async fn a_refusal_enforces_only_what_the_rules_flagged(backend: Backend) {
     assert!(!d.enforce);
 
     let enforced: Vec<_> = h
-        .events()
+        .emitted()
         .await
         .into_iter()
         .filter(|e| e.event_type.as_str() == "decision.made.v1")

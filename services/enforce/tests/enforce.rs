@@ -1,86 +1,55 @@
 //! Enforce against a real database, on SQLite and PostgreSQL: requests become
 //! one action each with its events, and officers acknowledge alerts once.
 
-use std::sync::Arc;
-
-use casework_bus::{BusSettings, EventHandler, Outbox};
-use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_contracts::{Event, EventType};
 use casework_enforce::{ACKNOWLEDGED, Enforcer, Migrator, OPEN, acknowledge_alert, action, alert};
-use casework_store::Store;
-use casework_testkit::{Backend, TestDatabase, on_both_backends};
+use casework_testkit::{Backend, Handled, on_both_backends};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 const REASON: &str = "The passport presented is recorded as lost or stolen";
 
 /// A migrated store and an enforcer emitting into its outbox.
-struct Harness {
-    _db: TestDatabase,
-    store: Store,
-    registry: Arc<SchemaRegistry>,
-    enforcer: Enforcer,
-}
+type Harness = Handled<Enforcer>;
 
 async fn harness(backend: Backend) -> Option<Harness> {
-    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
-    let registry = casework_testkit::shipped_schemas();
-    let outbox = Outbox::new("enforce", registry.clone(), BusSettings::new("unused:9092"));
-    Some(Harness {
-        _db: db,
-        store,
-        registry,
-        enforcer: Enforcer::new(outbox),
-    })
+    Handled::start::<Migrator>(backend, "enforce", Enforcer::new).await
 }
 
-impl Harness {
-    /// A valid `enforce.requested` with these params.
-    fn request(&self, params: Value) -> Event {
-        let case_id = uuid::Uuid::now_v7().to_string();
-        let mut event = Event::new(
-            "/casework/register",
-            EventType::new("enforce.requested.v1"),
-            case_id.clone(),
-            json!({
-                "case_id": case_id,
-                "reference": "VV-2026-4KQ7-Z",
-                "product": "visit-visa",
-                "step_id": format!("{case_id}/outcome/enforce/1"),
-                "params": params,
-                "action": "refusal-false-document",
-                "subject": {
-                    "given_names": "Ana Maria",
-                    "surname": "Silva",
-                    "date_of_birth": "1990-04-01",
-                    "nationality": "PRT",
-                    "document_number": "P1234567"
-                },
-                "reasons": [REASON]
-            }),
-        )
-        .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-        self.registry
-            .validate_event(&mut event)
-            .expect("the request is valid");
-        event
-    }
+/// A valid `enforce.requested` with these params.
+fn request(params: Value) -> Event {
+    let case_id = uuid::Uuid::now_v7().to_string();
+    Event::new(
+        "/casework/register",
+        EventType::new("enforce.requested.v1"),
+        case_id.clone(),
+        json!({
+            "case_id": case_id,
+            "reference": "VV-2026-4KQ7-Z",
+            "product": "visit-visa",
+            "step_id": format!("{case_id}/outcome/enforce/1"),
+            "params": params,
+            "action": "refusal-false-document",
+            "subject": {
+                "given_names": "Ana Maria",
+                "surname": "Silva",
+                "date_of_birth": "1990-04-01",
+                "nationality": "PRT",
+                "document_number": "P1234567"
+            },
+            "reasons": [REASON]
+        }),
+    )
+    .with_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+}
 
-    async fn handle(&self, event: &Event) {
-        let txn = self.store.begin_write().await.expect("begin");
-        self.enforcer.handle(&txn, event).await.expect("handled");
-        self.store.commit(txn).await.expect("commit");
-    }
+/// What Enforce's tests read back besides events.
+trait Reads {
+    async fn actions(&self) -> Vec<action::Model>;
+    async fn alerts(&self) -> Vec<alert::Model>;
+}
 
-    /// The emitted events, in order.
-    async fn emitted(&self) -> Vec<Event> {
-        casework_store::outbox::unpublished(self.store.connection(), 100, None)
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|row| serde_json::from_str(&row.event).expect("an event"))
-            .collect()
-    }
-
+impl Reads for Harness {
     async fn actions(&self) -> Vec<action::Model> {
         action::Entity::find()
             .all(self.store.connection())
@@ -100,8 +69,8 @@ async fn a_refusal_records_the_action_asks_for_a_warning_and_raises_an_alert(bac
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(json!({}));
-    h.handle(&request).await;
+    let request = request(json!({}));
+    h.deliver(&request).await.expect("handled");
 
     let actions = h.actions().await;
     assert_eq!(actions.len(), 1);
@@ -145,8 +114,9 @@ async fn params_turn_the_watchlist_and_the_alert_off(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    h.handle(&h.request(json!({"watchlist": false, "alert": false})))
-        .await;
+    h.deliver(&request(json!({"watchlist": false, "alert": false})))
+        .await
+        .expect("handled");
 
     let actions = h.actions().await;
     assert_eq!(actions.len(), 1);
@@ -158,8 +128,11 @@ async fn params_turn_the_watchlist_and_the_alert_off(backend: Backend) {
     assert_eq!(events[0].data["watchlist"], Value::Null);
 
     // Category and severity come from params too.
-    h.handle(&h.request(json!({"category": "fraud", "severity": "critical", "alert": false})))
-        .await;
+    h.deliver(&request(
+        json!({"category": "fraud", "severity": "critical", "alert": false}),
+    ))
+    .await
+    .expect("handled");
     let events = h.emitted().await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].data["watchlist"]["category"], "fraud");
@@ -170,13 +143,13 @@ async fn a_request_delivered_twice_acts_once(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(json!({}));
-    h.handle(&request).await;
+    let request = request(json!({}));
+    h.deliver(&request).await.expect("handled");
     // Redelivered, even as a new event (new ce_id) for the same step.
     let mut again = request.clone();
     again.id = casework_contracts::EventId::new();
-    h.handle(&again).await;
-    h.handle(&request).await;
+    h.deliver(&again).await.expect("handled");
+    h.deliver(&request).await.expect("handled");
 
     assert_eq!(h.actions().await.len(), 1);
     assert_eq!(h.alerts().await.len(), 1);
@@ -187,7 +160,7 @@ async fn an_alert_is_acknowledged_once(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    h.handle(&h.request(json!({}))).await;
+    h.deliver(&request(json!({}))).await.expect("handled");
     let alert_id = h.alerts().await[0].id.clone();
 
     let acknowledged = acknowledge_alert(&h.store, &alert_id, "officer-7")
@@ -220,10 +193,10 @@ async fn a_bad_param_is_refused_and_records_nothing(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(json!({"severity": "extreme"}));
-    let txn = h.store.begin_write().await.expect("begin");
-    let refused = h.enforcer.handle(&txn, &request).await.unwrap_err();
-    drop(txn);
+    let refused = h
+        .deliver(&request(json!({"severity": "extreme"})))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, casework_bus::HandlerError::Refused(reason) if reason.contains("params.severity")),
         "{refused}"

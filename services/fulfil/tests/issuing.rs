@@ -1,15 +1,13 @@
 //! Fulfil's handler against a real database, on SQLite and PostgreSQL.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_bus::{EventHandler, HandlerError, Outbox};
+use casework_contracts::{Event, EventType};
 use casework_fulfil::{FulfilApi, Issuer, Migrator, document};
 use casework_mrz::{Format, Sex};
 use casework_runtime::Clock;
-use casework_store::Store;
-use casework_testkit::{Backend, TestDatabase, on_both_backends};
+use casework_testkit::{Backend, Handled, apply_event, on_both_backends};
 use chrono::NaiveDate;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -17,31 +15,18 @@ use utoipa::OpenApi;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-struct Harness {
-    _db: TestDatabase,
-    store: Store,
-    issuer: Issuer,
-    registry: Arc<SchemaRegistry>,
-}
-
 /// The day these tests issue on: the clock is fixed, so whether a record is
 /// spent on the issue date never depends on when the suite runs.
 const TODAY: &str = "2026-12-06";
 
+type Harness = Handled<Issuer>;
+
 async fn harness(backend: Backend) -> Option<Harness> {
-    let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
-    let registry = casework_testkit::shipped_schemas();
-    Some(Harness {
-        _db: db,
-        issuer: issuer_on(&registry, TODAY),
-        store,
-        registry,
-    })
+    Handled::start::<Migrator>(backend, "fulfil", |outbox| issuer_on(outbox, TODAY)).await
 }
 
 /// An issuer whose today is `today`.
-fn issuer_on(registry: &Arc<SchemaRegistry>, today: &str) -> Issuer {
-    let outbox = Outbox::new("fulfil", registry.clone(), BusSettings::new("unused:9092"));
+fn issuer_on(outbox: Outbox, today: &str) -> Issuer {
     Issuer::new(
         outbox,
         casework_testkit::shipped_rehabilitation(),
@@ -49,70 +34,50 @@ fn issuer_on(registry: &Arc<SchemaRegistry>, today: &str) -> Issuer {
     )
 }
 
-impl Harness {
-    /// A schema-valid `fulfil.requested.v1` for a new case, with the
-    /// parameters its product would give: a certificate's disclosure level.
-    fn request(&self, document: Value, holder: Value, disclosure: Option<Value>) -> Event {
-        let params = if document["kind"] == "dbs-certificate" {
-            json!({"disclosure": "basic"})
-        } else {
-            json!({})
-        };
-        self.request_with(document, holder, disclosure, params)
-    }
+/// A `fulfil.requested.v1` for a new case, with the parameters its product
+/// would give: a certificate's disclosure level.
+fn request(document: Value, holder: Value, disclosure: Option<Value>) -> Event {
+    let params = if document["kind"] == "dbs-certificate" {
+        json!({"disclosure": "basic"})
+    } else {
+        json!({})
+    };
+    request_with(document, holder, disclosure, params)
+}
 
-    /// The same with explicit `params`.
-    fn request_with(
-        &self,
-        document: Value,
-        holder: Value,
-        disclosure: Option<Value>,
-        params: Value,
-    ) -> Event {
-        let case_id = uuid::Uuid::now_v7().to_string();
-        let mut data = json!({
-            "case_id": case_id,
-            "reference": "VV-0001-TEST-X",
-            "product": "visit-visa",
-            "step_id": format!("{case_id}/fulfil/issue/1"),
-            "params": params,
-            "document": document,
-            "holder": holder,
-        });
-        if let Some(disclosure) = disclosure {
-            data["disclosure"] = disclosure;
-        }
-        let mut event = Event::new(
-            "/casework/register",
-            EventType::new("fulfil.requested.v1"),
-            case_id,
-            data,
-        );
-        event.traceparent = Some(TRACEPARENT.to_owned());
-        self.registry
-            .validate_event(&mut event)
-            .expect("the test request is schema-valid");
-        event
+/// The same with explicit `params`.
+fn request_with(document: Value, holder: Value, disclosure: Option<Value>, params: Value) -> Event {
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let mut data = json!({
+        "case_id": case_id,
+        "reference": "VV-0001-TEST-X",
+        "product": "visit-visa",
+        "step_id": format!("{case_id}/fulfil/issue/1"),
+        "params": params,
+        "document": document,
+        "holder": holder,
+    });
+    if let Some(disclosure) = disclosure {
+        data["disclosure"] = disclosure;
     }
+    Event::new(
+        "/casework/register",
+        EventType::new("fulfil.requested.v1"),
+        case_id,
+        data,
+    )
+    .with_traceparent(TRACEPARENT)
+}
 
+/// What Fulfil's tests read back besides events.
+trait Reads {
+    async fn documents(&self) -> Vec<document::Model>;
     /// Each request is refused with a reason containing its text, and
     /// nothing is issued or emitted.
-    async fn assert_refused(&self, cases: &[(Event, &str)]) {
-        for (request, reason) in cases {
-            match self.apply(request).await {
-                Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
-                other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
-            }
-        }
-        assert!(self.documents().await.is_empty());
-        assert!(self.events().await.is_empty());
-    }
+    async fn assert_refused(&self, cases: &[(Event, &str)]);
+}
 
-    /// Applies one event in its own writing transaction, committed if it succeeds.
-    async fn apply(&self, event: &Event) -> Result<(), HandlerError> {
-        apply(&self.store, &self.issuer, event).await
-    }
-
+impl Reads for Harness {
     async fn documents(&self) -> Vec<document::Model> {
         document::Entity::find()
             .all(self.store.connection())
@@ -120,35 +85,15 @@ impl Harness {
             .expect("documents")
     }
 
-    /// The emitted events, each checked against its schema.
-    async fn events(&self) -> Vec<Event> {
-        casework_store::outbox::unpublished(self.store.connection(), 1000, None)
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|row| {
-                let mut event: Event = serde_json::from_str(&row.event).expect("event");
-                assert_eq!(row.record_key, event.subject);
-                self.registry
-                    .validate_event(&mut event)
-                    .expect("document.issued is schema-valid");
-                event
-            })
-            .collect()
-    }
-}
-
-async fn apply(store: &Store, issuer: &Issuer, event: &Event) -> Result<(), HandlerError> {
-    let txn = store.begin_write().await.expect("begin");
-    match issuer.handle(&txn, event).await {
-        Ok(()) => {
-            store.commit(txn).await.expect("commit");
-            Ok(())
+    async fn assert_refused(&self, cases: &[(Event, &str)]) {
+        for (request, reason) in cases {
+            match self.deliver(request).await {
+                Err(HandlerError::Refused(why)) => assert!(why.contains(reason), "{why}"),
+                other => panic!("expected a refusal containing `{reason}`, got {other:?}"),
+            }
         }
-        Err(err) => {
-            txn.rollback().await.expect("rollback");
-            Err(err)
-        }
+        assert!(self.documents().await.is_empty());
+        assert!(self.emitted().await.is_empty());
     }
 }
 
@@ -176,8 +121,8 @@ async fn a_visa_carries_an_mrv_a_zone_of_the_holder(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(visa(), anna(), None);
-    h.apply(&request).await.expect("issued");
+    let request = request(visa(), anna(), None);
+    h.deliver(&request).await.expect("issued");
 
     let documents = h.documents().await;
     assert_eq!(documents.len(), 1);
@@ -208,7 +153,7 @@ async fn a_visa_carries_an_mrv_a_zone_of_the_holder(backend: Backend) {
     assert!(doc.content.contains(&doc.document_number));
     assert!(doc.content.contains("Passport number: L898902C3"));
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 1);
     let issued = &events[0];
     assert_eq!(issued.event_type.as_str(), "document.issued.v1");
@@ -235,12 +180,12 @@ async fn a_passport_carries_a_td3_zone_of_the_holder(backend: Backend) {
         "date_of_birth": "1990-02-28",
         "nationality": "GBR"
     });
-    let request = h.request(
+    let request = request(
         json!({"kind": "passport", "mrz_format": "TD3", "valid_for_days": 3652}),
         holder,
         None,
     );
-    h.apply(&request).await.expect("issued");
+    h.deliver(&request).await.expect("issued");
 
     let documents = h.documents().await;
     assert_eq!(documents.len(), 1);
@@ -259,7 +204,7 @@ async fn a_passport_carries_a_td3_zone_of_the_holder(backend: Backend) {
     assert_eq!(mrz.date_of_expiry, doc.valid_until);
     assert_eq!(mrz.optional_data, "");
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].data["kind"], "passport");
     assert_eq!(events[0].data["mrz"].as_array().map(Vec::len), Some(2));
@@ -322,11 +267,11 @@ async fn a_basic_certificate_lists_only_what_is_unspent_on_its_issue_date(backen
         return;
     };
     let dbs = json!({"kind": "dbs-certificate", "valid_for_days": 90});
-    let clear = h.request(dbs.clone(), anna(), None);
-    let empty = h.request(dbs.clone(), anna(), Some(json!([])));
-    let record = h.request(dbs.clone(), anna(), Some(price_records()));
+    let clear = request(dbs.clone(), anna(), None);
+    let empty = request(dbs.clone(), anna(), Some(json!([])));
+    let record = request(dbs.clone(), anna(), Some(price_records()));
     for request in [&clear, &empty, &record] {
-        h.apply(request).await.expect("issued");
+        h.deliver(request).await.expect("issued");
     }
 
     let documents = h.documents().await;
@@ -373,9 +318,9 @@ async fn a_basic_certificate_lists_only_what_is_unspent_on_its_issue_date(backen
 
     // A referral can wait: issued on the day the custody becomes spent,
     // the same request lists nothing, whatever Investigate saw at the check.
-    let later = issuer_on(&h.registry, "2030-08-12");
-    let waited = h.request(dbs, anna(), Some(price_records()));
-    apply(&h.store, &later, &waited).await.expect("issued");
+    let later = issuer_on(h.outbox.clone(), "2030-08-12");
+    let waited = request(dbs, anna(), Some(price_records()));
+    h.deliver_to(&later, &waited).await.expect("issued");
     let doc = h
         .documents()
         .await
@@ -388,7 +333,7 @@ async fn a_basic_certificate_lists_only_what_is_unspent_on_its_issue_date(backen
         doc.content
     );
 
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), 4);
     assert!(events.iter().all(|e| e.data.get("mrz").is_none()));
 }
@@ -405,11 +350,11 @@ async fn a_record_that_cannot_be_judged_stops_the_certificate(backend: Backend) 
     );
     let cases = [
         (
-            h.request(dbs.clone(), anna(), Some(json!([undetermined]))),
+            request(dbs.clone(), anna(), Some(json!([undetermined]))),
             "order_ends_on",
         ),
         (
-            h.request(
+            request(
                 dbs.clone(),
                 anna(),
                 Some(json!([finding("criminal-record", "Theft")])),
@@ -417,15 +362,15 @@ async fn a_record_that_cannot_be_judged_stops_the_certificate(backend: Backend) 
             "carries no facts",
         ),
         (
-            h.request_with(dbs.clone(), anna(), None, json!({})),
+            request_with(dbs.clone(), anna(), None, json!({})),
             "needs params.disclosure",
         ),
         (
-            h.request_with(dbs, anna(), None, json!({"disclosure": "enhanced"})),
+            request_with(dbs, anna(), None, json!({"disclosure": "enhanced"})),
             "basic certificates only",
         ),
         (
-            h.request_with(visa(), anna(), None, json!({"disclosure": "basic"})),
+            request_with(visa(), anna(), None, json!({"disclosure": "basic"})),
             "discloses nothing",
         ),
     ];
@@ -436,30 +381,30 @@ async fn a_request_delivered_twice_issues_one_document(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(visa(), anna(), None);
-    h.apply(&request).await.expect("first delivery");
-    h.apply(&request).await.expect("same event again");
+    let request = request(visa(), anna(), None);
+    h.deliver(&request).await.expect("first delivery");
+    h.deliver(&request).await.expect("same event again");
     // A redelivery under a new event id (e.g. replayed from the DLQ).
     let mut again = request.clone();
     again.id = casework_contracts::EventId::new();
-    h.apply(&again).await.expect("same step, new event id");
+    h.deliver(&again).await.expect("same step, new event id");
 
     assert_eq!(h.documents().await.len(), 1);
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.emitted().await.len(), 1);
 }
 
 async fn racing_deliveries_of_one_step_issue_one_document(backend: Backend) {
     let Some(h) = harness(backend).await else {
         return;
     };
-    let request = h.request(visa(), anna(), None);
+    let request = request(visa(), anna(), None);
     let mut again = request.clone();
     again.id = casework_contracts::EventId::new();
     // The first delivery has issued but not yet committed when the second starts.
     let first = h.store.begin_write().await.expect("begin");
-    h.issuer.handle(&first, &request).await.expect("issued");
-    let (store, issuer) = (h.store.clone(), h.issuer.clone());
-    let second = tokio::spawn(async move { apply(&store, &issuer, &again).await });
+    h.handler.handle(&first, &request).await.expect("issued");
+    let (store, registry, issuer) = (h.store.clone(), h.registry.clone(), h.handler.clone());
+    let second = tokio::spawn(async move { apply_event(&store, &registry, &issuer, &again).await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(!second.is_finished(), "the second waits for the first");
     h.store.commit(first).await.expect("commit");
@@ -469,7 +414,7 @@ async fn racing_deliveries_of_one_step_issue_one_document(backend: Backend) {
         .expect("the second delivery is not an error");
 
     assert_eq!(h.documents().await.len(), 1);
-    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.emitted().await.len(), 1);
 }
 
 async fn concurrent_requests_get_distinct_numbers(backend: Backend) {
@@ -488,13 +433,15 @@ async fn concurrent_requests_get_distinct_numbers(backend: Backend) {
                 } else {
                     passport.clone()
                 };
-                h.request(document, anna(), None)
+                request(document, anna(), None)
             })
             .collect();
-        let (store, issuer) = (h.store.clone(), h.issuer.clone());
+        let (store, registry, issuer) = (h.store.clone(), h.registry.clone(), h.handler.clone());
         tasks.spawn(async move {
             for request in &requests {
-                apply(&store, &issuer, request).await.expect("issued");
+                apply_event(&store, &registry, &issuer, request)
+                    .await
+                    .expect("issued");
             }
         });
     }
@@ -513,7 +460,7 @@ async fn concurrent_requests_get_distinct_numbers(backend: Backend) {
         let mrz = casework_mrz::parse(doc.mrz.as_deref().expect("zone")).expect("valid");
         assert_eq!(mrz.document_number, doc.document_number);
     }
-    let events = h.events().await;
+    let events = h.emitted().await;
     assert_eq!(events.len(), TASKS * EACH);
     let emitted: HashSet<&str> = events
         .iter()
@@ -535,20 +482,20 @@ async fn unusable_requests_are_refused_with_the_reason(backend: Backend) {
     digits["surname"] = json!("Eriksson 2");
     let cases = [
         (
-            h.request(
+            request(
                 json!({"kind": "driving-licence", "valid_for_days": 10}),
                 anna(),
                 None,
             ),
             "unknown document kind `driving-licence`",
         ),
-        (h.request(visa(), stateless, None), "nationality"),
+        (request(visa(), stateless, None), "nationality"),
         (
-            h.request(visa(), digits, None),
+            request(visa(), digits, None),
             "cannot build the visa MRV-A zone",
         ),
         (
-            h.request(
+            request(
                 json!({"kind": "visa", "mrz_format": "TD3", "valid_for_days": 10}),
                 anna(),
                 None,
@@ -556,7 +503,7 @@ async fn unusable_requests_are_refused_with_the_reason(backend: Backend) {
             "a visa has a MRV-A zone, not TD3",
         ),
         (
-            h.request(
+            request(
                 json!({"kind": "dbs-certificate", "mrz_format": "TD1", "valid_for_days": 10}),
                 anna(),
                 None,
@@ -566,7 +513,7 @@ async fn unusable_requests_are_refused_with_the_reason(backend: Backend) {
     ];
     h.assert_refused(&cases).await;
     // Nothing was consumed: the next visa is the first number.
-    h.apply(&h.request(visa(), anna(), None))
+    h.deliver(&request(visa(), anna(), None))
         .await
         .expect("issued");
     let first = casework_fulfil::document_number("visa", 1);

@@ -19,7 +19,7 @@ fn evidence(event: &casework_contracts::Event) -> String {
 }
 
 async fn a_first_application_is_a_new_person_with_high_confidence(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let case = case_id();
@@ -62,7 +62,7 @@ async fn a_first_application_is_a_new_person_with_high_confidence(backend: Backe
 }
 
 async fn the_same_applicant_on_another_case_is_returning(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let first = h
@@ -100,7 +100,7 @@ async fn the_same_applicant_on_another_case_is_returning(backend: Backend) {
 }
 
 async fn a_request_delivered_twice_is_answered_once(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let case = case_id();
@@ -117,7 +117,7 @@ async fn a_request_delivered_twice_is_answered_once(backend: Backend) {
 }
 
 async fn a_bad_check_digit_gives_no_confidence_and_names_the_digit(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let mut mrz = amelie_passport();
@@ -144,7 +144,7 @@ async fn a_bad_check_digit_gives_no_confidence_and_names_the_digit(backend: Back
 }
 
 async fn a_passport_of_someone_else_does_not_match(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let theirs = passport("Jeanne", "Dupont", "1990-06-01", "2031-05-31");
@@ -171,7 +171,7 @@ async fn a_passport_of_someone_else_does_not_match(backend: Backend) {
 }
 
 async fn an_expired_passport_gives_medium_confidence(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     // Valid through the day before the application.
@@ -202,7 +202,7 @@ async fn an_expired_passport_gives_medium_confidence(backend: Backend) {
 }
 
 async fn without_a_document_the_ladder_uses_what_is_on_record(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let optional = json!({ "document_required": false });
@@ -233,16 +233,13 @@ async fn without_a_document_the_ladder_uses_what_is_on_record(backend: Backend) 
 }
 
 async fn two_first_applications_at_once_make_one_person(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let h = std::sync::Arc::new(h);
     let first = request(&case_id(), amelie(), Some(amelie_passport()));
     let txn = h.store.begin_write().await.expect("begin");
-    h.handler()
-        .handle(&txn, &first)
-        .await
-        .expect("first handled");
+    h.handler.handle(&txn, &first).await.expect("first handled");
     // The second starts before the first commits (on SQLite it waits for the
     // write lock; on PostgreSQL its insert waits for the first's row).
     let second = tokio::spawn({
@@ -263,7 +260,7 @@ async fn two_first_applications_at_once_make_one_person(backend: Backend) {
 }
 
 async fn unusable_parameters_are_refused(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let event = request_with(

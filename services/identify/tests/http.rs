@@ -59,7 +59,7 @@ fn assert_problem(answer: &Answer, status: StatusCode) {
 }
 
 async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = common::start(backend).await else {
         return;
     };
     let established = h

@@ -1,18 +1,14 @@
 //! Investigate against a real database, on SQLite and on PostgreSQL: the
 //! consumer's checks and events, the enforcement feed, imports and seeding.
 
-use std::sync::Arc;
-
-use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType, SchemaRegistry};
-use casework_disclosure::RehabilitationTables;
+use casework_bus::{EventHandler, HandlerError};
+use casework_contracts::{Event, EventType};
 use casework_investigate::tables::watchlist_entry;
 use casework_investigate::{
     DEMO_IDENTITIES, Dataset, ImportReport, Investigator, Migrator, SeedReport, import, seed,
 };
 use casework_runtime::Clock;
-use casework_store::{Store, outbox};
-use casework_testkit::{Backend, TestDatabase, on_both_backends};
+use casework_testkit::{Backend, Handled, apply_event, on_both_backends};
 use chrono::NaiveDate;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -28,86 +24,59 @@ fn today() -> NaiveDate {
 }
 
 /// Investigate's database and consumer, as `build` wires them.
-struct Investigate {
-    store: Store,
-    registry: Arc<SchemaRegistry>,
-    investigator: Investigator,
-    rehabilitation: Arc<RehabilitationTables>,
-    _db: TestDatabase,
+type Investigate = Handled<Investigator>;
+
+async fn start(backend: Backend) -> Option<Investigate> {
+    Handled::start::<Migrator>(backend, "investigate", |outbox| {
+        Investigator::new(
+            outbox,
+            casework_testkit::shipped_rehabilitation(),
+            Clock::fixed(today()),
+        )
+    })
+    .await
 }
 
-impl Investigate {
-    async fn start(backend: Backend) -> Option<Investigate> {
-        let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
-        let registry = casework_testkit::shipped_schemas();
-        let outbox = Outbox::new(
-            "investigate",
-            registry.clone(),
-            BusSettings::new("unused:9092"),
-        );
-        let rehabilitation = casework_testkit::shipped_rehabilitation();
-        Some(Investigate {
-            store,
-            registry,
-            investigator: Investigator::new(outbox, rehabilitation.clone(), Clock::fixed(today())),
-            rehabilitation,
-            _db: db,
-        })
-    }
-
+/// What Investigate's tests do besides delivering events.
+trait Investigating {
     /// Imports an NDJSON body on [`TODAY`].
+    async fn import(&self, dataset: Dataset, body: &str) -> ImportReport;
+    /// Seeds the demo records and `people` generated ones on [`TODAY`].
+    async fn seed(&self, people: usize) -> SeedReport;
+    /// Screens `subject` and returns the one `investigation.completed` payload.
+    async fn screen(&self, subject: Value, params: Value) -> Value;
+}
+
+impl Investigating for Investigate {
     async fn import(&self, dataset: Dataset, body: &str) -> ImportReport {
+        let tables = casework_testkit::shipped_rehabilitation();
         import(
             &self.store,
             dataset,
             body.as_bytes(),
-            self.rehabilitation.latest(),
+            tables.latest(),
             today(),
         )
         .await
         .expect("import")
     }
 
-    /// Seeds the demo records and `people` generated ones on [`TODAY`].
     async fn seed(&self, people: usize) -> SeedReport {
-        seed(&self.store, people, self.rehabilitation.latest(), today())
+        let tables = casework_testkit::shipped_rehabilitation();
+        seed(&self.store, people, tables.latest(), today())
             .await
             .expect("seed")
     }
 
-    /// Delivers an event as the consumer would: validated, then applied in
-    /// one writing transaction.
-    async fn deliver(&self, event: &Event) -> Result<(), HandlerError> {
-        let mut event = event.clone();
-        self.registry
-            .validate_event(&mut event)
-            .expect("a valid event");
-        let txn = self.store.begin_write().await.expect("begin");
-        self.investigator.handle(&txn, &event).await?;
-        self.store.commit(txn).await.expect("commit");
-        Ok(())
-    }
-
-    /// Every event emitted so far, with its record key.
-    async fn emitted(&self) -> Vec<(String, Event)> {
-        outbox::unpublished(self.store.connection(), 100, None)
-            .await
-            .expect("read outbox")
-            .into_iter()
-            .map(|row| (row.record_key, serde_json::from_str(&row.event).unwrap()))
-            .collect()
-    }
-
-    /// Screens `subject` and returns the one `investigation.completed` payload.
     async fn screen(&self, subject: Value, params: Value) -> Value {
         let before = self.emitted().await.len();
         let request = requested(subject, params);
         self.deliver(&request).await.expect("applied");
         let emitted = self.emitted().await;
         assert_eq!(emitted.len(), before + 1, "one result per request");
-        let (key, completed) = emitted.last().unwrap().clone();
+        let completed = emitted.last().unwrap().clone();
         assert_eq!(completed.event_type.as_str(), "investigation.completed.v1");
-        assert_eq!(key, request.data["case_id"].as_str().unwrap());
+        assert_eq!(completed.subject, request.data["case_id"].as_str().unwrap());
         assert_eq!(completed.data["step_id"], request.data["step_id"]);
         assert_eq!(completed.traceparent.as_deref(), Some(TRACEPARENT));
         completed.data
@@ -146,7 +115,7 @@ fn kinds(result: &Value) -> Vec<&str> {
 }
 
 async fn nothing_found_for_a_clean_applicant(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     investigate.seed(30).await;
@@ -171,7 +140,7 @@ async fn nothing_found_for_a_clean_applicant(backend: Backend) {
 }
 
 async fn a_warning_matches_whatever_the_accents_and_case(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     let line = r#"{"source_ref":"HO-W-1","given_names":"Zoë Anne","surname":"Ní Bhriain","date_of_birth":"1990-01-31","nationality":"IRL","category":"deception","severity":"medium","summary":"False statement on a 2021 application"}"#;
@@ -202,7 +171,7 @@ async fn a_warning_matches_whatever_the_accents_and_case(backend: Backend) {
 }
 
 async fn convictions_are_found_with_whether_they_are_spent_today(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     investigate.seed(0).await;
@@ -284,7 +253,7 @@ async fn convictions_are_found_with_whether_they_are_spent_today(backend: Backen
 }
 
 async fn a_lost_document_is_found_by_its_number(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     investigate.seed(0).await;
@@ -303,7 +272,7 @@ async fn a_lost_document_is_found_by_its_number(backend: Backend) {
 }
 
 async fn only_the_requested_checks_run(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     investigate.seed(0).await;
@@ -344,7 +313,7 @@ async fn only_the_requested_checks_run(backend: Backend) {
 }
 
 async fn a_request_delivered_twice_is_answered_once(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     let request = requested(person("Ada", "Lovelace", "1815-12-10"), json!({}));
@@ -356,33 +325,25 @@ async fn a_request_delivered_twice_is_answered_once(backend: Backend) {
     investigate.deliver(&resent).await.unwrap();
     let emitted = investigate.emitted().await;
     assert_eq!(emitted.len(), 1);
-    assert_eq!(emitted[0].0, request.data["case_id"].as_str().unwrap());
+    assert_eq!(
+        emitted[0].subject,
+        request.data["case_id"].as_str().unwrap()
+    );
 
     // Two deliveries of one step in concurrent transactions: the second
     // waits for the first, then finds the step answered (no unique-key error).
-    let mut request = requested(person("Grace", "Hopper", "1906-12-09"), json!({}));
-    investigate
-        .registry
-        .validate_event(&mut request)
-        .expect("valid");
+    let request = requested(person("Grace", "Hopper", "1906-12-09"), json!({}));
     let first = investigate.store.begin_write().await.unwrap();
-    investigate
-        .investigator
-        .handle(&first, &request)
-        .await
-        .unwrap();
+    investigate.handler.handle(&first, &request).await.unwrap();
     let second = {
-        let (store, investigator) = (investigate.store.clone(), investigate.investigator.clone());
+        let (store, registry, investigator) = (
+            investigate.store.clone(),
+            investigate.registry.clone(),
+            investigate.handler.clone(),
+        );
         let mut request = request.clone();
         request.id = casework_contracts::EventId::new();
-        tokio::spawn(async move {
-            let txn = store.begin_write().await?;
-            investigator
-                .handle(&txn, &request)
-                .await
-                .map_err(|e| casework_store::StoreError::Settings(e.to_string()))?;
-            store.commit(txn).await
-        })
+        tokio::spawn(async move { apply_event(&store, &registry, &investigator, &request).await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     investigate.store.commit(first).await.unwrap();
@@ -418,7 +379,7 @@ fn actioned(action_id: &str, watchlist: Value) -> Event {
 }
 
 async fn an_enforcement_action_adds_a_warning_once(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     // No entry asked for: nothing happens.
@@ -452,7 +413,8 @@ async fn an_enforcement_action_adds_a_warning_once(backend: Backend) {
 
     let emitted = investigate.emitted().await;
     assert_eq!(emitted.len(), 1);
-    let (key, added) = &emitted[0];
+    let added = &emitted[0];
+    let key = &added.subject;
     assert_eq!(added.event_type.as_str(), "watchlist.entry.added.v1");
     assert_eq!(key, &entry.id);
     assert_eq!(added.data["entry_id"], entry.id.as_str());
@@ -475,7 +437,7 @@ async fn an_enforcement_action_adds_a_warning_once(backend: Backend) {
 }
 
 async fn an_import_reports_every_line_and_can_be_repeated(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     let file = [
@@ -564,7 +526,7 @@ async fn an_import_reports_every_line_and_can_be_repeated(backend: Backend) {
 }
 
 async fn seeding_is_idempotent_and_the_demo_people_screen_as_documented(backend: Backend) {
-    let Some(investigate) = Investigate::start(backend).await else {
+    let Some(investigate) = start(backend).await else {
         return;
     };
     let first = investigate.seed(30).await;

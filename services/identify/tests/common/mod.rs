@@ -4,14 +4,11 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use casework_bus::{BusSettings, EventHandler, HandlerError, Outbox};
-use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_contracts::{Event, EventType};
 use casework_identify::{Identifier, Migrator};
 use casework_mrz::{Format, MrzFields, Sex};
-use casework_store::Store;
-use casework_testkit::{Backend, TestDatabase};
+use casework_testkit::{Backend, Handled};
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -30,58 +27,24 @@ pub fn date(text: &str) -> NaiveDate {
 }
 
 /// A migrated Identify database and its consumer's handler.
-pub struct Harness {
-    pub store: Store,
-    pub registry: Arc<SchemaRegistry>,
-    handler: Identifier,
-    _db: TestDatabase,
+pub type Harness = Handled<Identifier>;
+
+/// `None` when the backend is not configured (PostgreSQL without
+/// `CASEWORK_TEST_DATABASE_URL`; the test kit says SKIPPED).
+pub async fn start(backend: Backend) -> Option<Harness> {
+    Handled::start::<Migrator>(backend, "identify", Identifier::new).await
 }
 
-impl Harness {
-    /// `None` when the backend is not configured (PostgreSQL without
-    /// `CASEWORK_TEST_DATABASE_URL`; the test kit says SKIPPED).
-    pub async fn start(backend: Backend) -> Option<Harness> {
-        let (db, store) = casework_testkit::migrated_store::<Migrator>(backend).await?;
-        let registry = casework_testkit::shipped_schemas();
-        let outbox = Outbox::new(
-            "identify",
-            registry.clone(),
-            BusSettings::new("unused:9092"),
-        );
-        Some(Harness {
-            store,
-            registry,
-            handler: Identifier::new(outbox),
-            _db: db,
-        })
-    }
-
-    /// Applies `event` in one write transaction, as the inbox consumer does.
-    pub async fn deliver(&self, event: &Event) -> Result<(), HandlerError> {
-        let mut event = event.clone();
-        self.registry
-            .validate_event(&mut event)
-            .expect("the test request is a valid identify.requested");
-        let txn = self.store.begin_write().await.expect("begin");
-        match self.handler.handle(&txn, &event).await {
-            Ok(()) => {
-                self.store.commit(txn).await.expect("commit");
-                Ok(())
-            }
-            Err(err) => {
-                drop(txn);
-                Err(err)
-            }
-        }
-    }
-
-    /// The handler, to call inside a transaction of the test's own.
-    pub fn handler(&self) -> &Identifier {
-        &self.handler
-    }
-
+/// What Identify's tests do with the harness besides delivering.
+pub trait Identified {
     /// Delivers `event` and returns the one event it emitted.
-    pub async fn established(&self, event: &Event) -> Event {
+    async fn established(&self, event: &Event) -> Event;
+    /// How many rows `table` has.
+    async fn count(&self, table: &str) -> i64;
+}
+
+impl Identified for Harness {
+    async fn established(&self, event: &Event) -> Event {
         let before = self.emitted().await.len();
         self.deliver(event).await.expect("handled");
         let emitted = self.emitted().await;
@@ -89,23 +52,7 @@ impl Harness {
         emitted.last().cloned().expect("an event")
     }
 
-    /// Every event in the outbox, oldest first.
-    pub async fn emitted(&self) -> Vec<Event> {
-        casework_store::outbox::unpublished(self.store.connection(), 100, None)
-            .await
-            .expect("outbox")
-            .into_iter()
-            .map(|row| {
-                let event: Event = serde_json::from_str(&row.event).expect("an event");
-                assert_eq!(row.record_key, event.subject, "keyed by subject");
-                assert_eq!(row.topic, "casework.identify");
-                event
-            })
-            .collect()
-    }
-
-    /// How many rows `table` has.
-    pub async fn count(&self, table: &str) -> i64 {
+    async fn count(&self, table: &str) -> i64 {
         let db = self.store.connection();
         let row = db
             .query_one_raw(Statement::from_string(
