@@ -243,3 +243,25 @@ pub async fn read_json(
         .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok((body.freeze(), value))
 }
+
+/// Rows a page holds when a request names no `limit`.
+pub const DEFAULT_PAGE: u64 = 50;
+/// The most rows a page may hold.
+pub const MAX_PAGE: u64 = 200;
+
+/// The one paging rule of every list: `limit` 1 to [`MAX_PAGE`] (default
+/// [`DEFAULT_PAGE`]) and `offset` from 0; a `limit` out of range is named
+/// in a 422, not quietly changed.
+pub fn page(
+    limit: Option<u64>,
+    offset: Option<u64>,
+) -> Result<(u64, u64), casework_contracts::FieldError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(casework_contracts::FieldError::new(
+            "/limit",
+            format!("between 1 and {MAX_PAGE}"),
+        ));
+    }
+    Ok((limit, offset.unwrap_or(0)))
+}

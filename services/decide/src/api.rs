@@ -16,11 +16,6 @@ use utoipa::OpenApi;
 
 use crate::{DECIDED, OPEN, decide_referral, decision, referral};
 
-/// Referrals a page holds when the request does not say.
-pub const DEFAULT_PAGE: u64 = 50;
-/// Most referrals a page holds; larger `limit`s are cut to this.
-pub const MAX_PAGE: u64 = 200;
-
 /// What Decide's handlers share.
 struct Decide {
     store: Store,
@@ -245,8 +240,8 @@ async fn list_referrals(
             )));
         }
     };
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let offset = query.offset.unwrap_or(0);
+    let (limit, offset) = casework_runtime::http::page(query.limit, query.offset)
+        .map_err(|e| Problem::invalid(vec![e]))?;
     let mut select = referral::Entity::find().filter(referral::Column::Status.eq(status));
     if let Some(product) = query
         .product

@@ -12,11 +12,6 @@ use utoipa::OpenApi;
 
 use crate::{ACKNOWLEDGED, CLOSED, OPEN, acknowledge_alert, action, alert};
 
-/// Items a page holds when the request does not say.
-pub const DEFAULT_PAGE: u64 = 50;
-/// Most items a page holds; larger `limit`s are cut to this.
-pub const MAX_PAGE: u64 = 200;
-
 /// What Enforce's handlers share.
 pub(crate) struct Enforce {
     pub(crate) store: Store,
@@ -213,7 +208,7 @@ async fn list_actions(
     {
         select = select.filter(action::Column::Reference.eq(case.to_ascii_uppercase()));
     }
-    let (limit, offset) = page(query.limit, query.offset);
+    let (limit, offset) = page(query.limit, query.offset)?;
     let db = state.store.connection();
     let total = select.clone().count(db).await.map_err(Problem::from)?;
     let rows = select
@@ -279,7 +274,7 @@ async fn list_alerts(
     let status =
         status_filter(query.status.as_deref(), Some(OPEN), [OPEN, ACKNOWLEDGED])?.unwrap_or(OPEN);
     let select = alert::Entity::find().filter(alert::Column::Status.eq(status));
-    let (limit, offset) = page(query.limit, query.offset);
+    let (limit, offset) = page(query.limit, query.offset)?;
     let db = state.store.connection();
     let total = select.clone().count(db).await.map_err(Problem::from)?;
     let rows = select
@@ -346,12 +341,9 @@ fn status_filter<const N: usize>(
     }
 }
 
-/// The page size (default [`DEFAULT_PAGE`], 1 to [`MAX_PAGE`]) and offset.
-fn page(limit: Option<u64>, offset: Option<u64>) -> (u64, u64) {
-    (
-        limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
-        offset.unwrap_or(0),
-    )
+/// The page, or a 422 naming `/limit` (`casework_runtime::http::page`).
+fn page(limit: Option<u64>, offset: Option<u64>) -> Result<(u64, u64), Problem> {
+    casework_runtime::http::page(limit, offset).map_err(|e| Problem::invalid(vec![e]))
 }
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -415,8 +407,9 @@ mod tests {
                 .status,
             400
         );
-        assert_eq!(page(None, None), (DEFAULT_PAGE, 0));
-        assert_eq!(page(Some(0), Some(5)), (1, 5));
-        assert_eq!(page(Some(10_000), None), (MAX_PAGE, 0));
+        assert_eq!(page(None, None).unwrap(), (50, 0));
+        assert_eq!(page(Some(200), Some(5)).unwrap(), (200, 5));
+        assert_eq!(page(Some(0), None).unwrap_err().status, 422);
+        assert_eq!(page(Some(10_000), None).unwrap_err().status, 422);
     }
 }

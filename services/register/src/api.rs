@@ -447,13 +447,11 @@ async fn search_cases(
     use sea_orm::{PaginatorTrait, QuerySelect};
     let query = query.into_inner();
     let mut errors = Vec::new();
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        errors.push(casework_contracts::FieldError::new(
-            "/limit",
-            "between 1 and 200",
-        ));
-    }
+    let (limit, offset) = casework_runtime::http::page(query.limit, query.offset)
+        .unwrap_or_else(|e| {
+            errors.push(e);
+            (1, 0)
+        });
     let mut select = case::Entity::find();
     if let Some(reference) = query.reference.as_deref().filter(|r| !r.trim().is_empty()) {
         match CaseReference::parse(reference) {
@@ -499,7 +497,6 @@ async fn search_cases(
     let db = register.store.connection();
     let store_error = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
     let total = select.clone().count(db).await.map_err(store_error)?;
-    let offset = query.offset.unwrap_or(0);
     let rows = select
         .order_by_desc(case::Column::ReceivedAt)
         .limit(limit)
