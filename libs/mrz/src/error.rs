@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use crate::model::Format;
+use crate::format::Format;
 
 /// A field of the zone, to say where a failure is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

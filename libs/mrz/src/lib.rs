@@ -40,6 +40,7 @@ mod build;
 mod check;
 mod dates;
 mod error;
+mod format;
 mod layout;
 mod model;
 mod names;

@@ -218,6 +218,36 @@ pub(crate) fn check(raw: RawRuleSet, origin: &str) -> Result<RuleSet, RulesError
     })
 }
 
+impl RuleSet {
+    /// Reads and checks a rule set written in TOML. `origin` (usually the
+    /// file's path) starts every error message, so the author knows which
+    /// file to fix.
+    ///
+    /// Checks, beyond the syntax: no unknown keys; a version of at least 1;
+    /// unique, well-formed rule ids; non-empty reasons; well-formed JSON
+    /// Pointers; each condition has exactly one of `op`, `any`, `none`, with
+    /// a `value` that suits the `op`; and a fact is not compared with a
+    /// number in one place and a string (or boolean) in another.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, RulesError> {
+        parse(text, origin)
+    }
+}
+
+/// A rule set deserializes through the file format, with the same checks.
+impl<'de> Deserialize<'de> for RuleSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawRuleSet::deserialize(deserializer)?;
+        RuleSet::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A rule set serializes back to the file format.
+impl Serialize for RuleSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawRuleSet::from(self.clone()).serialize(serializer)
+    }
+}
+
 impl TryFrom<RawRuleSet> for RuleSet {
     type Error = RulesError;
 

@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::condition::{Condition, all_hold};
-use crate::format::{self, RawRuleSet};
-use crate::{FiredRule, Outcome, RulesError};
+use crate::{FiredRule, Outcome};
 
 /// One version of a decision table: rules evaluated against a case's
 /// evidence to grant, refuse or refer it.
@@ -13,9 +12,8 @@ use crate::{FiredRule, Outcome, RulesError};
 /// Read one with [`RuleSet::from_toml`] (or through [`crate::RuleBook`]),
 /// which checks it thoroughly; deserializing one from JSON runs the same
 /// checks. It serializes back to the file format, so a decision's audit
-/// trail can hold the exact table that made it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawRuleSet", into = "RawRuleSet")]
+/// trail can hold the exact table that made it (both in `format`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
     /// The rule set's id, also its directory name: `visit-visa`.
     pub id: String,
@@ -88,19 +86,6 @@ pub struct Decision {
 }
 
 impl RuleSet {
-    /// Reads and checks a rule set written in TOML. `origin` (usually the
-    /// file's path) starts every error message, so the author knows which
-    /// file to fix.
-    ///
-    /// Checks, beyond the syntax: no unknown keys; a version of at least 1;
-    /// unique, well-formed rule ids; non-empty reasons; well-formed JSON
-    /// Pointers; each condition has exactly one of `op`, `any`, `none`, with
-    /// a `value` that suits the `op`; and a fact is not compared with a
-    /// number in one place and a string (or boolean) in another.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, RulesError> {
-        format::parse(text, origin)
-    }
-
     /// Evaluates every rule against the evidence and decides.
     ///
     /// Hit policy: all rules are evaluated, every one that fires is recorded,

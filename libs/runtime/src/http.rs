@@ -16,7 +16,6 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::auth::{Authenticator, BEARER, Policy, PolicyTable};
-use crate::platform::ServiceHealth;
 use crate::problem::Problem;
 use crate::telemetry;
 
@@ -264,4 +263,47 @@ pub fn page(
         ));
     }
     Ok((limit, offset.unwrap_or(0)))
+}
+
+/// What readiness needs to know of a service.
+#[derive(Clone, Debug)]
+pub struct ServiceHealth {
+    /// The service's name.
+    pub name: &'static str,
+    stores: Vec<casework_store::Store>,
+    consumers: Vec<(String, casework_bus::ConsumerHealth)>,
+}
+
+impl ServiceHealth {
+    /// A service's databases and consumers, to check for readiness.
+    pub fn new(
+        name: &'static str,
+        stores: Vec<casework_store::Store>,
+        consumers: Vec<(String, casework_bus::ConsumerHealth)>,
+    ) -> Self {
+        Self {
+            name,
+            stores,
+            consumers,
+        }
+    }
+
+    /// Why the service is not ready; empty when it is.
+    pub async fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for store in &self.stores {
+            if let Err(err) = store.ping().await {
+                problems.push(format!("{}: database: {err}", self.name));
+            }
+        }
+        for (group, health) in &self.consumers {
+            if !health.is_assigned() {
+                problems.push(format!(
+                    "{}: consumer {group} has no partitions yet",
+                    self.name
+                ));
+            }
+        }
+        problems
+    }
 }

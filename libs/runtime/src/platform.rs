@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use casework_bus::producer::EventProducer;
-use casework_bus::{BusSettings, ConsumerHealth, InboxConsumer, Outbox, OutboxRelay};
+use casework_bus::{BusSettings, InboxConsumer, Outbox, OutboxRelay};
 use casework_contracts::SchemaRegistry;
 use casework_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Authenticator, PolicyTable};
 use crate::clock::Clock;
 use crate::error::RuntimeError;
-use crate::http::{self, HttpState, ServiceDoc};
+use crate::http::{self, HttpState, ServiceDoc, ServiceHealth};
 use crate::problem::Problem;
 use crate::settings::Settings;
 
@@ -116,36 +116,6 @@ pub struct ServiceParts {
     pub stores: Vec<Store>,
 }
 
-/// What readiness needs to know of a service.
-#[derive(Clone, Debug)]
-pub struct ServiceHealth {
-    /// The service's name.
-    pub name: &'static str,
-    stores: Vec<Store>,
-    consumers: Vec<(String, ConsumerHealth)>,
-}
-
-impl ServiceHealth {
-    /// Why the service is not ready; empty when it is.
-    pub async fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for store in &self.stores {
-            if let Err(err) = store.ping().await {
-                problems.push(format!("{}: database: {err}", self.name));
-            }
-        }
-        for (group, health) in &self.consumers {
-            if !health.is_assigned() {
-                problems.push(format!(
-                    "{}: consumer {group} has no partitions yet",
-                    self.name
-                ));
-            }
-        }
-        problems
-    }
-}
-
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -226,11 +196,11 @@ impl Platform {
             for task in part.tasks {
                 tasks.push(background.spawn(task(shutdown.clone())));
             }
-            health.push(ServiceHealth {
-                name: part.name,
-                stores: part.stores.clone(),
-                consumers: consumer_health,
-            });
+            health.push(ServiceHealth::new(
+                part.name,
+                part.stores.clone(),
+                consumer_health,
+            ));
             stores.extend(part.stores);
             mounted.push((part.name, part.routes, web::Data::new(ServiceDoc(doc))));
         }

@@ -447,8 +447,8 @@ async fn search_cases(
     use sea_orm::{PaginatorTrait, QuerySelect};
     let query = query.into_inner();
     let mut errors = Vec::new();
-    let (limit, offset) = casework_runtime::http::page(query.limit, query.offset)
-        .unwrap_or_else(|e| {
+    let (limit, offset) =
+        casework_runtime::http::page(query.limit, query.offset).unwrap_or_else(|e| {
             errors.push(e);
             (1, 0)
         });
