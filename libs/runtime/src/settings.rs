@@ -81,7 +81,7 @@ pub struct DatabaseConfig {
     /// Empty: SQLite files under the data directory; or a PostgreSQL URL.
     pub url: String,
     /// `full` or `normal`.
-    pub sqlite_synchronous: String,
+    pub sqlite_synchronous: SqliteSynchronous,
     /// SQLite busy timeout.
     pub busy_timeout_ms: u64,
     /// Pool size per service.
@@ -240,13 +240,6 @@ impl Settings {
         if self.http.max_body_bytes == 0 {
             return bad("http.max_body_bytes", "must be more than 0".into());
         }
-        if let Err(why) = self
-            .database
-            .sqlite_synchronous
-            .parse::<SqliteSynchronous>()
-        {
-            return bad("database.sqlite_synchronous", why);
-        }
         let url = &self.database.url;
         if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             return bad(
@@ -331,7 +324,7 @@ impl Settings {
         } else {
             DatabaseSettings::new(&self.database.url).with_schema(service)
         };
-        settings.sqlite_synchronous = self.database.sqlite_synchronous.parse().unwrap_or_default();
+        settings.sqlite_synchronous = self.database.sqlite_synchronous;
         settings.busy_timeout = Duration::from_millis(self.database.busy_timeout_ms);
         settings.max_connections = self.database.max_connections;
         settings

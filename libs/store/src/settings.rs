@@ -30,6 +30,14 @@ impl std::str::FromStr for SqliteSynchronous {
     }
 }
 
+/// Read from configuration by name (`full`, `normal`), once.
+impl<'de> serde::Deserialize<'de> for SqliteSynchronous {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Connection settings of one service's database.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
