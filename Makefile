@@ -5,13 +5,13 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test lint fmt bench-backbone bench-intake bench-pipeline clean-data vendor-diff
+.PHONY: run test lint fmt chromium screenshots bench-web bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
 ## One cargo invocation builds both binaries, so shared dependencies are
 ## compiled once with one set of features.
-run:
+run: node_modules/.package-lock.json
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(TARGET_DIR)/release/casework up
 
@@ -20,9 +20,27 @@ run:
 ## command builds the binaries the end-to-end tests start and every test
 ## target with the features `cargo test` uses, so the second compiles nothing
 ## again.
-test:
+test: node_modules/.package-lock.json chromium
 	$(CARGO) build $(CARGOFLAGS) --workspace --bins --tests
 	$(CARGO) test $(CARGOFLAGS) --workspace
+
+## The web front end's packages, pinned by package-lock.json: govuk-frontend
+## (served at /assets), and for the browser tests playwright-core and
+## axe-core. Never a browser download: the tests use Debian's chromium.
+node_modules/.package-lock.json: package.json package-lock.json
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+
+## Debian's chromium for the browser tests (tests/browser.rs), installed when missing.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
+
+## Regenerate the README's screenshots (docs/screenshots) from the browser tests.
+screenshots: node_modules/.package-lock.json chromium
+	$(CARGO) build $(CARGOFLAGS) -p casework -p casework-broker
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(CARGO) test $(CARGOFLAGS) -p casework-e2e --test browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -50,6 +68,12 @@ bench-intake:
 bench-pipeline:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline
+
+## The web front end: a form page's server time at 50/s open loop against
+## GET /livez, and the bytes of a first visit. Release build.
+bench-web: node_modules/.package-lock.json
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
+	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench web
 
 ## Rewrite vendor/tansu-storage.patch: our changes to the published crate (vendor/README.md).
 vendor-diff:

@@ -111,6 +111,76 @@ impl Up {
     }
 }
 
+/// Writes a configuration folder at `root` holding the test-only fourth
+/// product (`tests/fixtures/transit-visa/`: its definition, schema, rule
+/// set, templates and form), with the three shipped products beside it when
+/// `shipped`; returns the environment that points `casework` at it.
+pub fn config_with_transit_visa(root: &Path, shipped: bool) -> Vec<(&'static str, String)> {
+    let fixtures = workspace().join("tests/fixtures/transit-visa");
+    let config = workspace().join("config");
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to.parent().expect("a folder")).expect("create folder");
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    };
+    for (from, to) in [
+        ("transit-visa.toml", "products/transit-visa.toml"),
+        ("application.v2.json", "schemas/application.v2.json"),
+        ("v1.toml", "rules/transit-visa/v1.toml"),
+        ("form.toml", "forms/transit-visa.toml"),
+        ("received.txt", "templates/transit-visa/received.txt"),
+        (
+            "decided-grant.txt",
+            "templates/transit-visa/decided-grant.txt",
+        ),
+        (
+            "decided-refuse.txt",
+            "templates/transit-visa/decided-refuse.txt",
+        ),
+        (
+            "document-issued.txt",
+            "templates/transit-visa/document-issued.txt",
+        ),
+    ] {
+        copy(&fixtures.join(from), &root.join(to));
+    }
+    if shipped {
+        for folder in ["products", "forms", "rules", "templates"] {
+            copy_tree(&config.join(folder), &root.join(folder));
+        }
+        // The shipped definitions name their schemas relative to config/products.
+        for entry in std::fs::read_dir(root.join("products")).expect("products") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read product");
+            let schemas = format!("\"{}/schemas/", workspace().display());
+            std::fs::write(&path, text.replace("\"../../schemas/", &schemas))
+                .expect("write product");
+        }
+    }
+    ["products", "templates", "rules", "forms"]
+        .into_iter()
+        .zip([
+            "CASEWORK__PATHS__PRODUCTS",
+            "CASEWORK__PATHS__TEMPLATES",
+            "CASEWORK__PATHS__RULES",
+            "CASEWORK__PATHS__FORMS",
+        ])
+        .map(|(folder, key)| (key, root.join(folder).display().to_string()))
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
 /// Waits for the aggregate `/readyz` to be green.
 pub async fn wait_ready(base_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -272,5 +342,108 @@ impl Api {
             },
         )
         .await
+    }
+}
+
+/// Open-loop load for the benchmarks (`benches/`): requests sent at their
+/// scheduled times whatever happened to earlier ones, latency counted from
+/// the schedule.
+pub mod load {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::quantile;
+
+    /// Latencies of one open-loop run.
+    pub struct Run {
+        /// Requests a second offered.
+        pub offered: f64,
+        /// Requests answered with success.
+        pub completed: usize,
+        /// Requests failed or refused.
+        pub failed: usize,
+        /// From the first scheduled send to the last answer.
+        pub elapsed: Duration,
+        /// Each success's latency from its schedule, sorted.
+        pub latencies: Vec<Duration>,
+    }
+
+    impl Run {
+        /// The `q` quantile of the latencies.
+        pub fn quantile(&self, q: f64) -> Duration {
+            quantile(&self.latencies, q)
+        }
+
+        /// Completed requests a second.
+        pub fn achieved(&self) -> f64 {
+            self.completed as f64 / self.elapsed.as_secs_f64()
+        }
+
+        /// No failure, 95% of the offered rate completed, p99 within 1 s.
+        pub fn kept_up(&self) -> bool {
+            self.failed == 0
+                && self.achieved() >= 0.95 * self.offered
+                && self.quantile(0.99) <= Duration::from_secs(1)
+        }
+
+        /// One line for the benchmark's report.
+        pub fn line(&self, what: &str) -> String {
+            format!(
+                "{what}: offered {:.0}/s, completed {:.0}/s, failed {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                self.offered,
+                self.achieved(),
+                self.failed,
+                ms(self.quantile(0.5)),
+                ms(self.quantile(0.99)),
+                ms(self.latencies.last().copied().unwrap_or_default()),
+            )
+        }
+    }
+
+    /// Milliseconds.
+    pub fn ms(d: Duration) -> f64 {
+        d.as_secs_f64() * 1000.0
+    }
+
+    /// Sends `rate` requests a second for `seconds`, each at its scheduled time
+    /// whatever happened to the others; latency counts from the schedule.
+    pub async fn open_loop(
+        client: &reqwest::Client,
+        request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
+        rate: f64,
+        seconds: f64,
+    ) -> Run {
+        let total = (rate * seconds) as usize;
+        let start = Instant::now() + Duration::from_millis(50);
+        let mut tasks = Vec::with_capacity(total);
+        for i in 0..total {
+            let intended = start + Duration::from_secs_f64(i as f64 / rate);
+            tokio::time::sleep_until(intended.into()).await;
+            let builder = request(client);
+            tasks.push(tokio::spawn(async move {
+                let ok = builder.send().await.is_ok_and(|r| r.status().is_success());
+                (intended.elapsed(), Instant::now(), ok)
+            }));
+        }
+        let mut latencies = Vec::with_capacity(total);
+        let mut failed = 0;
+        let mut last = start;
+        for task in tasks {
+            let (latency, done, ok) = task.await.expect("request task");
+            last = last.max(done);
+            if ok {
+                latencies.push(latency);
+            } else {
+                failed += 1;
+            }
+        }
+        latencies.sort();
+        Run {
+            offered: rate,
+            completed: latencies.len(),
+            failed,
+            elapsed: last.duration_since(start),
+            latencies,
+        }
     }
 }

@@ -14,7 +14,8 @@ use casework_contracts::Service;
 use casework_contracts::catalogue::{dead_letter_topic, topic_of_service};
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_e2e::{
-    Api, Up, database_env, eventually, example, timeline_kinds, wait_ready, workspace,
+    Api, Up, config_with_transit_visa, database_env, eventually, example, timeline_kinds,
+    wait_ready, workspace,
 };
 use casework_testkit::{
     Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port, init_tracing,
@@ -436,50 +437,8 @@ async fn a_returning_applicant_is_resolved_to_the_same_person(backend: Backend) 
 
 async fn a_product_defined_only_as_data_runs_end_to_end(backend: Backend) {
     let dir = TempDir::new("product");
-    let root = dir.path();
     let fixtures = workspace().join("tests/fixtures/transit-visa");
-    for sub in [
-        "products",
-        "templates/transit-visa",
-        "rules/transit-visa",
-        "schemas",
-    ] {
-        std::fs::create_dir_all(root.join(sub)).unwrap();
-    }
-    for (from, to) in [
-        ("transit-visa.toml", "products/transit-visa.toml"),
-        ("application.v1.json", "schemas/application.v1.json"),
-        ("v1.toml", "rules/transit-visa/v1.toml"),
-        ("received.txt", "templates/transit-visa/received.txt"),
-        (
-            "decided-grant.txt",
-            "templates/transit-visa/decided-grant.txt",
-        ),
-        (
-            "decided-refuse.txt",
-            "templates/transit-visa/decided-refuse.txt",
-        ),
-        (
-            "document-issued.txt",
-            "templates/transit-visa/document-issued.txt",
-        ),
-    ] {
-        std::fs::copy(fixtures.join(from), root.join(to)).unwrap();
-    }
-    let env = [
-        (
-            "CASEWORK__PATHS__PRODUCTS",
-            root.join("products").display().to_string(),
-        ),
-        (
-            "CASEWORK__PATHS__TEMPLATES",
-            root.join("templates").display().to_string(),
-        ),
-        (
-            "CASEWORK__PATHS__RULES",
-            root.join("rules").display().to_string(),
-        ),
-    ];
+    let env = config_with_transit_visa(dir.path(), false);
     let Some(up) = Up::start_with(backend, &env).await else {
         return;
     };
@@ -736,8 +695,8 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
         .replace("timeout_seconds = 120 }", "timeout_seconds = 1 }");
     std::fs::write(root.join("products/transit-visa.toml"), definition).unwrap();
     std::fs::copy(
-        fixtures.join("application.v1.json"),
-        root.join("schemas/application.v1.json"),
+        fixtures.join("application.v2.json"),
+        root.join("schemas/application.v2.json"),
     )
     .unwrap();
     let prefix = unique_prefix();

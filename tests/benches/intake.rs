@@ -23,95 +23,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use casework_e2e::{env_number, quantile, workspace};
+use casework_e2e::load::{ms, open_loop};
+use casework_e2e::{env_number, workspace};
 use casework_testkit::{CaseworkProcess, TempDir, free_port};
 use serde_json::Value;
 
-/// Latencies of one open-loop run.
-struct Run {
-    offered: f64,
-    completed: usize,
-    failed: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Run {
-    fn quantile(&self, q: f64) -> Duration {
-        quantile(&self.latencies, q)
-    }
-
-    fn achieved(&self) -> f64 {
-        self.completed as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn kept_up(&self) -> bool {
-        self.failed == 0
-            && self.achieved() >= 0.95 * self.offered
-            && self.quantile(0.99) <= Duration::from_secs(1)
-    }
-
-    fn line(&self, what: &str) -> String {
-        format!(
-            "{what}: offered {:.0}/s, completed {:.0}/s, failed {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            self.offered,
-            self.achieved(),
-            self.failed,
-            ms(self.quantile(0.5)),
-            ms(self.quantile(0.99)),
-            ms(self.latencies.last().copied().unwrap_or_default()),
-        )
-    }
-}
-
 /// Requests per second of the `GET /livez` probe run beside the intake.
 const PROBE_RATE: f64 = 50.0;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Sends `rate` requests a second for `seconds`, each at its scheduled time
-/// whatever happened to the others; latency counts from the schedule.
-async fn open_loop(
-    client: &reqwest::Client,
-    request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
-    rate: f64,
-    seconds: f64,
-) -> Run {
-    let total = (rate * seconds) as usize;
-    let start = Instant::now() + Duration::from_millis(50);
-    let mut tasks = Vec::with_capacity(total);
-    for i in 0..total {
-        let intended = start + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(intended.into()).await;
-        let builder = request(client);
-        tasks.push(tokio::spawn(async move {
-            let ok = builder.send().await.is_ok_and(|r| r.status().is_success());
-            (intended.elapsed(), Instant::now(), ok)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    let mut failed = 0;
-    let mut last = start;
-    for task in tasks {
-        let (latency, done, ok) = task.await.expect("request task");
-        last = last.max(done);
-        if ok {
-            latencies.push(latency);
-        } else {
-            failed += 1;
-        }
-    }
-    latencies.sort();
-    Run {
-        offered: rate,
-        completed: latencies.len(),
-        failed,
-        elapsed: last.duration_since(start),
-        latencies,
-    }
-}
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod names;
 pub mod payloads;
 pub mod registry;
+pub mod views;
 
 pub use catalogue::{CatalogueEntry, EventCatalogue, Visibility};
 pub use envelope::{Event, EventId, EventType, KafkaHeader, KafkaRecord};

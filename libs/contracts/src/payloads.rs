@@ -224,9 +224,19 @@ pub struct DocumentCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired: Option<bool>,
     /// Its names and date of birth agree with the application (absent when
-    /// there is no applicant to compare with).
+    /// there is no applicant to compare with, or the document's fields hold
+    /// no names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matches_applicant: Option<bool>,
+    /// What the check saw: `printed-fields-only` when only the fields printed
+    /// on the document were given (number, issuing state, dates) and the
+    /// machine-readable zone was not seen; absent when the zone was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// The reason code of each failure, in the order of `failures` (printed
+    /// fields only; a zone's failures have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_codes: Option<Vec<String>>,
 }
 
 /// `application.received.v1`: the intake recorded an application.
@@ -253,6 +263,25 @@ pub struct PresentedDocument {
     pub mrz: Vec<String>,
 }
 
+/// An identity document as its holder reads it from the data page, when
+/// they cannot give its machine-readable zone. The values are as given:
+/// Identify checks them (state codes, number format, real dates).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintedDocument {
+    /// The document number.
+    pub number: String,
+    /// The issuing state or organisation, an ICAO 9303 code (`GBR`, `D`).
+    pub issuing_state: String,
+    /// The date of issue, `YYYY-MM-DD`.
+    pub issue_date: String,
+    /// The date of expiry, `YYYY-MM-DD`.
+    pub expiry_date: String,
+    /// The holder's sex as the application states it (`female`, `male`,
+    /// `unspecified`), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+}
+
 /// `identify.requested.v1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentifyRequested {
@@ -266,6 +295,10 @@ pub struct IdentifyRequested {
     /// The identity document, if the product asks for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<PresentedDocument>,
+    /// The identity document's printed fields, when the application gives
+    /// them and no machine-readable zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printed_document: Option<PrintedDocument>,
 }
 payload!(IdentifyRequested, "identify.requested.v1", |p| p
     .step

@@ -4,7 +4,9 @@
 //! This crate owns the MRZ text format and nothing else: it reads a zone into
 //! an [`Mrz`] with every reason it is invalid ([`parse`], [`parse_on`]), and
 //! writes one from an applicant's details ([`build`]), transliterating names
-//! per 9303 part 3. It never decides whether a document is acceptable for a
+//! per 9303 part 3. It also holds 9303 part 3's list of state and
+//! organisation codes ([`is_state_code`], from `data/icao-9303-codes.toml`),
+//! which reading a zone does not use. It never decides whether a document is acceptable for a
 //! product — that is the Identify service's rule — and it never does I/O.
 //!
 //! ```
@@ -38,6 +40,7 @@
 
 mod build;
 mod check;
+mod codes;
 mod dates;
 mod error;
 mod format;
@@ -48,6 +51,7 @@ mod parse;
 
 pub use build::build;
 pub use check::check_digit;
+pub use codes::{is_state_code, state_codes, state_name};
 pub use error::{Field, MrzError, MrzErrors};
 pub use model::{Format, Mrz, MrzFields, Sex};
 pub use parse::{parse, parse_on};

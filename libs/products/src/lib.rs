@@ -82,6 +82,96 @@ pub struct ApplicantFields {
     /// asks for a document.
     #[serde(default)]
     pub document_mrz: Option<String>,
+    /// The identity document's printed fields, if the form lets the
+    /// applicant give them instead of the MRZ: the object holding `number`,
+    /// `issuing_state`, `issue_date` and `expiry_date` (`/passport`).
+    #[serde(default)]
+    pub document_printed: Option<String>,
+}
+
+/// The fields of the object `document_printed` points at.
+pub const PRINTED_DOCUMENT_FIELDS: [&str; 4] =
+    ["number", "issuing_state", "issue_date", "expiry_date"];
+
+impl ApplicantFields {
+    /// Every pointer, by its field name, the optional ones when given.
+    fn pointers(&self) -> Vec<(&'static str, &str)> {
+        let mut pointers = vec![
+            ("given_names", self.given_names.as_str()),
+            ("surname", self.surname.as_str()),
+            ("date_of_birth", self.date_of_birth.as_str()),
+        ];
+        for (name, pointer) in [
+            ("nationality", &self.nationality),
+            ("sex", &self.sex),
+            ("document_mrz", &self.document_mrz),
+            ("document_printed", &self.document_printed),
+        ] {
+            if let Some(pointer) = pointer {
+                pointers.push((name, pointer.as_str()));
+            }
+        }
+        pointers
+    }
+}
+
+/// The subschema a JSON Pointer into an application leads to, following
+/// `properties` (and the `properties` of `anyOf`/`oneOf`/`allOf` branches);
+/// `None` when the form has no such field.
+fn schema_at<'a>(schema: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(schema, |node, token| {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let branches = ["anyOf", "oneOf", "allOf"]
+            .iter()
+            .filter_map(|k| node.get(*k).and_then(Value::as_array))
+            .flatten();
+        std::iter::once(node)
+            .chain(branches)
+            .find_map(|n| n.get("properties").and_then(|p| p.get(&token)))
+    })
+}
+
+/// Checks that each of the product's pointers names a field of its
+/// application schema, and that `document_printed` names an object with the
+/// printed fields.
+fn check_pointers(product: &Product, schema: &Value) -> Result<(), String> {
+    let applicant = product
+        .applicant
+        .pointers()
+        .into_iter()
+        .map(|(name, pointer)| (format!("applicant.{name}"), pointer));
+    let all = std::iter::once((
+        "applicant_email".to_owned(),
+        product.applicant_email.as_str(),
+    ))
+    .chain(applicant);
+    for (field, pointer) in all {
+        if schema_at(schema, pointer).is_none() {
+            return Err(format!(
+                "{field} `{pointer}`: no such field in the application schema"
+            ));
+        }
+    }
+    if let Some(pointer) = &product.applicant.document_printed {
+        let object = schema_at(schema, pointer).unwrap_or(&Value::Null);
+        let missing: Vec<&str> = PRINTED_DOCUMENT_FIELDS
+            .into_iter()
+            .filter(|name| {
+                object
+                    .get("properties")
+                    .and_then(|p| p.get(*name))
+                    .is_none()
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "applicant.document_printed `{pointer}`: the object has no {}",
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The capabilities Register can ask for a check.
@@ -385,6 +475,7 @@ impl ProductCatalogue {
                     )
                 })?
                 .to_owned();
+            check_pointers(&product, &document).map_err(|reason| fail(&path, reason))?;
             product.application_schema = schema_path;
             product.application_schema_document = document;
             if let Some(other) = products
@@ -441,8 +532,175 @@ mod tests {
         assert_eq!(visa.reference_prefix, "VV");
         assert!(
             visa.application_schema_id
-                .ends_with("visit-visa/application.v1.json")
+                .ends_with("visit-visa/application.v2.json")
         );
+    }
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn json(path: &Path) -> Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    }
+
+    fn schema_id(path: &Path) -> String {
+        json(path)["$id"].as_str().expect("$id").to_owned()
+    }
+
+    #[test]
+    fn every_product_points_at_its_printed_document_fields() {
+        let catalogue = ProductCatalogue::load(&shipped()).unwrap();
+        for (id, pointer) in [
+            ("visit-visa", "/passport"),
+            ("passport-renewal", "/current_passport"),
+            ("dbs-basic-check", "/identity_document"),
+        ] {
+            let product = catalogue.get(id).unwrap();
+            assert_eq!(
+                product.applicant.document_printed.as_deref(),
+                Some(pointer),
+                "{id}"
+            );
+            let object = schema_at(&product.application_schema_document, pointer).unwrap();
+            for field in PRINTED_DOCUMENT_FIELDS {
+                assert!(object["properties"].get(field).is_some(), "{id}: {field}");
+            }
+        }
+    }
+
+    /// Every example an earlier version accepted, the current one accepts
+    /// ("v1 still accepted through the API"); an `invalid-` example fails
+    /// both; a printed-fields example needs v2.
+    #[test]
+    fn every_v1_example_is_valid_against_v2() {
+        let root = workspace();
+        let fixture = root.join("tests/fixtures/transit-visa");
+        let registry = casework_contracts::SchemaRegistry::load(
+            &root.join("schemas"),
+            &[
+                fixture.join("application.v1.json"),
+                fixture.join("application.v2.json"),
+            ],
+        )
+        .expect("schemas");
+        let mut checked = 0;
+        for product in ["visit-visa", "passport-renewal", "dbs-basic-check"] {
+            let dir = root.join("schemas/products").join(product);
+            let v1 = schema_id(&dir.join("application.v1.json"));
+            let v2 = schema_id(&dir.join("application.v2.json"));
+            assert!(
+                v2.ends_with(&format!("{product}/application.v2.json")),
+                "{v2}"
+            );
+            let mut printed = 0;
+            for entry in std::fs::read_dir(dir.join("examples")).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let example = json(&path);
+                let in_v1 = registry.validate(&v1, &example);
+                let in_v2 = registry.validate(&v2, &example);
+                if name.starts_with("invalid-") {
+                    assert!(
+                        in_v1.is_err() && in_v2.is_err(),
+                        "{product}/{name} is valid"
+                    );
+                } else if in_v1.is_ok() {
+                    assert!(in_v2.is_ok(), "{product}/{name}: {in_v2:?}");
+                    checked += 1;
+                } else {
+                    assert!(in_v2.is_ok(), "{product}/{name}: {in_v2:?}");
+                    printed += 1;
+                }
+            }
+            assert!(
+                printed > 0,
+                "{product} has a v2 example with printed fields"
+            );
+        }
+        assert!(checked >= 9, "{checked} v1 examples");
+        // The fixture product: its one example, and the same by printed fields.
+        let v1 = schema_id(&fixture.join("application.v1.json"));
+        let v2 = schema_id(&fixture.join("application.v2.json"));
+        let mut example = json(&fixture.join("valid.json"));
+        registry.validate(&v1, &example).expect("valid in v1");
+        registry.validate(&v2, &example).expect("valid in v2");
+        let traveller = example["traveller"].as_object_mut().unwrap();
+        traveller.remove("passport_mrz");
+        assert!(
+            registry.validate(&v2, &example).is_err(),
+            "a document is required"
+        );
+        example["traveller"]["passport"] = serde_json::json!({
+            "number": "A07345612",
+            "issuing_state": "NGA",
+            "issue_date": "2020-07-08",
+            "expiry_date": "2030-07-07",
+        });
+        assert!(registry.validate(&v1, &example).is_err());
+        registry
+            .validate(&v2, &example)
+            .expect("printed fields in v2");
+    }
+
+    #[test]
+    fn a_document_needs_its_zone_or_all_its_printed_fields() {
+        let root = workspace();
+        let registry =
+            casework_contracts::SchemaRegistry::load(&root.join("schemas"), &[]).expect("schemas");
+        let dir = root.join("schemas/products/visit-visa");
+        let v2 = schema_id(&dir.join("application.v2.json"));
+        let mut example = json(&dir.join("examples/valid-printed-passport.json"));
+        registry.validate(&v2, &example).expect("valid");
+        example["passport"]
+            .as_object_mut()
+            .unwrap()
+            .remove("issue_date");
+        assert!(registry.validate(&v2, &example).is_err(), "three of four");
+        example["passport"]["issue_date"] = Value::from("2021-02-30");
+        assert!(registry.validate(&v2, &example).is_err(), "not a date");
+        example["passport"]["issue_date"] = Value::from("2021-11-02");
+        example["passport"]["issuing_state"] = Value::from("Deutschland");
+        assert!(registry.validate(&v2, &example).is_err(), "not a code");
+        example["passport"]["issuing_state"] = Value::from("D");
+        example["passport"]["colour"] = Value::from("red");
+        assert!(registry.validate(&v2, &example).is_err(), "closed object");
+    }
+
+    #[test]
+    fn a_pointer_the_form_lacks_is_refused_at_start() {
+        let dir = std::env::temp_dir().join(format!("casework-pointers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = shipped().join("../../schemas/products/visit-visa/application.v2.json");
+        let definition = std::fs::read_to_string(shipped().join("visit-visa.toml"))
+            .unwrap()
+            .replace(
+                "../../schemas/products/visit-visa/application.v2.json",
+                &schema.display().to_string(),
+            );
+        for (from, to, field) in [
+            (
+                "document_printed = \"/passport\"",
+                "document_printed = \"/travel\"",
+                "applicant.document_printed `/travel`: the object has no number, issuing_state, issue_date, expiry_date",
+            ),
+            (
+                "document_printed = \"/passport\"",
+                "document_printed = \"/pasport\"",
+                "applicant.document_printed `/pasport`: no such field",
+            ),
+            (
+                "sex = \"/applicant/sex\"",
+                "sex = \"/applicant/gender\"",
+                "applicant.sex `/applicant/gender`",
+            ),
+        ] {
+            std::fs::write(dir.join("visit-visa.toml"), definition.replace(from, to)).unwrap();
+            let err = ProductCatalogue::load(&dir).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub type BackgroundTask =
 pub struct ServiceParts {
     /// The service's name.
     pub name: &'static str,
+    /// Mounted at the root of the listener (the web front end's pages),
+    /// rather than under `/api/<name>` with health endpoints of its own.
+    pub root: bool,
     /// Its OpenAPI document (paths relative to `/api/<name>`), whose security
     /// requirements are its access policy.
     pub openapi: utoipa::openapi::OpenApi,
@@ -173,8 +176,17 @@ impl Platform {
         let mut mounted = Vec::new();
         let mut stores = Vec::new();
         for part in parts {
-            let doc = http::complete_openapi(part.name, part.openapi);
-            policies.add_openapi(&format!("/api/{}", part.name), &doc);
+            let doc = if part.root {
+                part.openapi
+            } else {
+                http::complete_openapi(part.name, part.openapi)
+            };
+            let prefix = if part.root {
+                String::new()
+            } else {
+                format!("/api/{}", part.name)
+            };
+            policies.add_openapi(&prefix, &doc);
             for store in &part.stores {
                 relays.push(
                     background.spawn(
@@ -202,7 +214,12 @@ impl Platform {
                 consumer_health,
             ));
             stores.extend(part.stores);
-            mounted.push((part.name, part.routes, web::Data::new(ServiceDoc(doc))));
+            mounted.push((
+                part.name,
+                part.root,
+                part.routes,
+                web::Data::new(ServiceDoc(doc)),
+            ));
         }
 
         let state = web::Data::new(HttpState {
@@ -217,7 +234,8 @@ impl Platform {
             let mut app = App::new()
                 .app_data(state.clone())
                 .wrap(from_fn(http::guard));
-            for (name, routes, doc) in mounted.iter() {
+            // Services first, so `/api/...` never reaches the root's routes.
+            for (name, _, routes, doc) in mounted.iter().filter(|m| !m.1) {
                 let routes = routes.clone();
                 app = app.service(
                     web::scope(&format!("/api/{name}"))
@@ -226,10 +244,14 @@ impl Platform {
                         .configure(http::health_routes),
                 );
             }
-            app.configure(http::root_routes)
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(Problem::not_found("no such resource"))
-                }))
+            app = app.configure(http::root_routes);
+            for (_, _, routes, doc) in mounted.iter().filter(|m| m.1) {
+                let routes = routes.clone();
+                app = app.app_data(doc.clone()).configure(move |cfg| routes(cfg));
+            }
+            app.default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(Problem::not_found("no such resource"))
+            }))
         })
         .disable_signals()
         .shutdown_timeout(10)

@@ -36,6 +36,25 @@ pub struct Settings {
     pub paths: PathSettings,
     /// What day it is.
     pub clock: ClockSettings,
+    /// The web front end.
+    pub web: WebSettings,
+}
+
+/// `[web]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Where the services' APIs are; empty: this process's own listener
+    /// (`casework up`).
+    pub api_url: String,
+    /// Mark the session cookie `Secure` (behind TLS).
+    pub secure_cookies: bool,
+    /// How long a session lasts without a request.
+    pub session_minutes: u64,
+    /// Where govuk-frontend's `dist/govuk` is (installed by `npm ci`).
+    pub assets: PathBuf,
+    /// Status checks one client address may make in a minute.
+    pub status_checks_per_minute: u32,
 }
 
 /// `[http]`.
@@ -178,6 +197,8 @@ pub struct PathSettings {
     pub rules: PathBuf,
     /// Rehabilitation tables (`v<N>.toml`).
     pub rehabilitation: PathBuf,
+    /// The web front end's forms (`<product>.toml`).
+    pub forms: PathBuf,
 }
 
 impl Settings {
@@ -258,6 +279,19 @@ impl Settings {
         }
         if let Err(why) = self.auth.accepted_algorithms() {
             return bad("auth.algorithms", why);
+        }
+        if self.web.session_minutes == 0 {
+            return bad("web.session_minutes", "must be more than 0".into());
+        }
+        let api_url = &self.web.api_url;
+        if !(api_url.is_empty()
+            || api_url.starts_with("http://")
+            || api_url.starts_with("https://"))
+        {
+            return bad(
+                "web.api_url",
+                "must be empty (this listener) or an http(s):// URL".into(),
+            );
         }
         if self.auth.jwks_refresh_seconds == 0 {
             return bad("auth.jwks_refresh_seconds", "must be more than 0".into());

@@ -16,7 +16,8 @@ use casework_runtime::{
 };
 use tokio::runtime::Handle;
 
-/// Builds the named services and starts them on one listener.
+/// Builds the named services, and the web front end when `web` is set,
+/// and starts them on one listener.
 ///
 /// Services run their consumers, relays and tasks on `background` (see
 /// `casework_runtime::background`); the HTTP listener runs on the caller's
@@ -24,6 +25,7 @@ use tokio::runtime::Handle;
 pub async fn serve(
     settings: Arc<Settings>,
     services: &[Service],
+    web: bool,
     background: &Handle,
 ) -> Result<Platform, RuntimeError> {
     let products = Arc::new(
@@ -35,7 +37,10 @@ pub async fn serve(
         &products.schema_files(),
     )?);
     let bus = settings.bus();
-    ensure_topics(&bus, &platform_topics(&bus)).await?;
+    // The front end alone emits no events: it needs the services' URLs, not the broker.
+    if !services.is_empty() {
+        ensure_topics(&bus, &platform_topics(&bus)).await?;
+    }
     let producer = EventProducer::new(&bus)?;
     let auth = Arc::new(Authenticator::from_settings(&settings.auth, &settings.data_dir).await?);
     let mut parts: Vec<ServiceParts> = Vec::new();
@@ -48,6 +53,16 @@ pub async fn serve(
         )
         .await?;
         parts.push(services::build(ctx, products.clone()).await?);
+    }
+    if web {
+        let ctx = ServiceContext::new(
+            casework_web::NAME,
+            settings.clone(),
+            registry.clone(),
+            producer.clone(),
+        )
+        .await?;
+        parts.push(casework_web::build(ctx, products.clone()).await?);
     }
     let platform = Platform::start(&settings, auth, producer, parts, background).await?;
     // Tests and scripts wait for this line.

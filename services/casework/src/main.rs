@@ -55,9 +55,10 @@ enum Command {
         #[arg(long)]
         broker_listen: Option<String>,
     },
-    /// Run one service against the configured Kafka and database.
+    /// Run one service against the configured Kafka and database, or the
+    /// web front end (`web`) against the services' URLs (`web.api_url`).
     Serve {
-        /// register, communicate, ...
+        /// register, communicate, ..., or web
         service: String,
         /// HTTP address.
         #[arg(long)]
@@ -180,14 +181,20 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             if let Some(listen) = listen {
                 settings.http.listen = listen;
             }
+            let _telemetry = telemetry::init(&settings.telemetry, &service)?;
+            if service == casework_web::NAME {
+                return serve(Arc::new(settings), &[], true, background)
+                    .await?
+                    .run_until_stopped()
+                    .await;
+            }
             let named = services::named(&service)?;
             if settings.uses_embedded_broker() {
                 return Err(RuntimeError::Config(
                     "casework serve needs kafka.bootstrap_servers (CASEWORK__KAFKA__BOOTSTRAP_SERVERS); use `casework up` for the embedded broker".into(),
                 ));
             }
-            let _telemetry = telemetry::init(&settings.telemetry, &service)?;
-            serve(Arc::new(settings), &[named], background)
+            serve(Arc::new(settings), &[named], false, background)
                 .await?
                 .run_until_stopped()
                 .await
@@ -331,7 +338,7 @@ async fn up(settings: Settings, background: &Handle) -> Result<(), RuntimeError>
         None
     };
     let settings = Arc::new(settings);
-    let result = match serve(settings, Service::ALL, background).await {
+    let result = match serve(settings, Service::ALL, true, background).await {
         Ok(platform) => platform.run_until_stopped().await,
         Err(err) => Err(err),
     };

@@ -47,13 +47,14 @@ pub async fn build(
     }
 }
 
-/// Every database, by name: each service's own, named after it, and
-/// Register's intake (`casework_register::intake`).
+/// Every database, by name: each service's own, named after it,
+/// Register's intake (`casework_register::intake`) and the web front end's
+/// sessions.
 pub fn databases() -> impl Iterator<Item = &'static str> {
     Service::ALL
         .iter()
         .map(|s| s.as_str())
-        .chain([casework_register::intake::DATABASE])
+        .chain([casework_register::intake::DATABASE, casework_web::NAME])
 }
 
 /// Applies a database's migrations.
@@ -75,6 +76,7 @@ pub async fn migrate(database: &str, store: &Store) -> Result<(), RuntimeError> 
         casework_enforce::NAME => store.migrate::<casework_enforce::Migrator>().await?,
         casework_fulfil::NAME => store.migrate::<casework_fulfil::Migrator>().await?,
         casework_communicate::NAME => store.migrate::<casework_communicate::Migrator>().await?,
+        casework_web::NAME => store.migrate::<casework_web::Migrator>().await?,
         other => return Err(RuntimeError::Config(format!("unknown database `{other}`"))),
     }
     Ok(())

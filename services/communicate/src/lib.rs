@@ -203,6 +203,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         store: ctx.store.clone(),
     });
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: CommunicateApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| {

@@ -68,6 +68,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         Arc::new(Decider::new(rules, ctx.outbox.clone())),
     )?;
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: DecideApi::openapi(),
         routes: api::routes(ctx.store.clone(), ctx.outbox.clone()),

@@ -78,6 +78,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         store: ctx.store.clone(),
     });
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: EnforceApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, state.clone())),

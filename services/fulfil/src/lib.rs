@@ -200,6 +200,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         store: ctx.store.clone(),
     });
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: FulfilApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| {

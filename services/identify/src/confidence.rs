@@ -9,9 +9,16 @@
 //! | valid, but name or date of birth differ from the application | any | **none** |
 //! | valid, matches the applicant, not expired on the application date | any | **high** |
 //! | valid, matches the applicant, expired | any | **medium** |
+//! | printed fields only (zone not seen), consistent, not expired | any | **medium** |
+//! | printed fields only (zone not seen), consistent, expired | any | **low** |
 //! | none, and the product requires one (`params.document_required`, default true) | any | **none** |
 //! | none, not required | returning, with a matching document on record from an earlier check | **medium** |
 //! | none, not required | new, or returning without a document on record | **low** |
+//!
+//! Printed fields typed from the data page have no check digits and no names
+//! to compare, so they never rate above medium: enough for a product whose
+//! rules ask for medium, never the high a zone that agrees earns. Failing
+//! printed fields are a document that fails validation (**none**).
 //!
 //! A name-and-date-of-birth match alone (a returning person) never raises
 //! confidence: anyone can state a name and a birthday. What raises it is a
@@ -63,6 +70,12 @@ pub enum DocumentFinding {
     Expired,
     /// A valid zone for the applicant, in date.
     Good,
+    /// Consistent printed fields, in date; the zone was not seen and no names
+    /// could be compared.
+    PrintedOnly,
+    /// Consistent printed fields of an expired document; the zone was not
+    /// seen.
+    PrintedOnlyExpired,
 }
 
 /// The facts the ladder looks at.
@@ -96,6 +109,14 @@ pub fn rate(facts: &Facts) -> (Confidence, &'static str) {
         Expired => (
             Confidence::Medium,
             "a valid document agrees with the application but has expired",
+        ),
+        PrintedOnly => (
+            Confidence::Medium,
+            "the printed fields of an unexpired document are consistent, but its machine-readable zone was not seen",
+        ),
+        PrintedOnlyExpired => (
+            Confidence::Low,
+            "the printed fields of an expired document are consistent, but its machine-readable zone was not seen",
         ),
         Absent if facts.document_required => (
             Confidence::None,
@@ -132,6 +153,10 @@ mod tests {
         assert_eq!(rate(&facts(Expired)).0, Confidence::Medium);
         assert_eq!(rate(&facts(Invalid)).0, Confidence::None);
         assert_eq!(rate(&facts(NotTheApplicants)).0, Confidence::None);
+        // Printed fields only: never above medium.
+        assert_eq!(rate(&facts(PrintedOnly)).0, Confidence::Medium);
+        assert_eq!(rate(&facts(PrintedOnlyExpired)).0, Confidence::Low);
+        assert!(rate(&facts(PrintedOnly)).1.contains("zone was not seen"));
         // Being a returning person does not rescue a bad document.
         let returning = Facts {
             returning: true,

@@ -20,8 +20,9 @@ use crate::confidence::DocumentFinding;
 use casework_contracts::names::normalise;
 use casework_contracts::payloads::{DocumentCheck, Subject};
 
-/// A zone, read: the check, the zone's fields when it is valid, and one line
-/// of evidence per conclusion.
+/// A zone (or a document's printed fields, see [`crate::printed`]), read:
+/// the check, the zone's fields when it is valid, and one line of evidence
+/// per conclusion.
 #[derive(Debug, Clone)]
 pub struct Reading {
     /// The check.
@@ -35,8 +36,13 @@ pub struct Reading {
 impl Reading {
     /// What the confidence ladder needs to know.
     pub fn finding(&self) -> DocumentFinding {
+        let printed = self.check.basis.as_deref() == Some(crate::printed::PRINTED_FIELDS_ONLY);
         match (&self.check, self.check.matches_applicant) {
             (check, _) if !check.valid => DocumentFinding::Invalid,
+            (check, _) if printed && check.expired == Some(true) => {
+                DocumentFinding::PrintedOnlyExpired
+            }
+            _ if printed => DocumentFinding::PrintedOnly,
             (_, Some(false)) => DocumentFinding::NotTheApplicants,
             (check, _) if check.expired == Some(true) => DocumentFinding::Expired,
             _ => DocumentFinding::Good,
@@ -66,6 +72,8 @@ pub fn read(lines: &[String], on: NaiveDate, applicant: Option<&Subject>) -> Rea
                     date_of_expiry: None,
                     expired: None,
                     matches_applicant: None,
+                    basis: None,
+                    failure_codes: None,
                 },
                 zone: None,
             };
@@ -123,6 +131,8 @@ pub fn read(lines: &[String], on: NaiveDate, applicant: Option<&Subject>) -> Rea
             date_of_expiry: Some(zone.date_of_expiry),
             expired: Some(expiry.is_err()),
             matches_applicant,
+            basis: None,
+            failure_codes: None,
         },
         zone: Some(zone),
         notes,

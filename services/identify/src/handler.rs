@@ -16,8 +16,8 @@ use sea_orm::{DatabaseTransaction, IntoActiveModel, TryInsertResult};
 use serde_json::Value;
 
 use crate::confidence::{self, DocumentFinding, Facts};
-use crate::document;
 use crate::tables::{identity_check, person, person_document};
+use crate::{document, printed};
 
 /// Answers `identify.requested`: checks the document, resolves the person,
 /// rates the confidence, records the check and emits `identity.established`
@@ -76,14 +76,21 @@ async fn identify(
         }
     };
     let subject = &request.subject;
-    let reading = request
-        .document
-        .as_ref()
-        .map(|d| document::read(&d.mrz, request.application_date, Some(subject)));
+    // A zone when there is one; else the printed fields, if given.
+    let reading = match (&request.document, &request.printed_document) {
+        (Some(d), _) => Some(document::read(
+            &d.mrz,
+            request.application_date,
+            Some(subject),
+        )),
+        (None, Some(p)) => Some(printed::read(p, request.application_date, Some(subject))),
+        (None, None) => None,
+    };
     let finding = reading
         .as_ref()
         .map_or(DocumentFinding::Absent, |r| r.finding());
-    // Only a valid document of the applicant's is theirs to record.
+    // Only a valid zone of the applicant's is theirs to record (printed
+    // fields alone are not: no zone was seen, no names compared).
     let applicants_zone = reading
         .as_ref()
         .filter(|_| matches!(finding, DocumentFinding::Good | DocumentFinding::Expired))

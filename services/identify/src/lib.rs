@@ -1,7 +1,8 @@
 //! Identify: who an applicant is.
 //!
 //! On `identify.requested` it checks the identity document presented (an
-//! ICAO 9303 machine-readable zone, see [`document`]), resolves the applicant
+//! ICAO 9303 machine-readable zone, see [`document`]; or, when the applicant
+//! could only give the fields printed on it, those, see [`printed`]), resolves the applicant
 //! to a person of its index — a returning person when the
 //! [normalised](casework_contracts::names::normalise) surname, given names and date of birth
 //! equal a person's already there, else a new one — and rates the evidence
@@ -19,6 +20,7 @@ pub mod api;
 pub mod confidence;
 pub mod document;
 pub mod handler;
+pub mod printed;
 pub mod tables;
 
 use std::sync::Arc;
@@ -60,6 +62,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         Arc::new(Identifier::new(ctx.outbox.clone())),
     )?;
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: IdentifyApi::openapi(),
         routes: routes(ctx.store.clone(), ctx.clock),

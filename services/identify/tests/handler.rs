@@ -279,6 +279,70 @@ async fn unusable_parameters_are_refused(backend: Backend) {
     assert_eq!(h.count("persons").await, 0, "rolled back");
 }
 
+async fn printed_fields_alone_give_medium_confidence_and_record_no_document(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let printed = json!({
+        "number": "18AB12345",
+        "issuing_state": "FRA",
+        "issue_date": "2020-01-02",
+        "expiry_date": "2030-01-01",
+        "sex": "female",
+    });
+    let mut event = request(&case_id(), amelie(), None);
+    event.data["printed_document"] = printed.clone();
+    let established = h.established(&event).await;
+    assert_eq!(established.data["confidence"], "medium");
+    assert_eq!(established.data["confidence_rank"], 2);
+    assert_eq!(
+        established.data["document"],
+        json!({
+            "valid": true,
+            "failures": [],
+            "failure_codes": [],
+            "basis": "printed-fields-only",
+            "document_number": "18AB12345",
+            "issuing_state": "FRA",
+            "nationality": "FRA",
+            "date_of_expiry": "2030-01-01",
+            "expired": false,
+        })
+    );
+    let evidence = evidence(&established);
+    assert!(
+        evidence.contains("the machine-readable zone was not seen"),
+        "{evidence}"
+    );
+    assert_eq!(
+        h.count("person_documents").await,
+        0,
+        "printed fields are not a document on record"
+    );
+    // Failing fields: no confidence, each failure with its code.
+    let mut bad = request(&case_id(), amelie(), None);
+    bad.data["printed_document"] = printed;
+    bad.data["printed_document"]["issuing_state"] = json!("XYZ");
+    bad.data["printed_document"]["issue_date"] = json!("2031-01-01");
+    let refused = h.established(&bad).await;
+    assert_eq!(refused.data["confidence"], "none");
+    assert_eq!(refused.data["document"]["valid"], false);
+    assert_eq!(
+        refused.data["document"]["failure_codes"],
+        json!([
+            "issuing-state-unknown",
+            "issue-date-not-before-expiry",
+            "issue-date-in-future"
+        ])
+    );
+    // A zone, when there is one, is what is read.
+    let mut both = request(&case_id(), amelie(), Some(amelie_passport()));
+    both.data["printed_document"] = bad.data["printed_document"].clone();
+    let zone = h.established(&both).await;
+    assert_eq!(zone.data["confidence"], "high");
+    assert!(zone.data["document"].get("basis").is_none());
+}
+
 casework_testkit::on_both_backends!(
     a_first_application_is_a_new_person_with_high_confidence,
     the_same_applicant_on_another_case_is_returning,
@@ -289,4 +353,5 @@ casework_testkit::on_both_backends!(
     without_a_document_the_ladder_uses_what_is_on_record,
     two_first_applications_at_once_make_one_person,
     unusable_parameters_are_refused,
+    printed_fields_alone_give_medium_confidence_and_record_no_document,
 );

@@ -136,6 +136,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         clock: ctx.clock,
     });
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: api::InvestigateApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, state.clone())),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use casework_bus::Outbox;
 use casework_contracts::payloads::ApplicationReceived;
+use casework_contracts::views::{Acknowledgement, ApplicationStatus, StatusQuery};
 use casework_contracts::{CaseId, ContractError, Event, SchemaRegistry, names};
 use casework_products::ProductCatalogue;
 use casework_runtime::http::{HttpState, read_json};
@@ -39,6 +40,7 @@ pub(crate) struct Register {
 pub(crate) fn routes(cfg: &mut web::ServiceConfig, register: web::Data<Register>) {
     cfg.app_data(register)
         .route("/v1/applications/{product}", web::post().to(submit))
+        .route("/v1/status", web::post().to(status))
         .route("/v1/cases", web::get().to(search_cases))
         .route("/v1/cases/{reference}", web::get().to(get_case))
         .route(
@@ -55,9 +57,11 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, register: web::Data<Register>
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Register", description = "Applications and cases."),
-    paths(submit, search_cases, get_case, retry_check, product_schema),
+    paths(submit, status, search_cases, get_case, retry_check, product_schema),
     components(schemas(
         Acknowledgement,
+        StatusQuery,
+        ApplicationStatus,
         CaseView,
         CaseSummary,
         CasePage,
@@ -67,19 +71,6 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig, register: web::Data<Register>
     ))
 )]
 pub struct RegisterApi;
-
-/// What an applicant gets back.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Acknowledgement {
-    /// The case's id.
-    pub case_id: String,
-    /// The reference to quote.
-    pub reference: String,
-    /// `received`.
-    pub status: String,
-    /// When it was received (RFC 3339).
-    pub received_at: String,
-}
 
 /// A case as caseworkers see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -338,6 +329,93 @@ async fn submit(
         .content_type("application/json")
         .body(body)),
     }
+}
+
+/// Where an application is, for the person who made it.
+///
+/// The reference and the applicant's date of birth must both match; a wrong
+/// pair gets the same 404 as an unknown reference, so it reveals nothing.
+/// The answer is the status alone: no names, no evidence.
+#[utoipa::path(
+    post,
+    path = "/v1/status",
+    tag = "applications",
+    security(()),
+    request_body = StatusQuery,
+    responses(
+        (status = 200, body = ApplicationStatus),
+        (status = 400, body = Problem, description = "Not a status query"),
+        (status = 404, body = Problem, description = "No application has that reference and date of birth"),
+    )
+)]
+async fn status(
+    payload: web::Payload,
+    register: web::Data<Register>,
+    http: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
+    let (_, body) = read_json(payload, http.max_body_bytes).await?;
+    let query: StatusQuery = serde_json::from_value(body).map_err(|e| {
+        Problem::bad_request(format!(
+            "expected {{\"reference\", \"date_of_birth\"}}: {e}"
+        ))
+    })?;
+    let not_found = || Problem::not_found("no application has that reference and date of birth");
+    let reference = CaseReference::parse(query.reference.trim()).ok_or_else(not_found)?;
+    let case = case::Entity::find()
+        .filter(case::Column::Reference.eq(reference.as_str()))
+        .one(register.store.connection())
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let (product_id, status, outcome, received_at, born) = match case {
+        Some(case) => (
+            case.product,
+            case.status,
+            case.outcome,
+            case.received_at,
+            case.applicant_date_of_birth,
+        ),
+        // Received, its case not opened yet: the date of birth is in the
+        // application as received.
+        None => {
+            let received = intake::application::Entity::find()
+                .filter(intake::application::Column::Reference.eq(reference.as_str()))
+                .one(register.intake_store.connection())
+                .await
+                .map_err(|e| Problem::from(StoreError::from(e)))?
+                .ok_or_else(not_found)?;
+            let application: serde_json::Value =
+                serde_json::from_str(&received.application).unwrap_or_default();
+            let born = register
+                .products
+                .get(&received.product)
+                .and_then(|p| application.pointer(&p.applicant.date_of_birth))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (
+                received.product,
+                "received".to_owned(),
+                None,
+                received.received_at,
+                born,
+            )
+        }
+    };
+    if born.is_empty() || born != query.date_of_birth.trim() {
+        return Err(not_found());
+    }
+    let product = register.products.get(&product_id);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ApplicationStatus {
+            reference: reference.to_string(),
+            product_name: product.map_or_else(|| product_id.clone(), |p| p.name.clone()),
+            service_level_days: product.map_or(0, |p| p.service_level_days),
+            product: product_id,
+            status,
+            outcome,
+            received_at: received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        }))
 }
 
 /// Read a case: its status and timeline.

@@ -74,6 +74,7 @@ pub async fn build(
     // this consumer's (see `intake`).
     let consumer = ctx.consumer(CONSUMES.map(EventType::new), Arc::new(process.clone()))?;
     Ok(ServiceParts {
+        root: false,
         name: NAME,
         openapi: RegisterApi::openapi(),
         routes: Arc::new(move |cfg: &mut web::ServiceConfig| api::routes(cfg, register.clone())),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use casework_contracts::payloads::{
     CaseClosed, CommunicateRequested, DecideRequested, DecisionMade, DocumentSpec,
     EnforceRequested, Finding, FulfilRequested, Holder, IdentifyRequested, InvestigateRequested,
-    Payload, PresentedDocument, Recipient, StepRequest, Subject,
+    Payload, PresentedDocument, PrintedDocument, Recipient, StepRequest, Subject,
 };
 use casework_contracts::{CaseId, CaseStatus, Event, Outcome, PersonId, StepId, StepStatus};
 use casework_products::{Capability, Check, OutcomeRoute, Product};
@@ -115,11 +115,17 @@ impl Work<'_> {
                     .and_then(|pointer| application.pointer(pointer))
                     .and_then(|mrz| serde_json::from_value(mrz.clone()).ok())
                     .map(|mrz| PresentedDocument { mrz });
+                // Without a zone, the fields printed on the document, if given.
+                let printed_document = match document {
+                    Some(_) => None,
+                    None => printed_document(self.product, application),
+                };
                 let request = IdentifyRequested {
                     step,
                     application_date: self.case.received_at.date_naive(),
                     subject,
                     document,
+                    printed_document,
                 };
                 self.record_step(&step_id, service, timeout, &request);
             }
@@ -338,8 +344,37 @@ pub(super) fn subject(
         surname: text_at(application, &product.applicant.surname),
         date_of_birth,
         nationality: optional_text(application, product.applicant.nationality.as_deref())
-            .map(str::to_owned),
+            .and_then(subject_nationality),
         document_number,
+    })
+}
+
+/// A nationality as the events' subject carries it, ISO 3166-1 alpha-3,
+/// from the application's ICAO 9303 code: 9303's one code of another length,
+/// `D` (Germany), is `DEU`; every other 9303 code is three letters already
+/// (`GBR`, `GBN`, `XXA`). Anything else is no nationality: the subject's
+/// schema admits three letters only.
+fn subject_nationality(code: &str) -> Option<String> {
+    match code {
+        "D" => Some("DEU".to_owned()),
+        code if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) => {
+            Some(code.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The identity document's printed fields, when the product's form has them
+/// and the application gives all four; with the applicant's sex, if stated.
+fn printed_document(product: &Product, application: &Value) -> Option<PrintedDocument> {
+    let object = application.pointer(product.applicant.document_printed.as_deref()?)?;
+    let field = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
+    Some(PrintedDocument {
+        number: field("number")?,
+        issuing_state: field("issuing_state")?,
+        issue_date: field("issue_date")?,
+        expiry_date: field("expiry_date")?,
+        sex: optional_text(application, product.applicant.sex.as_deref()).map(str::to_owned),
     })
 }
 

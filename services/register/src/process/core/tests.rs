@@ -131,6 +131,8 @@ impl Case {
                     date_of_expiry: None,
                     expired: Some(false),
                     matches_applicant: Some(true),
+                    basis: None,
+                    failure_codes: None,
                 }),
             },
         )
@@ -212,6 +214,80 @@ fn opening_a_case_asks_for_its_first_stage_and_acknowledges() {
     assert_eq!(request.subject.surname, "Dubois");
     assert_eq!(request.document.map(|d| d.mrz.len()), Some(2));
     assert_eq!(changes.new_steps[0].deadline, Some(at(5)));
+}
+
+/// The identify.requested a newly opened case of `product`'s example
+/// `name` asks for, checked against the event's schema.
+fn identify_request(product: &Product, name: &str) -> (IdentifyRequested, Value) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let registry =
+        casework_contracts::SchemaRegistry::load(&root.join("schemas"), &products().schema_files())
+            .expect("shipped schemas");
+    let (_, changes) = Case::open(product, name);
+    let mut event = changes
+        .events
+        .iter()
+        .find(|e| e.event_type.as_str() == "identify.requested.v1")
+        .cloned()
+        .expect("an identify.requested");
+    registry
+        .validate_event(&mut event)
+        .unwrap_or_else(|e| panic!("{}/{name}: {e}", product.id));
+    (event.payload().unwrap(), event.data)
+}
+
+#[test]
+fn an_application_with_printed_fields_asks_identify_to_check_them() {
+    let products = products();
+    for (id, name, number, state, sex) in [
+        (
+            "visit-visa",
+            "valid-printed-passport",
+            "C01X00T47",
+            "D",
+            Some("male"),
+        ),
+        (
+            "passport-renewal",
+            "valid-printed-passport",
+            "548812390",
+            "GBR",
+            Some("female"),
+        ),
+        (
+            "dbs-basic-check",
+            "valid-printed-document",
+            "EK4419270",
+            "POL",
+            Some("male"),
+        ),
+    ] {
+        let product = products.get(id).unwrap();
+        let (request, data) = identify_request(product, name);
+        assert_eq!(request.document, None, "{id}: no zone");
+        let printed = request.printed_document.expect("printed fields");
+        assert_eq!(printed.number, number, "{id}");
+        assert_eq!(printed.issuing_state, state, "{id}");
+        assert_eq!(printed.sex.as_deref(), sex, "{id}");
+        assert!(data["printed_document"]["issue_date"].is_string(), "{data}");
+        assert!(
+            data["printed_document"]["expiry_date"].is_string(),
+            "{data}"
+        );
+        // The subject is carried as before, its nationality ISO 3166
+        // alpha-3 (9303's D for Germany is DEU).
+        let nationality = if state == "D" { "DEU" } else { state };
+        assert_eq!(
+            request.subject.nationality.as_deref(),
+            Some(nationality),
+            "{id}"
+        );
+    }
+    // With a zone, the zone alone, as before.
+    let visa = products.get("visit-visa").unwrap();
+    let (request, data) = identify_request(visa, "valid-tourist");
+    assert!(request.document.is_some());
+    assert!(data.get("printed_document").is_none(), "{data}");
 }
 
 #[test]

@@ -1,0 +1,608 @@
+//! Forms as data: `config/forms/<product>.toml` says which pages a
+//! product's application has, what each asks and how, and which JSON
+//! Pointer of the application each answer fills. Checked at start against
+//! the product's application schema: every pointer exists, every required
+//! field is asked somewhere, a page shown only on an earlier answer names an
+//! earlier question.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use casework_products::ProductCatalogue;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::WebError;
+
+/// One product's form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    /// The product it applies for (`visit-visa`), also its URL.
+    pub product: String,
+    /// The service's name, on every page: `Apply for a visit visa`.
+    pub title: String,
+    /// The start page's paragraphs.
+    pub start: Vec<String>,
+    /// What happens after applying, on the confirmation page.
+    pub next: Vec<String>,
+    /// The pages, in order.
+    pub pages: Vec<Page>,
+}
+
+/// One page: one question, or a few closely related ones.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// Its URL segment.
+    pub id: String,
+    /// Its heading (a one-question page's label or legend).
+    pub title: String,
+    /// What it asks.
+    pub questions: Vec<Question>,
+    /// Shown only when an earlier answer is this.
+    #[serde(default)]
+    pub show_if: Option<ShowIf>,
+}
+
+/// When a page is shown.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowIf {
+    /// An earlier question's pointer.
+    pub pointer: String,
+    /// The answer that shows the page.
+    pub equals: String,
+}
+
+/// One question.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    /// Where the answer goes in the application.
+    pub pointer: String,
+    /// How it is asked.
+    pub component: Component,
+    /// Its label (on a page of several questions), and its key on the
+    /// check-your-answers page.
+    pub label: String,
+    /// Help under the label.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// The choices of radios and selects.
+    #[serde(default)]
+    pub options: Vec<Choice>,
+    /// Choices from a reference list instead: `countries`.
+    #[serde(default)]
+    pub options_from: Option<String>,
+    /// The HTML `autocomplete` token.
+    #[serde(default)]
+    pub autocomplete: Option<String>,
+    /// Extra classes for the input, e.g. a width.
+    #[serde(default)]
+    pub classes: Option<String>,
+    /// Whether an empty answer is allowed.
+    #[serde(default)]
+    pub optional: bool,
+    /// Store the answer in capitals (codes, passport numbers, postcodes),
+    /// so `ab1 2cd` is not refused for its case.
+    #[serde(default)]
+    pub uppercase: bool,
+    /// What to say when it is wrong.
+    pub errors: Errors,
+}
+
+/// The components a question can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Component {
+    /// A text input.
+    Text,
+    /// An email input.
+    Email,
+    /// A telephone number input.
+    Tel,
+    /// Day, month and year.
+    Date,
+    /// One of a few choices.
+    Radios,
+    /// One of many choices.
+    Select,
+}
+
+/// A choice of a radios or select question.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// What is stored.
+    pub value: String,
+    /// What is shown.
+    pub text: String,
+}
+
+/// Error messages, in plain English, as the GOV.UK pattern asks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Errors {
+    /// When nothing was given.
+    pub required: String,
+    /// When what was given is not valid.
+    pub invalid: String,
+}
+
+/// A reference list of choices (`config/forms/<name>.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChoiceList {
+    choices: Vec<Choice>,
+}
+
+/// Every form, and the reference lists their questions use.
+#[derive(Debug, Clone, Default)]
+pub struct Forms {
+    forms: BTreeMap<String, Form>,
+}
+
+impl Forms {
+    /// Reads every `dir/*.toml` form (and `dir/lists/*.toml` reference
+    /// lists), checking each against its product's application schema.
+    pub fn load(dir: &Path, products: &ProductCatalogue) -> Result<Self, WebError> {
+        let invalid = |path: &Path, why: String| WebError::Form {
+            path: path.display().to_string(),
+            why,
+        };
+        let mut lists: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
+        lists.insert(COUNTRIES.into(), countries());
+        let lists_dir = dir.join("lists");
+        if lists_dir.is_dir() {
+            for path in toml_files(&lists_dir)? {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| invalid(&path, e.to_string()))?;
+                let list: ChoiceList =
+                    toml::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
+                let name = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("")
+                    .to_owned();
+                lists.insert(name, list.choices);
+            }
+        }
+        let mut forms = BTreeMap::new();
+        for path in toml_files(dir)? {
+            let text = std::fs::read_to_string(&path).map_err(|e| invalid(&path, e.to_string()))?;
+            let mut form: Form =
+                toml::from_str(&text).map_err(|e| invalid(&path, e.to_string()))?;
+            let product = products.get(&form.product).ok_or_else(|| {
+                invalid(&path, format!("product `{}` is not defined", form.product))
+            })?;
+            for question in form.pages.iter_mut().flat_map(|p| p.questions.iter_mut()) {
+                if let Some(name) = &question.options_from {
+                    let list = lists.get(name).ok_or_else(|| {
+                        invalid(
+                            &path,
+                            format!("{}: no list `{name}` in lists/", question.pointer),
+                        )
+                    })?;
+                    question.options = list.clone();
+                }
+            }
+            check(&form, &product.application_schema_document)
+                .map_err(|why| invalid(&path, why))?;
+            forms.insert(form.product.clone(), form);
+        }
+        for product in products.products() {
+            if !forms.contains_key(product.id.as_str()) {
+                tracing::warn!(product = %product.id, "no form in {}: applied for through the API only", dir.display());
+            }
+        }
+        Ok(Self { forms })
+    }
+
+    /// The form of a product.
+    pub fn get(&self, product: &str) -> Option<&Form> {
+        self.forms.get(product)
+    }
+
+    /// Every form, by product.
+    pub fn all(&self) -> impl Iterator<Item = &Form> {
+        self.forms.values()
+    }
+}
+
+/// The built-in list of countries: the states and other issuers of ICAO
+/// 9303 (Identify checks codes against the same list), by name.
+const COUNTRIES: &str = "countries";
+
+fn countries() -> Vec<Choice> {
+    let mut choices: Vec<Choice> = casework_mrz::state_codes()
+        .iter()
+        .map(|(code, name)| Choice {
+            value: (*code).to_owned(),
+            text: (*name).to_owned(),
+        })
+        .collect();
+    choices.sort_by(|a, b| a.text.cmp(&b.text));
+    choices
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, WebError> {
+    let read = std::fs::read_dir(dir).map_err(|e| WebError::Form {
+        path: dir.display().to_string(),
+        why: e.to_string(),
+    })?;
+    let mut files: Vec<_> = read
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The schema of the value at `pointer` of documents valid against `schema`.
+pub fn schema_at<'a>(schema: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut node = schema;
+    for part in pointer.split('/').skip(1) {
+        node = node.get("properties")?.get(part)?;
+    }
+    Some(node)
+}
+
+/// Every required leaf of `schema` (pointers), descending into required objects.
+fn required_leaves(schema: &Value, at: &str, out: &mut Vec<String>) {
+    let Some(required) = schema.get("required").and_then(Value::as_array) else {
+        return;
+    };
+    for name in required.iter().filter_map(Value::as_str) {
+        let pointer = format!("{at}/{name}");
+        match schema.get("properties").and_then(|p| p.get(name)) {
+            Some(child) if child.get("type") == Some(&Value::from("object")) => {
+                required_leaves(child, &pointer, out)
+            }
+            _ => out.push(pointer),
+        }
+    }
+}
+
+fn check(form: &Form, schema: &Value) -> Result<(), String> {
+    let mut asked = Vec::new();
+    for page in &form.pages {
+        if let Some(show_if) = &page.show_if
+            && !asked.contains(&show_if.pointer)
+        {
+            return Err(format!(
+                "page `{}`: show_if names `{}`, which no earlier page asks",
+                page.id, show_if.pointer
+            ));
+        }
+        if page.questions.is_empty() {
+            return Err(format!("page `{}` asks nothing", page.id));
+        }
+        for question in &page.questions {
+            if schema_at(schema, &question.pointer).is_none() {
+                return Err(format!(
+                    "page `{}`: `{}` is not a field of the application schema",
+                    page.id, question.pointer
+                ));
+            }
+            let choices = matches!(question.component, Component::Radios | Component::Select);
+            if choices && question.options.is_empty() {
+                return Err(format!(
+                    "page `{}`: `{}` has no options",
+                    page.id, question.pointer
+                ));
+            }
+            asked.push(question.pointer.clone());
+        }
+    }
+    let mut required = Vec::new();
+    required_leaves(schema, "", &mut required);
+    if let Some(missing) = required.iter().find(|r| !asked.contains(r)) {
+        return Err(format!(
+            "the application schema requires `{missing}`, which no page asks"
+        ));
+    }
+    let mut ids: Vec<&str> = form.pages.iter().map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1])
+        || ids.iter().any(|id| ["check", "confirmation"].contains(id))
+    {
+        return Err("page ids are unique, and not `check` or `confirmation`".into());
+    }
+    Ok(())
+}
+
+/// What a person typed, by question pointer: one string, or for a date its
+/// `day`, `month` and `year`.
+pub type Answers = Map<String, Value>;
+
+impl Form {
+    /// The pages shown, given the answers so far.
+    pub fn shown<'a>(&'a self, answers: &'a Answers) -> impl Iterator<Item = &'a Page> {
+        self.pages.iter().filter(move |p| match &p.show_if {
+            None => true,
+            Some(show_if) => {
+                answers.get(&show_if.pointer).and_then(Value::as_str) == Some(&show_if.equals)
+            }
+        })
+    }
+
+    /// A page by id.
+    pub fn page(&self, id: &str) -> Option<&Page> {
+        self.pages.iter().find(|p| p.id == id)
+    }
+
+    /// The application built from the answers of the pages shown.
+    pub fn application(&self, answers: &Answers) -> Value {
+        let mut document = Value::Object(Map::new());
+        for question in self.shown(answers).flat_map(|p| &p.questions) {
+            if let Some(value) = answers
+                .get(&question.pointer)
+                .and_then(|a| question.value_of(a))
+            {
+                set(&mut document, &question.pointer, value);
+            }
+        }
+        document
+    }
+}
+
+impl Question {
+    /// The application's value of an answer (`None` if empty or unusable).
+    pub fn value_of(&self, answer: &Value) -> Option<Value> {
+        match self.component {
+            Component::Date => date_of(answer).map(|d| Value::String(d.to_string())),
+            _ => answer
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    Value::String(if self.uppercase {
+                        s.to_uppercase()
+                    } else {
+                        s.to_owned()
+                    })
+                }),
+        }
+    }
+
+    /// The answer as the check-your-answers page shows it.
+    pub fn display(&self, answer: &Value) -> String {
+        match self.component {
+            Component::Date => date_of(answer)
+                .map(|d| d.format("%-d %B %Y").to_string())
+                .unwrap_or_default(),
+            Component::Radios | Component::Select => {
+                let value = answer.as_str().unwrap_or_default();
+                self.options
+                    .iter()
+                    .find(|c| c.value == value)
+                    .map_or_else(|| value.to_owned(), |c| c.text.clone())
+            }
+            _ => answer.as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Whether the answer is acceptable, against the question and the
+    /// schema of its field: `None`, or the message to show.
+    pub fn error(&self, answer: Option<&Value>, schema: &Value) -> Option<&str> {
+        let empty = match (self.component, answer) {
+            (_, None) => true,
+            (Component::Date, Some(parts)) => ["day", "month", "year"].iter().all(|k| {
+                parts
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .is_none_or(|s| s.trim().is_empty())
+            }),
+            (_, Some(value)) => value.as_str().is_none_or(|s| s.trim().is_empty()),
+        };
+        if empty {
+            return (!self.optional).then_some(self.errors.required.as_str());
+        }
+        let answer = answer?;
+        let Some(value) = self.value_of(answer) else {
+            return Some(&self.errors.invalid);
+        };
+        if matches!(self.component, Component::Radios | Component::Select)
+            && !self
+                .options
+                .iter()
+                .any(|c| Some(c.value.as_str()) == value.as_str())
+        {
+            return Some(&self.errors.invalid);
+        }
+        let valid = schema_at(schema, &self.pointer)
+            .and_then(|field| {
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(field)
+                    .ok()
+            })
+            .is_none_or(|validator| validator.is_valid(&value));
+        (!valid).then_some(self.errors.invalid.as_str())
+    }
+}
+
+/// The date a day/month/year answer names, if it is a real one.
+fn date_of(parts: &Value) -> Option<NaiveDate> {
+    let number = |key: &str| parts.get(key)?.as_str()?.trim().parse::<u32>().ok();
+    let year = i32::try_from(number("year")?).ok().filter(|y| *y >= 1000)?;
+    NaiveDate::from_ymd_opt(year, number("month")?, number("day")?)
+}
+
+/// Sets `value` at `pointer` of `document`, making objects on the way.
+fn set(document: &mut Value, pointer: &str, value: Value) {
+    let mut node = document;
+    let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Object(map) = node else { return };
+        if i + 1 == parts.len() {
+            map.insert((*part).to_owned(), value);
+            return;
+        }
+        node = map
+            .entry((*part).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn question(component: Component, pointer: &str) -> Question {
+        Question {
+            pointer: pointer.into(),
+            component,
+            label: "L".into(),
+            hint: None,
+            options: vec![Choice {
+                value: "tourism".into(),
+                text: "Tourism".into(),
+            }],
+            options_from: None,
+            autocomplete: None,
+            classes: None,
+            optional: false,
+            uppercase: false,
+            errors: Errors {
+                required: "Enter it".into(),
+                invalid: "Not valid".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn answers_are_checked_against_the_question_and_the_schema() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "object", "properties": {
+                "email": {"type": "string", "format": "email"},
+                "born": {"type": "string", "format": "date"},
+                "why": {"enum": ["tourism"]}
+            }}
+        }});
+        let email = question(Component::Email, "/a/email");
+        assert_eq!(email.error(None, &schema), Some("Enter it"));
+        assert_eq!(email.error(Some(&json!("  ")), &schema), Some("Enter it"));
+        assert_eq!(
+            email.error(Some(&json!("nope")), &schema),
+            Some("Not valid")
+        );
+        assert_eq!(email.error(Some(&json!("a@example.org")), &schema), None);
+        let born = question(Component::Date, "/a/born");
+        assert_eq!(
+            born.error(
+                Some(&json!({"day": "31", "month": "2", "year": "1990"})),
+                &schema
+            ),
+            Some("Not valid")
+        );
+        assert_eq!(
+            born.error(Some(&json!({"day": "", "month": "", "year": ""})), &schema),
+            Some("Enter it")
+        );
+        assert_eq!(
+            born.error(
+                Some(&json!({"day": "1", "month": "2", "year": "1990"})),
+                &schema
+            ),
+            None
+        );
+        let why = question(Component::Radios, "/a/why");
+        assert_eq!(
+            why.error(Some(&json!("smuggling")), &schema),
+            Some("Not valid")
+        );
+        assert_eq!(why.display(&json!("tourism")), "Tourism");
+    }
+
+    #[test]
+    fn an_application_is_built_from_the_pages_shown() {
+        let form = Form {
+            product: "p".into(),
+            title: "t".into(),
+            start: vec![],
+            next: vec![],
+            pages: vec![
+                Page {
+                    id: "why".into(),
+                    title: "Why?".into(),
+                    questions: vec![question(Component::Radios, "/travel/purpose")],
+                    show_if: None,
+                },
+                Page {
+                    id: "born".into(),
+                    title: "Born?".into(),
+                    questions: vec![question(Component::Date, "/applicant/date_of_birth")],
+                    show_if: Some(ShowIf {
+                        pointer: "/travel/purpose".into(),
+                        equals: "business".into(),
+                    }),
+                },
+            ],
+        };
+        let mut answers = Answers::new();
+        answers.insert("/travel/purpose".into(), json!("tourism"));
+        answers.insert(
+            "/applicant/date_of_birth".into(),
+            json!({"day": "3", "month": "7", "year": "1990"}),
+        );
+        assert_eq!(form.shown(&answers).count(), 1);
+        assert_eq!(
+            form.application(&answers),
+            json!({"travel": {"purpose": "tourism"}})
+        );
+        answers.insert("/travel/purpose".into(), json!("business"));
+        assert_eq!(
+            form.application(&answers),
+            json!({"travel": {"purpose": "business"}, "applicant": {"date_of_birth": "1990-07-03"}})
+        );
+    }
+
+    #[test]
+    fn the_shipped_forms_ask_every_required_field_of_their_products() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let products = ProductCatalogue::load(&root.join("config/products")).expect("products");
+        let forms = Forms::load(&root.join("config/forms"), &products).expect("forms");
+        for product in products.products() {
+            assert!(
+                forms.get(&product.id).is_some(),
+                "no form for {}",
+                product.id
+            );
+        }
+    }
+
+    #[test]
+    fn a_form_that_misses_a_required_field_or_names_a_wrong_one_is_refused() {
+        let schema = json!({"type": "object", "required": ["a"], "properties": {
+            "a": {"type": "object", "required": ["b", "c"], "properties": {
+                "b": {"type": "string"}, "c": {"type": "string"}
+            }}
+        }});
+        let page = |pointer: &str| Page {
+            id: pointer.replace('/', ""),
+            title: "T".into(),
+            questions: vec![question(Component::Text, pointer)],
+            show_if: None,
+        };
+        let form = |pages| Form {
+            product: "p".into(),
+            title: "t".into(),
+            start: vec![],
+            next: vec![],
+            pages,
+        };
+        let missing = check(&form(vec![page("/a/b")]), &schema).unwrap_err();
+        assert!(missing.contains("`/a/c`"), "{missing}");
+        let wrong = check(
+            &form(vec![page("/a/b"), page("/a/c"), page("/a/d")]),
+            &schema,
+        )
+        .unwrap_err();
+        assert!(wrong.contains("`/a/d` is not a field"), "{wrong}");
+        assert!(check(&form(vec![page("/a/b"), page("/a/c")]), &schema).is_ok());
+    }
+}

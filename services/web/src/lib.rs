@@ -1,0 +1,148 @@
+//! The web front end: GOV.UK Design System pages for members of the public
+//! (apply for a product through its form, check an application's status).
+//!
+//! It is thin: it owns no case data, and builds every page from the
+//! services' HTTP APIs. It stores only sessions and the answers in progress,
+//! in its own database, so any instance can serve any request. Pages work
+//! without JavaScript; every form carries the session's CSRF token; the
+//! Content-Security-Policy allows one inline script, by its hash.
+
+pub mod assets;
+pub mod forms;
+mod pages;
+mod render;
+mod session;
+mod status;
+pub mod tables;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use casework_products::ProductCatalogue;
+use casework_runtime::{RuntimeError, ServiceContext, ServiceParts};
+
+use crate::forms::Forms;
+use crate::render::Renderer;
+use crate::session::Sessions;
+pub use crate::tables::Migrator;
+
+/// The front end's name: its database is `web`.
+pub const NAME: &str = "web";
+
+/// What can go wrong in the front end.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// A form definition is unusable.
+    #[error("form {path}: {why}")]
+    Form {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A template failed to render (a bug: templates are part of the build).
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    /// Its database failed.
+    #[error(transparent)]
+    Store(#[from] casework_store::StoreError),
+    /// A service's API could not be reached or answered nonsense.
+    #[error("{0}")]
+    Api(String),
+}
+
+impl From<sea_orm::DbErr> for WebError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// The front end's running state, shared by its handlers.
+pub(crate) struct Web {
+    pub(crate) forms: Forms,
+    pub(crate) products: Arc<ProductCatalogue>,
+    pub(crate) sessions: Sessions,
+    pub(crate) render: Renderer,
+    pub(crate) api: Api,
+    pub(crate) status_checks_per_minute: u32,
+}
+
+/// Where the services' APIs are, and the client that calls them.
+pub(crate) struct Api {
+    /// `web.api_url`; empty: the listener this request arrived on.
+    base: String,
+    pub(crate) client: reqwest::Client,
+}
+
+impl Api {
+    /// The URL of `path` (`/api/register/...`) for a request that arrived
+    /// on `local` (this process's listener, in `casework up`).
+    pub(crate) fn url(&self, req: &actix_web::HttpRequest, path: &str) -> String {
+        if self.base.is_empty() {
+            // A wildcard listener is reached on loopback, at the same port.
+            let mut local = req.app_config().local_addr();
+            if local.ip().is_unspecified() {
+                local.set_ip(if local.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            format!("http://{local}{path}")
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+}
+
+/// Builds the front end: migrates its database, loads the forms (checked
+/// against the products' schemas) and returns its pages.
+pub async fn build(
+    ctx: ServiceContext,
+    products: Arc<ProductCatalogue>,
+) -> Result<ServiceParts, RuntimeError> {
+    ctx.store.migrate::<Migrator>().await?;
+    let settings = &ctx.settings.web;
+    let forms = Forms::load(&ctx.settings.paths.forms, &products)
+        .map_err(|e| RuntimeError::Config(e.to_string()))?;
+    let assets = assets::Assets::new(&settings.assets);
+    if let Err(why) = assets.check() {
+        // The API still works; pages come unstyled. `make` installs them.
+        tracing::warn!(%why, "govuk-frontend assets missing: run `npm ci`");
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| RuntimeError::Config(format!("web: HTTP client: {e}")))?;
+    let sessions = Sessions::new(
+        ctx.store.clone(),
+        chrono::Duration::minutes(i64::try_from(settings.session_minutes).unwrap_or(60)),
+        settings.secure_cookies,
+    );
+    let web_state = web::Data::new(Web {
+        forms,
+        products,
+        sessions: sessions.clone(),
+        render: Renderer::new().map_err(|e| RuntimeError::Config(e.to_string()))?,
+        api: Api {
+            base: settings.api_url.trim_end_matches('/').to_owned(),
+            client,
+        },
+        status_checks_per_minute: settings.status_checks_per_minute,
+    });
+    let assets = web::Data::new(assets);
+    Ok(ServiceParts {
+        name: NAME,
+        root: true,
+        openapi: pages::openapi(),
+        routes: Arc::new(move |cfg: &mut web::ServiceConfig| {
+            pages::routes(cfg, web_state.clone(), assets.clone())
+        }),
+        consumers: Vec::new(),
+        tasks: vec![Box::new(move |shutdown| {
+            Box::pin(sessions.purge_expired(shutdown))
+        })],
+        stores: vec![ctx.store],
+    })
+}

@@ -1,0 +1,200 @@
+//! Check an application's status: reference and date of birth in, the
+//! status and what happens next out, nothing else. A wrong pair gets the
+//! same answer as an unknown reference; a client address may try
+//! `web.status_checks_per_minute` times a minute.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use casework_contracts::views::{ApplicationStatus, StatusQuery};
+use chrono::{DateTime, NaiveDate};
+use serde_json::{Value, json};
+
+use crate::pages::{HOME, PageResult, field};
+use crate::session::Session;
+use crate::{Web, WebError};
+
+const NOT_FOUND: &str = "We could not find an application with that reference number and date of birth. Check them and try again.";
+
+pub(crate) fn render_form(
+    state: &Web,
+    session: &Session,
+    errors: &[(&str, &str)],
+    reference: &str,
+    date_of_birth: &Value,
+    status: StatusCode,
+) -> PageResult {
+    let error_of = |id: &str| {
+        errors
+            .iter()
+            .find(|(field, _)| *field == id)
+            .map(|(_, m)| json!({"text": m}))
+    };
+    let list: Vec<Value> = errors
+        .iter()
+        .map(|(field, message)| {
+            let anchor = if *field == "date_of_birth" {
+                "#date_of_birth-day"
+            } else {
+                "#reference"
+            };
+            json!({"text": message, "href": anchor})
+        })
+        .collect();
+    state.page(
+        status,
+        "status.html",
+        HOME,
+        Some(session),
+        json!({
+            "errors": list,
+            "reference": reference,
+            "reference_error": error_of("reference"),
+            "date_of_birth": date_of_birth,
+            "date_of_birth_error": error_of("date_of_birth"),
+        }),
+    )
+}
+
+/// `POST /status`.
+pub(crate) async fn check(
+    req: HttpRequest,
+    body: web::Form<Vec<(String, String)>>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let session = state.posted_session(&req, &body).await?;
+    let reference = field(&body, "reference")
+        .unwrap_or_default()
+        .trim()
+        .to_uppercase();
+    let parts = ["day", "month", "year"].map(|p| {
+        field(&body, &format!("date_of_birth-{p}"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    });
+    let typed = json!({"day": parts[0], "month": parts[1], "year": parts[2]});
+    let born = date_of(&parts);
+    let mut errors = Vec::new();
+    if reference.is_empty() {
+        errors.push(("reference", "Enter your reference number"));
+    }
+    if parts.iter().all(String::is_empty) {
+        errors.push(("date_of_birth", "Enter your date of birth"));
+    } else if born.is_none() {
+        errors.push((
+            "date_of_birth",
+            "Date of birth must be a real date, for example 27 3 1990",
+        ));
+    }
+    if !errors.is_empty() {
+        return render_form(
+            &state,
+            &session,
+            &errors,
+            &reference,
+            &typed,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let client = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    if !state
+        .sessions
+        .allow_status_check(&client, state.status_checks_per_minute)
+        .await?
+    {
+        tracing::warn!(%client, "status checks limited");
+        return state.page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "message.html",
+            HOME,
+            Some(&session),
+            json!({
+                "heading": "You have tried too many times",
+                "paragraphs": ["Wait a minute, then try again."],
+                "link": {"href": "/status", "text": "Check the status of your application"},
+            }),
+        );
+    }
+    let query = StatusQuery {
+        reference: reference.clone(),
+        date_of_birth: born.map(|d| d.to_string()).unwrap_or_default(),
+    };
+    let url = state.api.url(&req, "/api/register/v1/status");
+    let response = state
+        .api
+        .client
+        .post(&url)
+        .json(&query)
+        .send()
+        .await
+        .map_err(|e| WebError::Api(format!("POST {url}: {e}")))?;
+    match response.status() {
+        reqwest::StatusCode::OK => {
+            let found: ApplicationStatus = response
+                .json()
+                .await
+                .map_err(|e| WebError::Api(format!("POST {url}: the status: {e}")))?;
+            render_status(&state, &session, &found)
+        }
+        reqwest::StatusCode::NOT_FOUND => {
+            tracing::info!(%client, "status check matched nothing");
+            render_form(
+                &state,
+                &session,
+                &[("reference", NOT_FOUND)],
+                &reference,
+                &typed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        other => Err(WebError::Api(format!("POST {url}: {other}")).into()),
+    }
+}
+
+fn date_of(parts: &[String; 3]) -> Option<NaiveDate> {
+    let year: i32 = parts[2].parse().ok().filter(|y| *y >= 1000)?;
+    NaiveDate::from_ymd_opt(year, parts[1].parse().ok()?, parts[0].parse().ok()?)
+}
+
+/// What the applicant is told about each state.
+fn state_of(found: &ApplicationStatus) -> Value {
+    let days = found.service_level_days;
+    let (tag, classes, next) = match (found.status.as_str(), found.outcome.as_deref()) {
+        (_, Some("granted")) => (
+            "Approved",
+            "govuk-tag--green",
+            "We have approved your application and emailed you. If a document is being issued, we will email you again when it is.".to_owned(),
+        ),
+        (_, Some("refused")) => (
+            "Refused",
+            "govuk-tag--red",
+            "We have refused your application and emailed you the reasons.".to_owned(),
+        ),
+        ("referred", _) => (
+            "Being reviewed",
+            "govuk-tag--yellow",
+            format!("A caseworker is reviewing your application. We aim to decide within {days} working days of receiving it; we will email you when we have."),
+        ),
+        _ => (
+            "Being checked",
+            "govuk-tag--blue",
+            format!("We are checking your application. We aim to decide within {days} working days of receiving it; we will email you when we have."),
+        ),
+    };
+    json!({"tag": tag, "classes": classes, "next": next})
+}
+
+fn render_status(state: &Web, session: &Session, found: &ApplicationStatus) -> PageResult {
+    let received = DateTime::parse_from_rfc3339(&found.received_at)
+        .map(|t| t.format("%-d %B %Y").to_string())
+        .unwrap_or_else(|_| found.received_at.clone());
+    state.page(
+        StatusCode::OK,
+        "status.html",
+        HOME,
+        Some(session),
+        json!({"found": found, "received": received, "state": state_of(found)}),
+    )
+}

@@ -1,0 +1,139 @@
+//! The web front end's own tables: sessions and the answers in progress,
+//! and status checks per client address. It owns no case data.
+
+// `#[async_trait]` migrations need the elided lifetime (see casework-store).
+#![allow(elided_lifetimes_in_paths)]
+
+use async_trait::async_trait;
+use sea_orm::DbErr;
+use sea_orm_migration::prelude::{
+    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
+};
+use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
+
+/// A row of `web_sessions`: one browser's session.
+pub mod session {
+    use sea_orm::entity::prelude::*;
+
+    /// A session: its id is the cookie's value.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "web_sessions")]
+    pub struct Model {
+        /// Random, 32 bytes as hex: the cookie.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The token every form of the session carries (CSRF).
+        pub csrf: String,
+        /// Answers in progress and submissions, by product (a JSON object).
+        pub data: String,
+        /// When it was created.
+        pub created_at: DateTimeUtc,
+        /// When it ends unless used again.
+        pub expires_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `web_status_checks`: one status check, by client address.
+pub mod status_check {
+    use sea_orm::entity::prelude::*;
+
+    /// One attempt.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "web_status_checks")]
+    pub struct Model {
+        /// A UUID.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The client's address.
+        pub client: String,
+        /// When.
+        pub at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The web front end's migrator: the platform's tables, then its own.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = casework_store::migrations::platform();
+        migrations.push(Box::new(CreateSessions));
+        migrations
+    }
+}
+
+fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+struct CreateSessions;
+
+impl MigrationName for CreateSessions {
+    fn name(&self) -> &str {
+        "m20261207_900001_create_web_sessions"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateSessions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(col("web_sessions"))
+                    .if_not_exists()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("csrf")))
+                    .col(text(col("data")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .col(timestamp_with_time_zone(col("expires_at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("web_sessions_expires_at")
+                    .table(col("web_sessions"))
+                    .col(col("expires_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(col("web_status_checks"))
+                    .if_not_exists()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("client")))
+                    .col(timestamp_with_time_zone(col("at")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("web_status_checks_client_at")
+                    .table(col("web_status_checks"))
+                    .col(col("client"))
+                    .col(col("at"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
