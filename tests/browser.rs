@@ -96,7 +96,7 @@ async fn the_front_end_runs_on_its_own_against_the_services_address() {
         .expect("a session cookie")
         .to_owned();
     let csrf = csrf_of(&form.text().await.expect("page"));
-    let check = |dob: [&'static str; 3]| {
+    let check = |reference: String, dob: [&'static str; 3]| {
         client
             .post(format!("{}/status", web.base_url))
             .header(reqwest::header::COOKIE, &cookie)
@@ -109,26 +109,63 @@ async fn the_front_end_runs_on_its_own_against_the_services_address() {
             ])
             .send()
     };
-    let found = check(["12", "4", "1988"]).await.expect("POST /status");
-    assert_eq!(found.status(), reqwest::StatusCode::OK);
-    let page = found.text().await.expect("page");
+    let page_of = |response: reqwest::Response| async move {
+        let status = response.status();
+        (status, response.text().await.expect("page"))
+    };
+    let (status, page) = page_of(
+        check(reference.clone(), ["12", "4", "1988"])
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
     assert!(
         page.contains(&reference) && page.contains("Your visit visa application"),
         "{page}"
     );
-    let wrong = check(["13", "4", "1988"]).await.expect("POST /status");
-    let page = wrong.text().await.expect("page");
-    assert!(page.contains("We could not find an application"), "{page}");
-    assert!(!page.contains("visit visa application"), "{page}");
-    // Ten checks a minute from one address (`web.status_checks_per_minute`):
-    // two made, eight more allowed, the eleventh refused.
-    for _ in 0..8 {
-        let allowed = check(["13", "4", "1988"]).await.expect("POST /status");
-        // Not found is the form again, with its error (422).
-        assert_eq!(allowed.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    // A wrong date of birth: the form again (422), saying nothing of the case.
+    for _ in 0..5 {
+        let (status, page) = page_of(
+            check(reference.clone(), ["13", "4", "1988"])
+                .await
+                .expect("POST"),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.contains("We could not find an application"), "{page}");
+        assert!(!page.contains("visit visa application"), "{page}");
     }
-    let refused = check(["12", "4", "1988"]).await.expect("POST /status");
-    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
-    let page = refused.text().await.expect("page");
-    assert!(!page.contains(&reference), "{page}");
+    // Five failures for the reference: Register refuses it for a day, even
+    // with the right date of birth, from any address.
+    let (status, page) = page_of(
+        check(reference.clone(), ["12", "4", "1988"])
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.contains("Try again tomorrow") && !page.contains("Your visit visa application"),
+        "{page}"
+    );
+    // Ten checks a minute from one address (`web.status_checks_per_minute`):
+    // seven made, three more allowed, the eleventh refused.
+    for _ in 0..3 {
+        let (status, _) = page_of(
+            check("VV-2G5E-DSQB-F".into(), ["1", "1", "1990"])
+                .await
+                .expect("POST"),
+        )
+        .await;
+        assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, page) = page_of(
+        check("VV-2G5E-DSQB-F".into(), ["1", "1", "1990"])
+            .await
+            .expect("POST"),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Wait a minute"), "{page}");
 }

@@ -334,7 +334,9 @@ async fn submit(
 /// Where an application is, for the person who made it.
 ///
 /// The reference and the applicant's date of birth must both match; a wrong
-/// pair gets the same 404 as an unknown reference, so it reveals nothing.
+/// pair gets the same 404 as an unknown reference, so it reveals nothing,
+/// and after five failures in 24 hours a reference is refused (429) even
+/// with the right date of birth.
 /// The answer is the status alone: no names, no evidence.
 #[utoipa::path(
     post,
@@ -346,6 +348,7 @@ async fn submit(
         (status = 200, body = ApplicationStatus),
         (status = 400, body = Problem, description = "Not a status query"),
         (status = 404, body = Problem, description = "No application has that reference and date of birth"),
+        (status = 429, body = Problem, description = "Five failed checks of this reference in 24 hours"),
     )
 )]
 async fn status(
@@ -359,15 +362,73 @@ async fn status(
             "expected {{\"reference\", \"date_of_birth\"}}: {e}"
         ))
     })?;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, PaginatorTrait};
     let not_found = || Problem::not_found("no application has that reference and date of birth");
-    let reference = CaseReference::parse(query.reference.trim()).ok_or_else(not_found)?;
+    let typed = query.reference.trim().to_uppercase();
+    let store = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
+    // Failures are counted per reference, known or not, before anything is
+    // looked up: a reference cannot be tried against every date of birth.
+    let since = chrono::Utc::now() - chrono::Duration::hours(24);
+    let failures = intake::status_failure::Entity::find()
+        .filter(intake::status_failure::Column::Reference.eq(typed.as_str()))
+        .filter(intake::status_failure::Column::FailedAt.gt(since))
+        .count(register.intake_store.connection())
+        .await
+        .map_err(store)?;
+    if failures >= STATUS_FAILURES_PER_DAY {
+        return Err(Problem::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-status-checks",
+            "Too many failed checks of this reference",
+        )
+        .detail("this reference has been checked with a wrong date of birth too often; try again tomorrow"));
+    }
+    let found = match CaseReference::parse(&typed) {
+        Some(reference) => application_status(&register, &reference)
+            .await
+            .map_err(store)?,
+        None => None,
+    };
+    match found {
+        Some((born, status)) if !born.is_empty() && born == query.date_of_birth.trim() => {
+            Ok(HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(status))
+        }
+        _ => {
+            intake::status_failure::ActiveModel {
+                id: Set(uuid::Uuid::now_v7().to_string()),
+                reference: Set(typed),
+                failed_at: Set(chrono::Utc::now()),
+            }
+            .insert(register.intake_store.writer())
+            .await
+            .map_err(store)?;
+            Err(not_found())
+        }
+    }
+}
+
+/// Failed status checks a reference may have in 24 hours.
+const STATUS_FAILURES_PER_DAY: u64 = 5;
+
+/// The applicant's date of birth and the status of the application with
+/// that reference, if there is one. Both databases are read either way, so
+/// the time taken does not say whether the case is open.
+async fn application_status(
+    register: &Register,
+    reference: &CaseReference,
+) -> Result<Option<(String, ApplicationStatus)>, sea_orm::DbErr> {
     let case = case::Entity::find()
         .filter(case::Column::Reference.eq(reference.as_str()))
         .one(register.store.connection())
-        .await
-        .map_err(|e| Problem::from(StoreError::from(e)))?;
-    let (product_id, status, outcome, received_at, born) = match case {
-        Some(case) => (
+        .await?;
+    let received = intake::application::Entity::find()
+        .filter(intake::application::Column::Reference.eq(reference.as_str()))
+        .one(register.intake_store.connection())
+        .await?;
+    let (product_id, status, outcome, received_at, born) = match (case, received) {
+        (Some(case), _) => (
             case.product,
             case.status,
             case.outcome,
@@ -376,13 +437,7 @@ async fn status(
         ),
         // Received, its case not opened yet: the date of birth is in the
         // application as received.
-        None => {
-            let received = intake::application::Entity::find()
-                .filter(intake::application::Column::Reference.eq(reference.as_str()))
-                .one(register.intake_store.connection())
-                .await
-                .map_err(|e| Problem::from(StoreError::from(e)))?
-                .ok_or_else(not_found)?;
+        (None, Some(received)) => {
             let application: serde_json::Value =
                 serde_json::from_str(&received.application).unwrap_or_default();
             let born = register
@@ -400,14 +455,12 @@ async fn status(
                 born,
             )
         }
+        (None, None) => return Ok(None),
     };
-    if born.is_empty() || born != query.date_of_birth.trim() {
-        return Err(not_found());
-    }
     let product = register.products.get(&product_id);
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(ApplicationStatus {
+    Ok(Some((
+        born,
+        ApplicationStatus {
             reference: reference.to_string(),
             product_name: product.map_or_else(|| product_id.clone(), |p| p.name.clone()),
             service_level_days: product.map_or(0, |p| p.service_level_days),
@@ -415,7 +468,8 @@ async fn status(
             status,
             outcome,
             received_at: received_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        }))
+        },
+    )))
 }
 
 /// Read a case: its status and timeline.

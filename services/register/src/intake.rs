@@ -56,8 +56,35 @@ pub mod application {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A status check that named a reference with the wrong date of birth (or
+/// no such reference): counted per reference, so a reference from a
+/// confirmation email cannot be tried against every date of birth.
+pub mod status_failure {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `status_failures`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "status_failures")]
+    pub struct Model {
+        /// Its id (UUIDv7).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The reference as typed (normalised), whether or not it exists.
+        #[sea_orm(indexed)]
+        pub reference: String,
+        /// When the check failed.
+        pub failed_at: DateTimeUtc,
+    }
+
+    /// No relations declared.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The intake database's migrator: the platform's tables (its outbox and
-/// idempotency keys), then applications.
+/// idempotency keys), then applications and failed status checks.
 #[derive(Debug)]
 pub struct Migrator;
 
@@ -65,6 +92,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
         migrations.push(Box::new(CreateApplications));
+        migrations.push(Box::new(CreateStatusFailures));
         migrations
     }
 }
@@ -110,6 +138,56 @@ impl MigrationTrait for CreateApplications {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(Applications::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum StatusFailures {
+    Table,
+    Id,
+    Reference,
+    FailedAt,
+}
+
+struct CreateStatusFailures;
+
+impl MigrationName for CreateStatusFailures {
+    fn name(&self) -> &str {
+        "m20261207_200002_create_status_failures"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for CreateStatusFailures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(StatusFailures::Table)
+                    .if_not_exists()
+                    .col(string(StatusFailures::Id).primary_key())
+                    .col(string(StatusFailures::Reference))
+                    .col(timestamp_with_time_zone(StatusFailures::FailedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("status_failures_reference")
+                    .table(StatusFailures::Table)
+                    .col(StatusFailures::Reference)
+                    .col(StatusFailures::FailedAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(StatusFailures::Table).to_owned())
             .await
     }
 }

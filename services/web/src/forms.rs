@@ -91,6 +91,19 @@ pub struct Question {
     pub uppercase: bool,
     /// What to say when it is wrong.
     pub errors: Errors,
+    /// The schema of its field, compiled when the form is loaded.
+    #[serde(skip)]
+    pub field_schema: Option<FieldSchema>,
+}
+
+/// A field's schema, compiled once.
+#[derive(Clone)]
+pub struct FieldSchema(std::sync::Arc<jsonschema::Validator>);
+
+impl std::fmt::Debug for FieldSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FieldSchema")
+    }
 }
 
 /// The components a question can use.
@@ -138,7 +151,7 @@ struct ChoiceList {
     choices: Vec<Choice>,
 }
 
-/// Every form, and the reference lists their questions use.
+/// Every form, its questions' choices filled in from the reference lists.
 #[derive(Debug, Clone, Default)]
 pub struct Forms {
     forms: BTreeMap<String, Form>,
@@ -318,13 +331,21 @@ fn check(form: &Form, schema: &Value) -> Result<(), String> {
 pub type Answers = Map<String, Value>;
 
 impl Form {
-    /// The pages shown, given the answers so far.
+    /// The pages shown, given the answers so far. A condition counts only
+    /// on an answer to a page that is itself shown, so a stale answer on a
+    /// page no longer asked shows nothing.
     pub fn shown<'a>(&'a self, answers: &'a Answers) -> impl Iterator<Item = &'a Page> {
-        self.pages.iter().filter(move |p| match &p.show_if {
-            None => true,
-            Some(show_if) => {
-                answers.get(&show_if.pointer).and_then(Value::as_str) == Some(&show_if.equals)
+        let mut asked: Vec<&str> = Vec::new();
+        self.pages.iter().filter(move |p| {
+            let shown = p.show_if.as_ref().is_none_or(|show_if| {
+                asked.contains(&show_if.pointer.as_str())
+                    && answers.get(&show_if.pointer).and_then(Value::as_str)
+                        == Some(show_if.equals.as_str())
+            });
+            if shown {
+                asked.extend(p.questions.iter().map(|q| q.pointer.as_str()));
             }
+            shown
         })
     }
 
@@ -380,13 +401,33 @@ impl Question {
                     .find(|c| c.value == value)
                     .map_or_else(|| value.to_owned(), |c| c.text.clone())
             }
-            _ => answer.as_str().unwrap_or_default().to_owned(),
+            // What will be sent: trimmed, in capitals where the question says so.
+            _ => self
+                .value_of(answer)
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
         }
+    }
+
+    /// Compiles the schema of its field in the application's `schema`.
+    pub fn compile(&mut self, schema: &Value) -> Result<(), String> {
+        let field = schema_at(schema, &self.pointer).ok_or_else(|| {
+            format!(
+                "`{}` is not a field of the application schema",
+                self.pointer
+            )
+        })?;
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(field)
+            .map_err(|e| format!("the schema of `{}` cannot be compiled: {e}", self.pointer))?;
+        self.field_schema = Some(FieldSchema(std::sync::Arc::new(validator)));
+        Ok(())
     }
 
     /// Whether the answer is acceptable, against the question and the
     /// schema of its field: `None`, or the message to show.
-    pub fn error(&self, answer: Option<&Value>, schema: &Value) -> Option<&str> {
+    pub fn error(&self, answer: Option<&Value>) -> Option<&str> {
         let empty = match (self.component, answer) {
             (_, None) => true,
             (Component::Date, Some(parts)) => ["day", "month", "year"].iter().all(|k| {
@@ -412,20 +453,16 @@ impl Question {
         {
             return Some(&self.errors.invalid);
         }
-        let valid = schema_at(schema, &self.pointer)
-            .and_then(|field| {
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(field)
-                    .ok()
-            })
-            .is_none_or(|validator| validator.is_valid(&value));
+        let valid = self
+            .field_schema
+            .as_ref()
+            .is_none_or(|field| field.0.is_valid(&value));
         (!valid).then_some(self.errors.invalid.as_str())
     }
 }
 
 /// The date a day/month/year answer names, if it is a real one.
-fn date_of(parts: &Value) -> Option<NaiveDate> {
+pub(crate) fn date_of(parts: &Value) -> Option<NaiveDate> {
     let number = |key: &str| parts.get(key)?.as_str()?.trim().parse::<u32>().ok();
     let year = i32::try_from(number("year")?).ok().filter(|y| *y >= 1000)?;
     NaiveDate::from_ymd_opt(year, number("month")?, number("day")?)
@@ -471,6 +508,7 @@ mod tests {
                 required: "Enter it".into(),
                 invalid: "Not valid".into(),
             },
+            field_schema: None,
         }
     }
 
@@ -483,38 +521,31 @@ mod tests {
                 "why": {"enum": ["tourism"]}
             }}
         }});
-        let email = question(Component::Email, "/a/email");
-        assert_eq!(email.error(None, &schema), Some("Enter it"));
-        assert_eq!(email.error(Some(&json!("  ")), &schema), Some("Enter it"));
+        let compiled = |component, pointer| {
+            let mut q = question(component, pointer);
+            q.compile(&schema).expect("compiles");
+            q
+        };
+        let email = compiled(Component::Email, "/a/email");
+        assert_eq!(email.error(None), Some("Enter it"));
+        assert_eq!(email.error(Some(&json!("  "))), Some("Enter it"));
+        assert_eq!(email.error(Some(&json!("nope"))), Some("Not valid"));
+        assert_eq!(email.error(Some(&json!("a@example.org"))), None);
+        let born = compiled(Component::Date, "/a/born");
         assert_eq!(
-            email.error(Some(&json!("nope")), &schema),
+            born.error(Some(&json!({"day": "31", "month": "2", "year": "1990"}))),
             Some("Not valid")
         );
-        assert_eq!(email.error(Some(&json!("a@example.org")), &schema), None);
-        let born = question(Component::Date, "/a/born");
         assert_eq!(
-            born.error(
-                Some(&json!({"day": "31", "month": "2", "year": "1990"})),
-                &schema
-            ),
-            Some("Not valid")
-        );
-        assert_eq!(
-            born.error(Some(&json!({"day": "", "month": "", "year": ""})), &schema),
+            born.error(Some(&json!({"day": "", "month": "", "year": ""}))),
             Some("Enter it")
         );
         assert_eq!(
-            born.error(
-                Some(&json!({"day": "1", "month": "2", "year": "1990"})),
-                &schema
-            ),
+            born.error(Some(&json!({"day": "1", "month": "2", "year": "1990"}))),
             None
         );
-        let why = question(Component::Radios, "/a/why");
-        assert_eq!(
-            why.error(Some(&json!("smuggling")), &schema),
-            Some("Not valid")
-        );
+        let why = compiled(Component::Radios, "/a/why");
+        assert_eq!(why.error(Some(&json!("smuggling"))), Some("Not valid"));
         assert_eq!(why.display(&json!("tourism")), "Tourism");
     }
 
@@ -559,6 +590,40 @@ mod tests {
             form.application(&answers),
             json!({"travel": {"purpose": "business"}, "applicant": {"date_of_birth": "1990-07-03"}})
         );
+    }
+
+    #[test]
+    fn a_stale_answer_on_a_page_no_longer_shown_shows_nothing() {
+        let page = |id: &str, pointer: &str, show_if: Option<(&str, &str)>| Page {
+            id: id.into(),
+            title: id.into(),
+            questions: vec![question(Component::Radios, pointer)],
+            show_if: show_if.map(|(pointer, equals)| ShowIf {
+                pointer: pointer.into(),
+                equals: equals.into(),
+            }),
+        };
+        let form = Form {
+            product: "p".into(),
+            title: "t".into(),
+            start: vec![],
+            next: vec![],
+            pages: vec![
+                page("why", "/why", None),
+                page("sponsored", "/sponsored", Some(("/why", "business"))),
+                page("sponsor", "/sponsor", Some(("/sponsored", "tourism"))),
+            ],
+        };
+        let mut answers = Answers::new();
+        answers.insert("/why".into(), json!("business"));
+        answers.insert("/sponsored".into(), json!("tourism"));
+        answers.insert("/sponsor".into(), json!("tourism"));
+        let ids = |a: &Answers| form.shown(a).map(|p| p.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&answers), ["why", "sponsored", "sponsor"]);
+        // The first answer changes: the second page goes, and the third with it.
+        answers.insert("/why".into(), json!("tourism"));
+        assert_eq!(ids(&answers), ["why"]);
+        assert_eq!(form.application(&answers), json!({"why": "tourism"}));
     }
 
     #[test]

@@ -61,7 +61,6 @@ impl From<sea_orm::DbErr> for WebError {
 /// The front end's running state, shared by its handlers.
 pub(crate) struct Web {
     pub(crate) forms: Forms,
-    pub(crate) products: Arc<ProductCatalogue>,
     pub(crate) sessions: Sessions,
     pub(crate) render: Renderer,
     pub(crate) api: Api,
@@ -122,7 +121,6 @@ pub async fn build(
     );
     let web_state = web::Data::new(Web {
         forms,
-        products,
         sessions: sessions.clone(),
         render: Renderer::new().map_err(|e| RuntimeError::Config(e.to_string()))?,
         api: Api {

@@ -142,7 +142,6 @@ impl actix_web::ResponseError for PageError {
                 "Sorry, you’ll have to start again",
                 vec![
                     "You have not done anything for a while, or the page you sent was out of date, so we have not saved what you sent.",
-                    "Your other answers are kept for an hour after you last sent one.",
                 ],
                 json!({"href": "/", "text": "Start again"}),
             ),
@@ -150,7 +149,7 @@ impl actix_web::ResponseError for PageError {
                 tracing::error!(error = %err, "page failed");
                 (
                     "Sorry, there is a problem with the service",
-                    vec!["Try again later. Your answers have been saved."],
+                    vec!["Try again later."],
                     json!({"href": "/", "text": "Go to the start"}),
                 )
             }
@@ -258,13 +257,6 @@ impl Web {
     fn form(&self, product: &str) -> Result<&Form, PageError> {
         self.forms.get(product).ok_or(PageError::NotFound)
     }
-
-    fn schema(&self, product: &str) -> &Value {
-        static EMPTY: Value = Value::Null;
-        self.products
-            .get(product)
-            .map_or(&EMPTY, |p| &p.application_schema_document)
-    }
 }
 
 /// The value of form field `name`.
@@ -362,6 +354,19 @@ async fn answer(
     let form = state.form(&product)?;
     let page = form.page(&page_id).ok_or(PageError::NotFound)?;
     let mut session = state.posted_session(&req, &body).await?;
+    let shown = session
+        .data
+        .answers
+        .get(&product)
+        .is_none_or(|answers| form.shown(answers).any(|p| p.id == page.id));
+    if !shown {
+        // Not asked, given the answers so far: nothing of it is kept.
+        return Ok(see_other(
+            &format!("/apply/{product}/check"),
+            None,
+            state.sessions.secure,
+        ));
+    }
     let answers = session.data.answers.entry(product.clone()).or_default();
     for question in &page.questions {
         let name = field_name(&question.pointer);
@@ -383,11 +388,10 @@ async fn answer(
     // The answers changed: a check-your-answers page shown before is stale.
     session.data.submission_keys.remove(&product);
     state.sessions.save(&session).await?;
-    let schema = state.schema(&product);
     let errors: Vec<(&Question, &str)> = page
         .questions
         .iter()
-        .filter_map(|q| q.error(answers.get(&q.pointer), schema).map(|e| (q, e)))
+        .filter_map(|q| q.error(answers.get(&q.pointer)).map(|e| (q, e)))
         .collect();
     let to_check = returning.to.as_deref() == Some("check");
     if !errors.is_empty() {
@@ -454,9 +458,9 @@ fn render_question(
     let error_list: Vec<Value> = errors
         .iter()
         .map(|(q, message)| {
+            // A date's first field; a radio group's first radio has its name as id.
             let anchor = match q.component {
                 Component::Date => format!("#{}-day", field_name(&q.pointer)),
-                Component::Radios => format!("#{}", field_name(&q.pointer)),
                 _ => format!("#{}", field_name(&q.pointer)),
             };
             json!({"text": message, "href": anchor})
@@ -486,6 +490,24 @@ fn render_question(
             "back": back,
         }),
     )
+}
+
+/// A date input's three fields with what was typed, and their
+/// `autocomplete` tokens (`bday` → `bday-day`, `bday-month`, `bday-year`).
+pub(crate) fn date_items(answer: Option<&Value>, autocomplete: Option<&str>) -> Value {
+    let part = |name: &str, width: &str| {
+        json!({
+            "name": name,
+            "value": answer.and_then(|a| a.get(name)).cloned().unwrap_or(Value::Null),
+            "classes": width,
+            "autocomplete": autocomplete.map(|a| format!("{a}-{name}")),
+        })
+    };
+    json!([
+        part("day", "govuk-input--width-2"),
+        part("month", "govuk-input--width-2"),
+        part("year", "govuk-input--width-4"),
+    ])
 }
 
 /// The component and its Design System parameters for one question.
@@ -525,7 +547,7 @@ fn question_field(
                 "fieldset": {"legend": {"text": text, "isPageHeading": heading,
                     "classes": if heading { "govuk-fieldset__legend--l" } else { "govuk-fieldset__legend--s" }}},
                 "hint": hint, "errorMessage": error,
-                "values": answer.cloned().unwrap_or(Value::Null),
+                "items": date_items(answer, q.autocomplete.as_deref()),
             }
         }),
         Component::Radios => json!({
@@ -559,11 +581,11 @@ fn question_field(
 }
 
 /// The first page shown whose answers are missing or wrong, if any.
-fn first_unanswered<'a>(form: &'a Form, answers: &'a Answers, schema: &Value) -> Option<&'a Page> {
+fn first_unanswered<'a>(form: &'a Form, answers: &'a Answers) -> Option<&'a Page> {
     form.shown(answers).find(|p| {
         p.questions
             .iter()
-            .any(|q| q.error(answers.get(&q.pointer), schema).is_some())
+            .any(|q| q.error(answers.get(&q.pointer)).is_some())
     })
 }
 
@@ -576,7 +598,7 @@ async fn check(req: HttpRequest, product: web::Path<String>, state: web::Data<We
         .get(form.product.as_str())
         .cloned()
         .unwrap_or_default();
-    if let Some(page) = first_unanswered(form, &answers, state.schema(&product)) {
+    if let Some(page) = first_unanswered(form, &answers) {
         return Ok(see_other(
             &format!("/apply/{product}/{}", page.id),
             Some(&session),
@@ -731,8 +753,21 @@ async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let detail = response.text().await.unwrap_or_default();
-    Err(WebError::Api(format!("POST {url}: {status}: {detail}")).into())
+    if status == reqwest::StatusCode::CONFLICT {
+        // Register has seen this key with another application (the form
+        // changed between showing the check page and sending it): a new key
+        // and the check page again, never the same refusal on every retry.
+        tracing::warn!(%product, "submission key refused by Register as used; a new one is made");
+        session.data.submission_keys.remove(&form.product);
+        state.sessions.save(&session).await?;
+        return Ok(see_other(
+            &format!("/apply/{product}/check"),
+            None,
+            state.sessions.secure,
+        ));
+    }
+    // Register's answer is not logged: it may repeat what was typed.
+    Err(WebError::Api(format!("POST {url}: {status}")).into())
 }
 
 /// Register's field errors, as error summary items linking to the page
@@ -747,12 +782,15 @@ fn refused_fields(form: &Form, answers: &Answers, problem: &Value) -> Vec<Value>
         .iter()
         .map(|e| {
             let pointer = e.get("pointer").and_then(Value::as_str).unwrap_or_default();
+            let asks = |q: &&Question| {
+                pointer == q.pointer || pointer.starts_with(&format!("{}/", q.pointer))
+            };
             let page = form
                 .shown(answers)
-                .find(|p| p.questions.iter().any(|q| pointer.starts_with(&q.pointer)));
+                .find(|p| p.questions.iter().any(|q| asks(&q)));
             match page {
                 Some(page) => {
-                    let q = page.questions.iter().find(|q| pointer.starts_with(&q.pointer));
+                    let q = page.questions.iter().find(asks);
                     json!({
                         "text": q.map_or(page.title.as_str(), |q| q.errors.invalid.as_str()),
                         "href": format!("/apply/{}/{}?return=check", form.product, page.id),

@@ -82,8 +82,9 @@ mod tests {
             .replace("&#x27;", "&#39;")
     }
 
-    /// For each component this service renders, the fixtures covering the
-    /// options it uses, which its macro must reproduce exactly. (The
+    /// For each component ported (the public pages use most; checkboxes,
+    /// notification banner and table are for the caseworkers' pages), the
+    /// fixtures covering the options used, which its macro must reproduce exactly. (The
     /// package's other fixtures exercise options the service never passes:
     /// `attributes`, prefixes, conditional reveals, summary cards.)
     const FIXTURES: &[(&str, &[&str])] = &[

@@ -1,5 +1,5 @@
 //! Sessions: a random token in an `HttpOnly`, `SameSite=Lax` cookie
-//! (`Secure` behind TLS), its SHA-256 the key of a row in the front end's
+//! (`Secure` when `web.secure_cookies` is set, as it must be behind TLS), its SHA-256 the key of a row in the front end's
 //! own database (so a copy of the table opens no sessions), holding the
 //! answers in progress and the CSRF token every form carries. A session
 //! ends after `web.session_minutes` without a request.

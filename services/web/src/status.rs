@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use casework_contracts::views::{ApplicationStatus, StatusQuery};
-use chrono::{DateTime, NaiveDate};
+use chrono::DateTime;
 use serde_json::{Value, json};
 
 use crate::pages::{HOME, PageResult, field};
@@ -49,7 +49,7 @@ pub(crate) fn render_form(
             "errors": list,
             "reference": reference,
             "reference_error": error_of("reference"),
-            "date_of_birth": date_of_birth,
+            "date_of_birth_items": crate::pages::date_items(Some(date_of_birth), Some("bday")),
             "date_of_birth_error": error_of("date_of_birth"),
         }),
     )
@@ -73,7 +73,7 @@ pub(crate) async fn check(
             .to_owned()
     });
     let typed = json!({"day": parts[0], "month": parts[1], "year": parts[2]});
-    let born = date_of(&parts);
+    let born = crate::forms::date_of(&typed);
     let mut errors = Vec::new();
     if reference.is_empty() {
         errors.push(("reference", "Enter your reference number"));
@@ -104,18 +104,9 @@ pub(crate) async fn check(
         .allow_status_check(&client, state.status_checks_per_minute)
         .await?
     {
-        tracing::warn!(%client, "status checks limited");
-        return state.page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "message.html",
-            HOME,
-            Some(&session),
-            json!({
-                "heading": "You have tried too many times",
-                "paragraphs": ["Wait a minute, then try again."],
-                "link": {"href": "/status", "text": "Check the status of your application"},
-            }),
-        );
+        // The address is personal data: the log says only that it happened.
+        tracing::warn!("status checks limited for a client address");
+        return too_many(&state, &session, "Wait a minute, then try again.");
     }
     let query = StatusQuery {
         reference: reference.clone(),
@@ -138,8 +129,14 @@ pub(crate) async fn check(
                 .map_err(|e| WebError::Api(format!("POST {url}: the status: {e}")))?;
             render_status(&state, &session, &found)
         }
+        // Register limits failed checks per reference, whoever makes them.
+        reqwest::StatusCode::TOO_MANY_REQUESTS => too_many(
+            &state,
+            &session,
+            "This reference number has been checked with a wrong date of birth too many times. Try again tomorrow.",
+        ),
         reqwest::StatusCode::NOT_FOUND => {
-            tracing::info!(%client, "status check matched nothing");
+            tracing::info!("status check matched nothing");
             render_form(
                 &state,
                 &session,
@@ -153,9 +150,18 @@ pub(crate) async fn check(
     }
 }
 
-fn date_of(parts: &[String; 3]) -> Option<NaiveDate> {
-    let year: i32 = parts[2].parse().ok().filter(|y| *y >= 1000)?;
-    NaiveDate::from_ymd_opt(year, parts[1].parse().ok()?, parts[0].parse().ok()?)
+fn too_many(state: &Web, session: &Session, paragraph: &str) -> PageResult {
+    state.page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "message.html",
+        HOME,
+        Some(session),
+        json!({
+            "heading": "You have tried too many times",
+            "paragraphs": [paragraph],
+            "link": {"href": "/status", "text": "Check the status of your application"},
+        }),
+    )
 }
 
 /// What the applicant is told about each state.

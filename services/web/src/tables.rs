@@ -15,11 +15,12 @@ use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
 pub mod session {
     use sea_orm::entity::prelude::*;
 
-    /// A session: its id is the cookie's value.
+    /// A session, keyed by the SHA-256 of its cookie's token.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "web_sessions")]
     pub struct Model {
-        /// Random, 32 bytes as hex: the cookie.
+        /// The hex SHA-256 of the cookie's random token (32 bytes,
+        /// base64url): a copy of the table opens no sessions.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
         /// The token every form of the session carries (CSRF).
