@@ -89,6 +89,16 @@ pub struct Question {
     /// so `ab1 2cd` is not refused for its case.
     #[serde(default)]
     pub uppercase: bool,
+    /// A date that must be before today (a date of birth, of issue).
+    #[serde(default)]
+    pub past: bool,
+    /// A date that must be after today (a journey's start).
+    #[serde(default)]
+    pub future: bool,
+    /// A date that must be after the answer to this earlier date question
+    /// (expiry after issue, departure after arrival).
+    #[serde(default)]
+    pub after: Option<String>,
     /// What to say when it is wrong.
     pub errors: Errors,
     /// The schema of its field, compiled when the form is loaded.
@@ -142,6 +152,10 @@ pub struct Errors {
     pub required: String,
     /// When what was given is not valid.
     pub invalid: String,
+    /// When a date is real but on the wrong side of today or of another
+    /// answer (`past`, `future`, `after`).
+    #[serde(default)]
+    pub order: Option<String>,
 }
 
 /// A reference list of choices (`config/forms/<name>.toml`).
@@ -280,6 +294,7 @@ fn required_leaves(schema: &Value, at: &str, out: &mut Vec<String>) {
 
 fn check(form: &Form, schema: &Value) -> Result<(), String> {
     let mut asked = Vec::new();
+    let mut asked_dates: Vec<String> = Vec::new();
     for page in &form.pages {
         if let Some(show_if) = &page.show_if
             && !asked.contains(&show_if.pointer)
@@ -298,6 +313,24 @@ fn check(form: &Form, schema: &Value) -> Result<(), String> {
                     "page `{}`: `{}` is not a field of the application schema",
                     page.id, question.pointer
                 ));
+            }
+            let dated = question.past || question.future || question.after.is_some();
+            if dated && (question.component != Component::Date || question.errors.order.is_none()) {
+                return Err(format!(
+                    "page `{}`: `{}`: past, future and after are for dates, with an `order` error message",
+                    page.id, question.pointer
+                ));
+            }
+            if let Some(earlier) = &question.after
+                && !asked_dates.contains(earlier)
+            {
+                return Err(format!(
+                    "page `{}`: `{}` must be after `{earlier}`, which is not an earlier date question",
+                    page.id, question.pointer
+                ));
+            }
+            if question.component == Component::Date {
+                asked_dates.push(question.pointer.clone());
             }
             let choices = matches!(question.component, Component::Radios | Component::Select);
             if choices && question.options.is_empty() {
@@ -425,9 +458,11 @@ impl Question {
         Ok(())
     }
 
-    /// Whether the answer is acceptable, against the question and the
-    /// schema of its field: `None`, or the message to show.
-    pub fn error(&self, answer: Option<&Value>) -> Option<&str> {
+    /// Whether the answer to it in `answers` is acceptable, against the
+    /// question (and, for a date, today and the dates it must follow) and
+    /// the schema of its field: `None`, or the message to show.
+    pub fn error(&self, answers: &Answers, today: NaiveDate) -> Option<&str> {
+        let answer = answers.get(&self.pointer);
         let empty = match (self.component, answer) {
             (_, None) => true,
             (Component::Date, Some(parts)) => ["day", "month", "year"].iter().all(|k| {
@@ -457,7 +492,26 @@ impl Question {
             .field_schema
             .as_ref()
             .is_none_or(|field| field.0.is_valid(&value));
-        (!valid).then_some(self.errors.invalid.as_str())
+        if !valid {
+            return Some(&self.errors.invalid);
+        }
+        if let Some(date) = (self.component == Component::Date)
+            .then(|| date_of(answer))
+            .flatten()
+        {
+            let earlier = self
+                .after
+                .as_ref()
+                .and_then(|p| answers.get(p))
+                .and_then(date_of);
+            let out_of_order = (self.past && date >= today)
+                || (self.future && date <= today)
+                || earlier.is_some_and(|e| date <= e);
+            if out_of_order {
+                return self.errors.order.as_deref();
+            }
+        }
+        None
     }
 }
 
@@ -504,9 +558,13 @@ mod tests {
             classes: None,
             optional: false,
             uppercase: false,
+            past: false,
+            future: false,
+            after: None,
             errors: Errors {
                 required: "Enter it".into(),
                 invalid: "Not valid".into(),
+                order: Some("Wrong order".into()),
             },
             field_schema: None,
         }
@@ -526,27 +584,72 @@ mod tests {
             q.compile(&schema).expect("compiles");
             q
         };
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).expect("a date");
+        let error_of = |q: &Question, answer: Option<Value>| {
+            let mut answers = Answers::new();
+            if let Some(answer) = answer {
+                answers.insert(q.pointer.clone(), answer);
+            }
+            q.error(&answers, today).map(str::to_owned)
+        };
         let email = compiled(Component::Email, "/a/email");
-        assert_eq!(email.error(None), Some("Enter it"));
-        assert_eq!(email.error(Some(&json!("  "))), Some("Enter it"));
-        assert_eq!(email.error(Some(&json!("nope"))), Some("Not valid"));
-        assert_eq!(email.error(Some(&json!("a@example.org"))), None);
-        let born = compiled(Component::Date, "/a/born");
+        assert_eq!(error_of(&email, None).as_deref(), Some("Enter it"));
         assert_eq!(
-            born.error(Some(&json!({"day": "31", "month": "2", "year": "1990"}))),
-            Some("Not valid")
-        );
-        assert_eq!(
-            born.error(Some(&json!({"day": "", "month": "", "year": ""}))),
+            error_of(&email, Some(json!("  "))).as_deref(),
             Some("Enter it")
         );
         assert_eq!(
-            born.error(Some(&json!({"day": "1", "month": "2", "year": "1990"}))),
-            None
+            error_of(&email, Some(json!("nope"))).as_deref(),
+            Some("Not valid")
         );
+        assert_eq!(error_of(&email, Some(json!("a@example.org"))), None);
+        let mut born = compiled(Component::Date, "/a/born");
+        let date = |d: &str, m: &str, y: &str| Some(json!({"day": d, "month": m, "year": y}));
+        assert_eq!(
+            error_of(&born, date("31", "2", "1990")).as_deref(),
+            Some("Not valid")
+        );
+        assert_eq!(
+            error_of(&born, date("", "", "")).as_deref(),
+            Some("Enter it")
+        );
+        assert_eq!(error_of(&born, date("1", "2", "1990")), None);
+        born.past = true;
+        assert_eq!(
+            error_of(&born, date("6", "12", "2026")).as_deref(),
+            Some("Wrong order")
+        );
+        assert_eq!(error_of(&born, date("5", "12", "2026")), None);
         let why = compiled(Component::Radios, "/a/why");
-        assert_eq!(why.error(Some(&json!("smuggling"))), Some("Not valid"));
+        assert_eq!(
+            error_of(&why, Some(json!("smuggling"))).as_deref(),
+            Some("Not valid")
+        );
         assert_eq!(why.display(&json!("tourism")), "Tourism");
+    }
+
+    #[test]
+    fn a_date_after_another_answer_is_checked_against_it() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).expect("a date");
+        let mut leave = question(Component::Date, "/leave");
+        leave.after = Some("/arrive".into());
+        let mut answers = Answers::new();
+        answers.insert(
+            "/leave".into(),
+            json!({"day": "10", "month": "1", "year": "2027"}),
+        );
+        // The earlier answer not given (or not a date): nothing to compare.
+        assert_eq!(leave.error(&answers, today), None);
+        answers.insert(
+            "/arrive".into(),
+            json!({"day": "10", "month": "1", "year": "2027"}),
+        );
+        assert_eq!(leave.error(&answers, today), Some("Wrong order"));
+        answers.insert(
+            "/arrive".into(),
+            json!({"day": "9", "month": "1", "year": "2027"}),
+        );
+        assert_eq!(leave.error(&answers, today), None);
     }
 
     #[test]

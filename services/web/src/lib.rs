@@ -65,6 +65,8 @@ pub(crate) struct Web {
     pub(crate) render: Renderer,
     pub(crate) api: Api,
     pub(crate) status_checks_per_minute: u32,
+    /// Today, for the dates people type (`clock.today`).
+    pub(crate) clock: casework_runtime::Clock,
 }
 
 /// Where the services' APIs are, and the client that calls them.
@@ -128,6 +130,7 @@ pub async fn build(
             client,
         },
         status_checks_per_minute: settings.status_checks_per_minute,
+        clock: ctx.clock,
     });
     let assets = web::Data::new(assets);
     Ok(ServiceParts {

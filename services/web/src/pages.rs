@@ -391,7 +391,7 @@ async fn answer(
     let errors: Vec<(&Question, &str)> = page
         .questions
         .iter()
-        .filter_map(|q| q.error(answers.get(&q.pointer)).map(|e| (q, e)))
+        .filter_map(|q| q.error(&answers, state.clock.today()).map(|e| (q, e)))
         .collect();
     let to_check = returning.to.as_deref() == Some("check");
     if !errors.is_empty() {
@@ -581,11 +581,15 @@ fn question_field(
 }
 
 /// The first page shown whose answers are missing or wrong, if any.
-fn first_unanswered<'a>(form: &'a Form, answers: &'a Answers) -> Option<&'a Page> {
+fn first_unanswered<'a>(
+    form: &'a Form,
+    answers: &'a Answers,
+    today: chrono::NaiveDate,
+) -> Option<&'a Page> {
     form.shown(answers).find(|p| {
         p.questions
             .iter()
-            .any(|q| q.error(answers.get(&q.pointer)).is_some())
+            .any(|q| q.error(answers, today).is_some())
     })
 }
 
@@ -598,7 +602,7 @@ async fn check(req: HttpRequest, product: web::Path<String>, state: web::Data<We
         .get(form.product.as_str())
         .cloned()
         .unwrap_or_default();
-    if let Some(page) = first_unanswered(form, &answers) {
+    if let Some(page) = first_unanswered(form, &answers, state.clock.today()) {
         return Ok(see_other(
             &format!("/apply/{product}/{}", page.id),
             Some(&session),
