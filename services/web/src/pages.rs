@@ -194,6 +194,10 @@ fn html(status: StatusCode, body: String, session: Option<&Session>, secure: boo
         .insert_header(("Referrer-Policy", "same-origin"))
         // Pages can hold answers: never kept by a shared cache or the back button's.
         .insert_header((CACHE_CONTROL, "no-store"));
+    if secure {
+        // Behind TLS: browsers keep to HTTPS for a year.
+        response.insert_header(("Strict-Transport-Security", "max-age=31536000"));
+    }
     if let Some(cookie) = session.and_then(|s| s.cookie(secure)) {
         response.cookie(cookie);
     }
@@ -204,6 +208,10 @@ fn html(status: StatusCode, body: String, session: Option<&Session>, secure: boo
 fn see_other(to: &str, session: Option<&Session>, secure: bool) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     response.insert_header((LOCATION, to.to_owned()));
+    if secure {
+        // Behind TLS: browsers keep to HTTPS for a year.
+        response.insert_header(("Strict-Transport-Security", "max-age=31536000"));
+    }
     if let Some(cookie) = session.and_then(|s| s.cookie(secure)) {
         response.cookie(cookie);
     }

@@ -22,8 +22,16 @@ use crate::WebError;
 use crate::forms::Answers;
 use crate::tables::{session, status_check};
 
-/// The cookie's name.
-pub(crate) const COOKIE: &str = "casework_session";
+/// The cookie's name; behind TLS with the `__Host-` prefix, which a browser
+/// accepts only from this host, over HTTPS, for the whole site, so no
+/// sibling domain or plain-HTTP page can plant a session of its choosing.
+fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-casework_session"
+    } else {
+        "casework_session"
+    }
+}
 
 /// What a session holds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -64,7 +72,7 @@ impl Session {
     /// The cookie a response must set, for a session just begun.
     pub(crate) fn cookie(&self, secure: bool) -> Option<Cookie<'static>> {
         self.new_token.as_ref().map(|token| {
-            Cookie::build(COOKIE, token.clone())
+            Cookie::build(cookie_name(secure), token.clone())
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
@@ -112,7 +120,7 @@ impl Sessions {
 
     /// The request's live session, if it has one.
     pub(crate) async fn find(&self, req: &HttpRequest) -> Result<Option<Session>, WebError> {
-        let Some(cookie) = req.cookie(COOKIE) else {
+        let Some(cookie) = req.cookie(cookie_name(self.secure)) else {
             return Ok(None);
         };
         let key = key_of(cookie.value());
@@ -172,31 +180,39 @@ impl Sessions {
         Ok(())
     }
 
-    /// Records a status check by `client` unless it has made `limit` in the
-    /// last minute; whether it may go ahead.
+    /// Records a status check from `client` and says whether it may go
+    /// ahead: not if the client has made more than `limit` in the last
+    /// minute, this one included (recorded first, so a burst of concurrent
+    /// checks cannot all pass). Only a hash of the address is kept, and an
+    /// IPv6 address counts by its /64, which one household or host holds.
     pub(crate) async fn allow_status_check(
         &self,
-        client: &str,
+        client: std::net::IpAddr,
         limit: u32,
     ) -> Result<bool, WebError> {
         use sea_orm::PaginatorTrait;
-        let since = Utc::now() - Duration::minutes(1);
-        let recent = status_check::Entity::find()
-            .filter(status_check::Column::Client.eq(client))
-            .filter(status_check::Column::At.gt(since))
-            .count(self.store.connection())
-            .await?;
-        if recent >= u64::from(limit) {
-            return Ok(false);
-        }
+        let bucket = match client {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        };
+        let client = key_of(&bucket);
+        let now = Utc::now();
         status_check::Entity::insert(status_check::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
-            client: Set(client.to_owned()),
-            at: Set(Utc::now()),
+            client: Set(client.clone()),
+            at: Set(now),
         })
         .exec(self.store.writer())
         .await?;
-        Ok(true)
+        let recent = status_check::Entity::find()
+            .filter(status_check::Column::Client.eq(client))
+            .filter(status_check::Column::At.gt(now - Duration::minutes(1)))
+            .count(self.store.writer())
+            .await?;
+        Ok(recent <= u64::from(limit))
     }
 
     /// Deletes ended sessions and old status checks every few minutes,
@@ -226,5 +242,31 @@ impl Sessions {
                 (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "could not purge sessions"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behind_tls_the_cookie_is_secure_and_host_only() {
+        let session = Session {
+            key: key_of("token"),
+            new_token: Some("token".into()),
+            csrf: "csrf".into(),
+            data: SessionData::default(),
+            expires_at: Utc::now(),
+        };
+        let plain = session.cookie(false).expect("a new session's cookie");
+        assert_eq!(plain.name(), "casework_session");
+        assert_eq!(plain.http_only(), Some(true));
+        assert_eq!(plain.same_site(), Some(SameSite::Lax));
+        assert_ne!(plain.secure(), Some(true));
+        let tls = session.cookie(true).expect("a new session's cookie");
+        assert_eq!(tls.name(), "__Host-casework_session");
+        assert_eq!((tls.secure(), tls.path()), (Some(true), Some("/")));
+        assert!(tls.domain().is_none());
+        assert!(session.csrf_matches("csrf") && !session.csrf_matches("csrF"));
     }
 }

@@ -96,12 +96,13 @@ pub(crate) async fn check(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
+    // No peer address (not over TCP) counts as one client.
     let client = req
         .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
     if !state
         .sessions
-        .allow_status_check(&client, state.status_checks_per_minute)
+        .allow_status_check(client, state.status_checks_per_minute)
         .await?
     {
         // The address is personal data: the log says only that it happened.

@@ -51,7 +51,8 @@ pub mod status_check {
         /// A UUID.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// The client's address.
+        /// The SHA-256 of the client's address (an IPv6 address's /64):
+        /// the address itself is not kept.
         pub client: String,
         /// When.
         pub at: DateTimeUtc,
