@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use casework_e2e::{Api, Up, config_with_transit_visa, example, workspace};
+use casework_e2e::{Api, Up, config_with_transit_visa, example, session_cookie, workspace};
 use casework_testkit::{Backend, CaseworkProcess, TempDir, free_port};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -88,13 +88,7 @@ async fn the_front_end_runs_on_its_own_against_the_services_address() {
         .await
         .expect("GET /status");
     assert_eq!(form.status(), reqwest::StatusCode::OK);
-    let cookie = form
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = session_cookie(&form);
     let csrf = csrf_of(&form.text().await.expect("page"));
     let check = |reference: String, dob: [&'static str; 3]| {
         client

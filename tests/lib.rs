@@ -181,17 +181,32 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The session cookie (`name=value`) a web page's response sets.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
 /// Waits for the aggregate `/readyz` to be green.
 pub async fn wait_ready(base_url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(response) = reqwest::get(format!("{base_url}/readyz")).await
             && response.status() == StatusCode::OK
         {
             return;
         }
-        assert!(Instant::now() < deadline, "{base_url} not ready after 90 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            Instant::now() < deadline,
+            "{base_url} not ready after 120 s"
+        );
+        // Often enough for the benchmarks' time-to-ready, cheap for a test.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -352,7 +367,25 @@ pub mod load {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::quantile;
+    use casework_testkit::{CaseworkProcess, free_port};
+
+    use super::{quantile, workspace};
+
+    /// `casework up` as shipped, with its data in `data_dir`, on ports of its
+    /// own, logging at `BENCH_LOG` (a `CASEWORK__TELEMETRY__LOG` filter,
+    /// default `warn`) to this process's stderr; and its broker's address.
+    pub fn start_up(data_dir: &std::path::Path) -> (CaseworkProcess, String) {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let broker = format!("127.0.0.1:{}", free_port());
+        let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        let process = CaseworkProcess::start(
+            &workspace(),
+            &["up", "--listen", &listen, "--broker-listen", &broker],
+            &[("CASEWORK__TELEMETRY__LOG", &log)],
+            data_dir,
+        );
+        (process, broker)
+    }
 
     /// Latencies of one open-loop run.
     pub struct Run {

@@ -23,9 +23,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use casework_e2e::load::{ms, open_loop};
-use casework_e2e::{env_number, workspace};
-use casework_testkit::{CaseworkProcess, TempDir, free_port};
+use casework_e2e::load::{ms, open_loop, start_up};
+use casework_e2e::{env_number, wait_ready, workspace};
+use casework_testkit::TempDir;
 use serde_json::Value;
 
 /// Requests per second of the `GET /livez` probe run beside the intake.
@@ -52,32 +52,6 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-async fn ready(base_url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while reqwest::get(format!("{base_url}/readyz"))
-        .await
-        .map(|r| r.status() != reqwest::StatusCode::OK)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "not ready after 120 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// `casework up` in `dir`, logging at `BENCH_LOG` (a `CASEWORK__TELEMETRY__LOG`
-/// filter, e.g. the README's commit timings) to this process's stderr.
-fn start_up(dir: &TempDir) -> CaseworkProcess {
-    let listen = format!("127.0.0.1:{}", free_port());
-    let broker = format!("127.0.0.1:{}", free_port());
-    let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
-    CaseworkProcess::start(
-        &workspace(),
-        &["up", "--listen", &listen, "--broker-listen", &broker],
-        &[("CASEWORK__TELEMETRY__LOG", &log)],
-        dir.path(),
-    )
-}
-
 #[tokio::main]
 async fn main() {
     let rate = env_number("BENCH_RATE", 500.0);
@@ -93,16 +67,16 @@ async fn main() {
     for _ in 0..3 {
         let dir = TempDir::new("bench-start");
         let started = Instant::now();
-        let process = start_up(&dir);
-        ready(&process.base_url).await;
+        let (process, _) = start_up(dir.path());
+        wait_ready(&process.base_url).await;
         ready_times.push(started.elapsed());
     }
     ready_times.sort();
     let ready_time = ready_times[1];
 
     let dir = TempDir::new("bench-intake");
-    let process = start_up(&dir);
-    ready(&process.base_url).await;
+    let (process, _) = start_up(dir.path());
+    wait_ready(&process.base_url).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let broker_pids = children(process.pid());
     let casework_rss = rss_kib(process.pid());

@@ -33,8 +33,8 @@ use casework_bus::topics::from_beginning;
 use casework_contracts::Event;
 use casework_contracts::Service;
 use casework_contracts::catalogue::topic_of_service;
-use casework_e2e::{env_number, example, quantile, wait_ready, workspace};
-use casework_testkit::{CaseworkProcess, TempDir, free_port};
+use casework_e2e::{env_number, example, quantile, wait_ready};
+use casework_testkit::{CaseworkProcess, TempDir};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -49,14 +49,7 @@ struct Platform {
 
 async fn start() -> Platform {
     let dir = TempDir::new("bench-pipeline");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let broker = format!("127.0.0.1:{}", free_port());
-    let process = CaseworkProcess::start(
-        &workspace(),
-        &["up", "--listen", &listen, "--broker-listen", &broker],
-        &[],
-        dir.path(),
-    );
+    let (process, broker) = casework_e2e::load::start_up(dir.path());
     wait_ready(&process.base_url).await;
     Platform {
         process,

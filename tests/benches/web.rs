@@ -13,23 +13,10 @@
 //!   found" page stands for it).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use casework_e2e::load::{ms, open_loop};
-use casework_e2e::{env_number, workspace};
-use casework_testkit::{CaseworkProcess, TempDir, free_port};
-
-async fn ready(base_url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while reqwest::get(format!("{base_url}/readyz"))
-        .await
-        .map(|r| r.status() != reqwest::StatusCode::OK)
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "not ready after 120 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use casework_e2e::load::{ms, open_loop, start_up};
+use casework_e2e::{env_number, session_cookie, wait_ready};
+use casework_testkit::TempDir;
 
 async fn size(client: &reqwest::Client, url: &str) -> usize {
     let response = client.get(url).send().await.expect("GET");
@@ -46,16 +33,9 @@ async fn main() {
     let rate = env_number("BENCH_RATE", 50.0);
     let seconds = env_number("BENCH_SECONDS", 20.0);
     let dir = TempDir::new("bench-web");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let broker = format!("127.0.0.1:{}", free_port());
-    let process = CaseworkProcess::start(
-        &workspace(),
-        &["up", "--listen", &listen, "--broker-listen", &broker],
-        &[],
-        dir.path(),
-    );
+    let (process, _) = start_up(dir.path());
     let base = process.base_url.clone();
-    ready(&base).await;
+    wait_ready(&base).await;
     println!(
         "web benchmark: casework up (release), shipped defaults; open-loop load from this process"
     );
@@ -63,13 +43,7 @@ async fn main() {
     // A session: the first page sets its cookie; later requests send it.
     let page = format!("{base}/apply/visit-visa/name");
     let first = reqwest::get(&page).await.expect("GET");
-    let cookie = first
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = session_cookie(&first);
     let html = first.bytes().await.expect("body").len();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::COOKIE, cookie.parse().expect("cookie"));

@@ -131,27 +131,7 @@ async function applyForVisitVisa(page, who, { screenshots = false, audit = true 
   await proceed(page);
 
   assert.equal(await heading(page), 'What is your date of birth?');
-  await fillDate(page, 'applicant-date_of_birth', who.dob);
-  await proceed(page);
-  await page.getByLabel(who.sex, { exact: true }).check();
-  await proceed(page);
-  await page.selectOption('#applicant-nationality', who.nationality);
-  await proceed(page);
-  await page.fill('#passport-number', who.passport);
-  await page.selectOption('#passport-issuing_state', who.state);
-  await proceed(page);
-  await fillDate(page, 'passport-issue_date', who.issued);
-  await fillDate(page, 'passport-expiry_date', who.expires);
-  await proceed(page);
-  await page.getByLabel(who.purpose).check();
-  await proceed(page);
-  await fillDate(page, 'travel-arrival', who.arrive);
-  await fillDate(page, 'travel-departure', who.leave);
-  await proceed(page);
-  assert.equal(await heading(page), 'Where will you stay in the UK?');
-  await proceed(page); // optional: left empty
-  await page.fill('#contact-email', who.email);
-  await proceed(page);
+  await answerFromDateOfBirth(page, who);
 
   assert.equal(await heading(page), 'Check your answers before sending your application');
   await check('check your answers');
@@ -326,6 +306,12 @@ async function applyForVisitVisaUpToCheck(page, who) {
   await page.fill('#applicant-given_names', who.given);
   await page.fill('#applicant-surname', who.surname);
   await proceed(page);
+  await answerFromDateOfBirth(page, who);
+  assert.equal(await heading(page), 'Check your answers before sending your application');
+}
+
+/** The visit visa's pages from the date of birth to the contact page. */
+async function answerFromDateOfBirth(page, who) {
   await fillDate(page, 'applicant-date_of_birth', who.dob);
   await proceed(page);
   await page.getByLabel(who.sex, { exact: true }).check();
@@ -343,10 +329,10 @@ async function applyForVisitVisaUpToCheck(page, who) {
   await fillDate(page, 'travel-arrival', who.arrive);
   await fillDate(page, 'travel-departure', who.leave);
   await proceed(page);
-  await proceed(page);
+  assert.equal(await heading(page), 'Where will you stay in the UK?');
+  await proceed(page); // optional: left empty
   await page.fill('#contact-email', who.email);
   await proceed(page);
-  assert.equal(await heading(page), 'Check your answers before sending your application');
 }
 
 /** The session's CSRF token, from a page of the form. */

@@ -427,6 +427,14 @@ async fn answer(
     Ok(see_other(&to, None, state.sessions.secure))
 }
 
+/// A page's address, or for none the form's start page.
+fn url_of(form: &Form, page: Option<&Page>) -> String {
+    page.map_or_else(
+        || format!("/apply/{}", form.product),
+        |p| format!("/apply/{}/{}", form.product, p.id),
+    )
+}
+
 /// A question's form field name: its pointer, `/` as `-`.
 pub(crate) fn field_name(pointer: &str) -> String {
     pointer.trim_start_matches('/').replace('/', "-")
@@ -477,13 +485,10 @@ fn render_question(
     let back = if to_check {
         format!("/apply/{}/check", form.product)
     } else {
-        form.shown(answers)
-            .take_while(|p| p.id != page.id)
-            .last()
-            .map_or_else(
-                || format!("/apply/{}", form.product),
-                |p| format!("/apply/{}/{}", form.product, p.id),
-            )
+        url_of(
+            form,
+            form.shown(answers).take_while(|p| p.id != page.id).last(),
+        )
     };
     state.page(
         status,
@@ -670,10 +675,7 @@ fn render_check(
             })
         })
         .collect();
-    let back = form.shown(answers).last().map_or_else(
-        || format!("/apply/{}", form.product),
-        |p| format!("/apply/{}/{}", form.product, p.id),
-    );
+    let back = url_of(form, form.shown(answers).last());
     state.page(
         status,
         "check.html",
