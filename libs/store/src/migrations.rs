@@ -10,6 +10,98 @@ use sea_orm_migration::schema::{
     big_pk_auto, integer, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
 
+/// A table's or a column's name in a migration: `col("decisions")`.
+pub fn col(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// A migration that creates one table and its indexes — the shape of nearly
+/// every migration here — written as data: its name, the table and its
+/// columns, then its indexes. Both are created `IF NOT EXISTS`; `down` drops
+/// the table.
+///
+/// ```
+/// use casework_store::migrations::{CreateTable, col};
+/// use sea_orm_migration::prelude::*;
+/// use sea_orm_migration::schema::{string, timestamp_with_time_zone};
+///
+/// let referrals = CreateTable::new(
+///     "m20261122_400002_create_referrals",
+///     "referrals",
+///     Table::create()
+///         .col(string(col("id")).primary_key())
+///         .col(string(col("status")))
+///         .col(timestamp_with_time_zone(col("created_at"))),
+/// )
+/// .index("referrals_status", &["status", "created_at"]);
+/// ```
+pub struct CreateTable {
+    name: &'static str,
+    table: String,
+    statement: TableCreateStatement,
+    indexes: Vec<IndexCreateStatement>,
+}
+
+impl CreateTable {
+    /// Creates `table` with the columns of `columns` (a `Table::create()`
+    /// with its `.col(...)`s; the name and `IF NOT EXISTS` are set here).
+    pub fn new(name: &'static str, table: &str, columns: &mut TableCreateStatement) -> Self {
+        let statement = columns.table(col(table)).if_not_exists().to_owned();
+        Self {
+            name,
+            table: table.to_owned(),
+            statement,
+            indexes: Vec::new(),
+        }
+    }
+
+    /// And an index on `columns`, in order.
+    pub fn index(self, name: &str, columns: &[&str]) -> Self {
+        self.with_index(name, columns, false)
+    }
+
+    /// And a unique index on `columns`, in order.
+    pub fn unique_index(self, name: &str, columns: &[&str]) -> Self {
+        self.with_index(name, columns, true)
+    }
+
+    fn with_index(mut self, name: &str, columns: &[&str], unique: bool) -> Self {
+        let mut index = Index::create();
+        index.if_not_exists().name(name).table(col(&self.table));
+        if unique {
+            index.unique();
+        }
+        for column in columns {
+            index.col(col(column));
+        }
+        self.indexes.push(index.to_owned());
+        self
+    }
+}
+
+impl MigrationName for CreateTable {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTable {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.create_table(self.statement.clone()).await?;
+        for index in &self.indexes {
+            manager.create_index(index.clone()).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(col(&self.table)).to_owned())
+            .await
+    }
+}
+
 /// The outbox, inbox and idempotency-key migrations, in order. A service's `Migrator` starts
 /// its list with these and appends its own.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {

@@ -1,14 +1,8 @@
 //! The web front end's own tables: sessions and the answers in progress,
 //! and status checks per client address. It owns no case data.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
-use async_trait::async_trait;
-use sea_orm::DbErr;
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use casework_store::migrations::{CreateTable, col};
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
 
 /// A row of `web_sessions`: one browser's session.
@@ -72,70 +66,30 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateSessions));
-        migrations
-    }
-}
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-struct CreateSessions;
-
-impl MigrationName for CreateSessions {
-    fn name(&self) -> &str {
-        "m20261207_900001_create_web_sessions"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateSessions {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261207_900001_create_web_sessions",
+                "web_sessions",
                 Table::create()
-                    .table(col("web_sessions"))
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("csrf")))
                     .col(text(col("data")))
                     .col(timestamp_with_time_zone(col("created_at")))
-                    .col(timestamp_with_time_zone(col("expires_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("expires_at"))),
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("web_sessions_expires_at")
-                    .table(col("web_sessions"))
-                    .col(col("expires_at"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
+            .index("web_sessions_expires_at", &["expires_at"]),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261207_900002_create_web_status_checks",
+                "web_status_checks",
                 Table::create()
-                    .table(col("web_status_checks"))
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("client")))
-                    .col(timestamp_with_time_zone(col("at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("at"))),
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("web_status_checks_client_at")
-                    .table(col("web_status_checks"))
-                    .col(col("client"))
-                    .col(col("at"))
-                    .to_owned(),
-            )
-            .await
+            .index("web_status_checks_client_at", &["client", "at"]),
+        ));
+        migrations
     }
 }
