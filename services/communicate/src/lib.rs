@@ -6,9 +6,6 @@
 //! whom) and sends exactly one notification per milestone per case, however
 //! often a request is delivered. It must never decide anything about a case.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,13 +16,12 @@ use casework_contracts::payloads::{CommunicateRequested, NotificationSent, Paylo
 use casework_contracts::{Event, EventType};
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::Store;
+use casework_store::migrations::{CreateTable, col};
 use chrono::{SecondsFormat, SubsecRound, Utc};
 use minijinja::Environment;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, Set};
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -83,29 +79,11 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateNotifications));
-        migrations
-    }
-}
-
-struct CreateNotifications;
-
-impl MigrationName for CreateNotifications {
-    fn name(&self) -> &str {
-        "m20261122_200001_create_notifications"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateNotifications {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = Alias::new("notifications");
-        let col = |name: &str| Alias::new(name);
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_200001_create_notifications",
+                "notifications",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
@@ -116,33 +94,13 @@ impl MigrationTrait for CreateNotifications {
                     .col(text(col("body")))
                     .col(string(col("provider")))
                     .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("sent_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("sent_at"))),
             )
-            .await?;
-        // Exactly one notification per milestone per case.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .unique()
-                    .name("notifications_case_milestone")
-                    .table(table.clone())
-                    .col(col("case_id"))
-                    .col(col("milestone"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("notifications_reference")
-                    .table(table)
-                    .col(col("reference"))
-                    .to_owned(),
-            )
-            .await
+            // Exactly one notification per milestone per case.
+            .unique_index("notifications_case_milestone", &["case_id", "milestone"])
+            .index("notifications_reference", &["reference"]),
+        ));
+        migrations
     }
 }
 

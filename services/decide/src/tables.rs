@@ -3,14 +3,8 @@
 //! JSON columns (`reasons`, `fired`, `evidence`) are `json`, not `jsonb`, on
 //! PostgreSQL, so the evidence is kept exactly as the request carried it.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
-use async_trait::async_trait;
-use sea_orm::DbErr;
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use casework_store::migrations::{CreateTable, col};
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{
     big_integer, boolean, json, string, string_null, string_uniq, text_null,
     timestamp_with_time_zone, timestamp_with_time_zone_null,
@@ -131,33 +125,11 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateDecisions));
-        migrations.push(Box::new(CreateReferrals));
-        migrations
-    }
-}
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-struct CreateDecisions;
-
-impl MigrationName for CreateDecisions {
-    fn name(&self) -> &str {
-        "m20261122_400001_create_decisions"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateDecisions {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = col("decisions");
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_400001_create_decisions",
+                "decisions",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
@@ -172,54 +144,17 @@ impl MigrationTrait for CreateDecisions {
                     .col(big_integer(col("rule_set_version")))
                     .col(json(col("evidence")))
                     .col(string(col("decided_by")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        // One decision of each kind per step: a request delivered twice decides once.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .unique()
-                    .name("decisions_step_kind")
-                    .table(table.clone())
-                    .col(col("step_id"))
-                    .col(col("kind"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("decisions_reference")
-                    .table(table)
-                    .col(col("reference"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await
-    }
-}
-
-struct CreateReferrals;
-
-impl MigrationName for CreateReferrals {
-    fn name(&self) -> &str {
-        "m20261122_400002_create_referrals"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateReferrals {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = col("referrals");
-        manager
-            .create_table(
+            // One decision of each kind per step: a request delivered twice decides once.
+            .unique_index("decisions_step_kind", &["step_id", "kind"])
+            .index("decisions_reference", &["reference", "created_at"]),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_400002_create_referrals",
+                "referrals",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
@@ -235,21 +170,11 @@ impl MigrationTrait for CreateReferrals {
                     .col(timestamp_with_time_zone_null(col("decided_at")))
                     .col(string_null(col("decided_by")))
                     .col(string_null(col("decision_outcome")))
-                    .col(text_null(col("decision_reason")))
-                    .to_owned(),
+                    .col(text_null(col("decision_reason"))),
             )
-            .await?;
-        // The queue: by status, oldest first.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("referrals_queue")
-                    .table(table)
-                    .col(col("status"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await
+            // The queue: by status, oldest first.
+            .index("referrals_queue", &["status", "created_at"]),
+        ));
+        migrations
     }
 }

@@ -3,14 +3,8 @@
 //! Ids are UUIDs as text, like every other service's. JSON columns are `json`
 //! on PostgreSQL, so the subject is kept exactly as the request carried it.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
-use async_trait::async_trait;
-use sea_orm::DbErr;
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use casework_store::migrations::{CreateTable, col};
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{
     json, json_null, string, string_null, string_uniq, text, timestamp_with_time_zone,
     timestamp_with_time_zone_null,
@@ -100,33 +94,11 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateEnforcementActions));
-        migrations.push(Box::new(CreateAlerts));
-        migrations
-    }
-}
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-struct CreateEnforcementActions;
-
-impl MigrationName for CreateEnforcementActions {
-    fn name(&self) -> &str {
-        "m20261122_700001_create_enforcement_actions"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateEnforcementActions {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = col("enforcement_actions");
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_700001_create_enforcement_actions",
+                "enforcement_actions",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
@@ -138,52 +110,19 @@ impl MigrationTrait for CreateEnforcementActions {
                     .col(json(col("reasons")))
                     .col(json_null(col("watchlist")))
                     .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("enforcement_actions_status")
-                    .table(table.clone())
-                    .col(col("status"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("enforcement_actions_reference")
-                    .table(table)
-                    .col(col("reference"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await
-    }
-}
-
-struct CreateAlerts;
-
-impl MigrationName for CreateAlerts {
-    fn name(&self) -> &str {
-        "m20261122_700002_create_alerts"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateAlerts {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = col("alerts");
-        manager
-            .create_table(
+            .index("enforcement_actions_status", &["status", "created_at"])
+            .index(
+                "enforcement_actions_reference",
+                &["reference", "created_at"],
+            ),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_700002_create_alerts",
+                "alerts",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("action_id")))
                     .col(string(col("case_id")))
@@ -192,21 +131,11 @@ impl MigrationTrait for CreateAlerts {
                     .col(string(col("status")))
                     .col(timestamp_with_time_zone(col("created_at")))
                     .col(timestamp_with_time_zone_null(col("acknowledged_at")))
-                    .col(string_null(col("acknowledged_by")))
-                    .to_owned(),
+                    .col(string_null(col("acknowledged_by"))),
             )
-            .await?;
-        // The officers' queue: by status, oldest first.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("alerts_queue")
-                    .table(table)
-                    .col(col("status"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await
+            // The officers' queue: by status, oldest first.
+            .index("alerts_queue", &["status", "created_at"]),
+        ));
+        migrations
     }
 }

@@ -8,24 +8,19 @@
 //! products beyond the request's parameters; see [`Issuer`] for what each
 //! kind of document holds and how it is numbered.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_trait::async_trait;
 use casework_contracts::EventType;
 use casework_contracts::payloads::{FulfilRequested, Payload};
 use casework_disclosure::RehabilitationTables;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
+use casework_store::migrations::{CreateTable, col};
 use chrono::SecondsFormat;
 use sea_orm::QueryOrder;
 use sea_orm::entity::prelude::*;
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{
     big_integer, date, json, string, text, text_null, timestamp_with_time_zone,
 };
@@ -95,30 +90,11 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateDocuments));
-        migrations.push(Box::new(CreateDocumentSequences));
-        migrations
-    }
-}
-
-struct CreateDocuments;
-
-impl MigrationName for CreateDocuments {
-    fn name(&self) -> &str {
-        "m20261122_600001_create_documents"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateDocuments {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = Alias::new("documents");
-        let col = |name: &str| Alias::new(name);
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_600001_create_documents",
+                "documents",
                 Table::create()
-                    .table(table.clone())
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
@@ -132,52 +108,21 @@ impl MigrationTrait for CreateDocuments {
                     .col(date(col("issued_on")))
                     .col(date(col("valid_until")))
                     .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        // One document per request step, and no number issued twice.
-        for (name, column, unique) in [
-            ("documents_step_id", "step_id", true),
-            ("documents_document_number", "document_number", true),
-            ("documents_reference", "reference", false),
-        ] {
-            let mut index = Index::create();
-            index
-                .if_not_exists()
-                .name(name)
-                .table(table.clone())
-                .col(col(column));
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        Ok(())
-    }
-}
-
-struct CreateDocumentSequences;
-
-impl MigrationName for CreateDocumentSequences {
-    fn name(&self) -> &str {
-        "m20261122_600002_create_document_sequences"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateDocumentSequences {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Alias::new("document_sequences"))
-                    .if_not_exists()
-                    .col(string(Alias::new("kind")).primary_key())
-                    .col(big_integer(Alias::new("next")))
-                    .to_owned(),
-            )
-            .await
+            // One document per request step, and no number issued twice.
+            .unique_index("documents_step_id", &["step_id"])
+            .unique_index("documents_document_number", &["document_number"])
+            .index("documents_reference", &["reference"]),
+        ));
+        migrations.push(Box::new(CreateTable::new(
+            "m20261122_600002_create_document_sequences",
+            "document_sequences",
+            Table::create()
+                .col(string(col("kind")).primary_key())
+                .col(big_integer(col("next"))),
+        )));
+        migrations
     }
 }
 

@@ -16,10 +16,10 @@
 #![allow(elided_lifetimes_in_paths)]
 
 use async_trait::async_trait;
+use casework_store::migrations::{CreateTable, col};
 use sea_orm::DbErr;
 use sea_orm_migration::prelude::{
-    Alias, Index, IndexCreateStatement, MigrationName, MigrationTrait, MigratorTrait,
-    SchemaManager, Table,
+    MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
 };
 use sea_orm_migration::schema::{
     boolean, boolean_null, date, date_null, json, string, string_null, text,
@@ -198,62 +198,11 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateWatchlist));
-        migrations.push(Box::new(CreateCriminalRecords));
-        migrations.push(Box::new(CreateLostStolenDocuments));
-        migrations.push(Box::new(CreateInvestigations));
-        migrations.push(Box::new(ConvictionFacts));
-        migrations
-    }
-}
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-/// An index `<table>_<columns>` on `table`.
-fn index(table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index
-        .if_not_exists()
-        .name(format!("{table}_{}", columns.join("_")))
-        .table(col(table));
-    for column in columns {
-        index.col(col(column));
-    }
-    if unique {
-        index.unique();
-    }
-    index.to_owned()
-}
-
-async fn create_indexes(
-    manager: &SchemaManager<'_>,
-    indexes: Vec<IndexCreateStatement>,
-) -> Result<(), DbErr> {
-    for index in indexes {
-        manager.create_index(index).await?;
-    }
-    Ok(())
-}
-
-struct CreateWatchlist;
-
-impl MigrationName for CreateWatchlist {
-    fn name(&self) -> &str {
-        "m20261122_500001_create_watchlist"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateWatchlist {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = "watchlist_entries";
-        manager
-            .create_table(
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_500001_create_watchlist",
+                "watchlist_entries",
                 Table::create()
-                    .table(col(table))
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("given_names")))
                     .col(string(col("surname")))
@@ -267,39 +216,20 @@ impl MigrationTrait for CreateWatchlist {
                     .col(text(col("summary")))
                     .col(string(col("source")))
                     .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        create_indexes(
-            manager,
-            vec![
-                index(table, &["normalised_surname", "date_of_birth"], false),
-                index(table, &["document_number"], false),
-                index(table, &["source_ref"], true),
-            ],
-        )
-        .await
-    }
-}
-
-struct CreateCriminalRecords;
-
-impl MigrationName for CreateCriminalRecords {
-    fn name(&self) -> &str {
-        "m20261122_500002_create_criminal_records"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateCriminalRecords {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = "criminal_records";
-        manager
-            .create_table(
+            .index(
+                "watchlist_entries_normalised_surname_date_of_birth",
+                &["normalised_surname", "date_of_birth"],
+            )
+            .index("watchlist_entries_document_number", &["document_number"])
+            .unique_index("watchlist_entries_source_ref", &["source_ref"]),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_500002_create_criminal_records",
+                "criminal_records",
                 Table::create()
-                    .table(col(table))
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("given_names")))
                     .col(string(col("surname")))
@@ -313,93 +243,50 @@ impl MigrationTrait for CreateCriminalRecords {
                     // Replaced by the record's facts in `ConvictionFacts`.
                     .col(boolean(col("spent")))
                     .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        create_indexes(
-            manager,
-            vec![
-                index(table, &["normalised_surname", "date_of_birth"], false),
-                index(table, &["source_ref"], true),
-            ],
-        )
-        .await
-    }
-}
-
-struct CreateLostStolenDocuments;
-
-impl MigrationName for CreateLostStolenDocuments {
-    fn name(&self) -> &str {
-        "m20261122_500003_create_lost_stolen_documents"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateLostStolenDocuments {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = "lost_stolen_documents";
-        manager
-            .create_table(
+            .index(
+                "criminal_records_normalised_surname_date_of_birth",
+                &["normalised_surname", "date_of_birth"],
+            )
+            .unique_index("criminal_records_source_ref", &["source_ref"]),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_500003_create_lost_stolen_documents",
+                "lost_stolen_documents",
                 Table::create()
-                    .table(col(table))
-                    .if_not_exists()
                     .col(string(col("id")).primary_key())
                     .col(string(col("document_number")))
                     .col(string(col("issuing_state")))
                     .col(date(col("reported_on")))
                     .col(string(col("status")))
                     .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        // One report per document: the number leads, so it also serves the check.
-        create_indexes(
-            manager,
-            vec![
-                index(table, &["document_number", "issuing_state"], true),
-                index(table, &["source_ref"], true),
-            ],
-        )
-        .await
-    }
-}
-
-struct CreateInvestigations;
-
-impl MigrationName for CreateInvestigations {
-    fn name(&self) -> &str {
-        "m20261122_500004_create_investigations"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateInvestigations {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = "investigations";
-        manager
-            .create_table(
+            // One report per document: the number leads, so it also serves the check.
+            .unique_index(
+                "lost_stolen_documents_document_number_issuing_state",
+                &["document_number", "issuing_state"],
+            )
+            .unique_index("lost_stolen_documents_source_ref", &["source_ref"]),
+        ));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261122_500004_create_investigations",
+                "investigations",
                 Table::create()
-                    .table(col(table))
-                    .if_not_exists()
                     .col(string(col("step_id")).primary_key())
                     .col(string(col("case_id")))
                     .col(string(col("reference")))
                     .col(json(col("result")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
+                    .col(timestamp_with_time_zone(col("created_at"))),
             )
-            .await?;
-        create_indexes(
-            manager,
-            vec![
-                index(table, &["case_id"], false),
-                index(table, &["reference"], false),
-            ],
-        )
-        .await
+            .index("investigations_case_id", &["case_id"])
+            .index("investigations_reference", &["reference"]),
+        ));
+        migrations.push(Box::new(ConvictionFacts));
+        migrations
     }
 }
 

@@ -9,17 +9,15 @@
 //! process manager opens the case when it consumes `application.received`
 //! ([`crate::process::Process::open`]), reading the application from here.
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use casework_runtime::Problem;
+use casework_store::migrations::{CreateTable, col};
 use casework_store::outbox::{self, PendingEvent};
 use casework_store::{BatchWrite, StoreError, idempotency};
 use sea_orm::EntityTrait;
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{string, string_uniq, text, text_null, timestamp_with_time_zone};
 
 /// The intake database's name: its SQLite file's stem, its PostgreSQL schema.
@@ -91,104 +89,29 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateApplications));
-        migrations.push(Box::new(CreateStatusFailures));
+        migrations.push(Box::new(CreateTable::new(
+            "m20261123_200001_create_applications",
+            "applications",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string_uniq(col("reference")))
+                .col(string(col("product")))
+                .col(text(col("application")))
+                .col(timestamp_with_time_zone(col("received_at")))
+                .col(text_null(col("traceparent"))),
+        )));
+        migrations.push(Box::new(
+            CreateTable::new(
+                "m20261207_200002_create_status_failures",
+                "status_failures",
+                Table::create()
+                    .col(string(col("id")).primary_key())
+                    .col(string(col("reference")))
+                    .col(timestamp_with_time_zone(col("failed_at"))),
+            )
+            .index("status_failures_reference", &["reference", "failed_at"]),
+        ));
         migrations
-    }
-}
-
-#[derive(DeriveIden)]
-enum Applications {
-    Table,
-    Id,
-    Reference,
-    Product,
-    Application,
-    ReceivedAt,
-    Traceparent,
-}
-
-struct CreateApplications;
-
-impl MigrationName for CreateApplications {
-    fn name(&self) -> &str {
-        "m20261123_200001_create_applications"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateApplications {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Applications::Table)
-                    .if_not_exists()
-                    .col(string(Applications::Id).primary_key())
-                    .col(string_uniq(Applications::Reference))
-                    .col(string(Applications::Product))
-                    .col(text(Applications::Application))
-                    .col(timestamp_with_time_zone(Applications::ReceivedAt))
-                    .col(text_null(Applications::Traceparent))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Applications::Table).to_owned())
-            .await
-    }
-}
-
-#[derive(DeriveIden)]
-enum StatusFailures {
-    Table,
-    Id,
-    Reference,
-    FailedAt,
-}
-
-struct CreateStatusFailures;
-
-impl MigrationName for CreateStatusFailures {
-    fn name(&self) -> &str {
-        "m20261207_200002_create_status_failures"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateStatusFailures {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(StatusFailures::Table)
-                    .if_not_exists()
-                    .col(string(StatusFailures::Id).primary_key())
-                    .col(string(StatusFailures::Reference))
-                    .col(timestamp_with_time_zone(StatusFailures::FailedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("status_failures_reference")
-                    .table(StatusFailures::Table)
-                    .col(StatusFailures::Reference)
-                    .col(StatusFailures::FailedAt)
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(StatusFailures::Table).to_owned())
-            .await
     }
 }
 
