@@ -197,44 +197,47 @@ const journeys = {
   },
 
   async 'the fourth product, defined only as data, through its form'(browser) {
-    const page = await browser.newPage();
-    await page.goto(`${BASE}/`);
-    await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: /transit visa/i }).click()]);
-    await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Start now' }).click()]);
-    // Answer each page from its fields, until the check page.
-    const answers = {
-      'traveller-given_names': 'Ana', 'traveller-surname': surname('Transito'), 'contact-email': 'ana@example.org',
-      'traveller-passport-number': 'TR1234567', 'onward_flight-number': 'BA123',
-      'onward_flight-departs': '2027-01-15T09:30:00Z',
-    };
-    const dates = {
-      'traveller-date_of_birth': ['12', '4', '1988'],
-      'traveller-passport-issue_date': ['1', '6', '2021'],
-      'traveller-passport-expiry_date': ['31', '5', '2031'],
-    };
-    const selects = { 'traveller-nationality': 'BRA', 'traveller-passport-issuing_state': 'BRA' };
-    for (let step = 0; step < 20; step += 1) {
-      if ((await heading(page)).startsWith('Check your answers')) break;
-      await axe(page, `transit visa: ${await heading(page)}`);
-      for (const [id, value] of Object.entries(answers)) {
-        if (await page.locator(`input#${id}`).count()) await page.fill(`#${id}`, value);
-      }
-      for (const [id, value] of Object.entries(dates)) {
-        if (await page.locator(`#${id}-day`).count()) await fillDate(page, id, value);
-      }
-      for (const [id, value] of Object.entries(selects)) {
-        if (await page.locator(`select#${id}`).count()) await page.selectOption(`#${id}`, value);
-      }
-      const radios = page.locator('.govuk-radios__input');
-      if (await radios.count()) await radios.first().check();
-      await proceed(page);
-      assert.equal(await page.locator('.govuk-error-summary').count(), 0, `no error on ${await heading(page)}`);
-    }
-    await proceed(page, 'Accept and send');
-    const reference = (await page.locator('.govuk-panel strong').innerText()).trim();
-    assert.match(reference, /^TV-/);
-    const closed = await waitForClosed(reference);
+    const closed = await applyThroughForm(browser, /transit visa/i, 'TV-', {
+      text: {
+        'traveller-given_names': 'Ana', 'traveller-surname': surname('Transito'),
+        'contact-email': 'ana@example.org', 'traveller-passport-number': 'TR1234567',
+        'onward_flight-number': 'BA123', 'onward_flight-departs': '2027-01-15T09:30:00Z',
+      },
+      dates: {
+        'traveller-date_of_birth': ['12', '4', '1988'],
+        'traveller-passport-issue_date': ['1', '6', '2021'],
+        'traveller-passport-expiry_date': ['31', '5', '2031'],
+      },
+      selects: { 'traveller-nationality': 'BRA', 'traveller-passport-issuing_state': 'BRA' },
+    });
     assert.ok(['granted', 'refused'].includes(closed.outcome), JSON.stringify(closed));
+  },
+
+  async 'a passport renewal and a basic DBS check through their forms, granted'(browser) {
+    const person = {
+      'applicant-given_names': 'Olivia', 'applicant-surname': surname('Hughes'),
+      'applicant-place_of_birth': 'Cardiff', 'contact-email': 'olivia@example.org',
+      'address-line1': '1 High Street', 'address-town': 'Cardiff', 'address-postcode': 'cf10 1aa',
+    };
+    const dates = (root) => ({
+      'applicant-date_of_birth': ['14', '2', '1985'],
+      [`${root}-issue_date`]: ['1', '3', '2018'],
+      [`${root}-expiry_date`]: ['1', '3', '2028'],
+    });
+    const renewal = await applyThroughForm(browser, /renew your passport/i, 'PR-', {
+      text: { ...person, 'current_passport-number': '123456789' },
+      dates: dates('current_passport'),
+      selects: { 'current_passport-issuing_state': 'GBR' },
+      radios: { 'applicant-sex': 'Female' },
+    });
+    assert.equal(renewal.outcome, 'granted', JSON.stringify(renewal));
+    const dbs = await applyThroughForm(browser, /basic DBS check/i, 'DBS-', {
+      text: { ...person, 'applicant-surname': surname('Hughes-Dbs'), 'identity_document-number': '987654321', purpose: 'A new job' },
+      dates: dates('identity_document'),
+      selects: { 'applicant-nationality': 'GBR', 'identity_document-issuing_state': 'GBR' },
+      radios: { 'applicant-sex': 'Female' },
+    });
+    assert.equal(dbs.outcome, 'granted', JSON.stringify(dbs));
   },
 
   async 'a double-clicked submit makes one case'(browser) {
@@ -299,6 +302,43 @@ const journeys = {
     await context.close();
   },
 };
+
+/**
+ * A product from the home page's link to its confirmation, answering each
+ * page from `answers` by field id (text, dates, selects, radios by label),
+ * with axe on every page; the closed case.
+ */
+async function applyThroughForm(browser, link, prefix, answers) {
+  const page = await browser.newPage();
+  await page.goto(`${BASE}/`);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('link', { name: link }).click()]);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Start now' }).click()]);
+  for (let step = 0; step < 25; step += 1) {
+    const title = await heading(page);
+    if (title.startsWith('Check your answers')) break;
+    await axe(page, `${prefix} ${title}`);
+    for (const [id, value] of Object.entries(answers.text ?? {})) {
+      if (await page.locator(`input#${id}`).count()) await page.fill(`#${id}`, value);
+    }
+    for (const [id, value] of Object.entries(answers.dates ?? {})) {
+      if (await page.locator(`#${id}-day`).count()) await fillDate(page, id, value);
+    }
+    for (const [id, value] of Object.entries(answers.selects ?? {})) {
+      if (await page.locator(`select#${id}`).count()) await page.selectOption(`#${id}`, value);
+    }
+    for (const [name, label] of Object.entries(answers.radios ?? {})) {
+      if (await page.locator(`input[name="${name}"]`).count()) await page.getByLabel(label, { exact: true }).check();
+    }
+    await proceed(page);
+    const errors = page.locator('.govuk-error-summary');
+    assert.equal(await errors.count(), 0, `${title}: ${(await errors.count()) ? await errors.innerText() : ''}`);
+  }
+  await proceed(page, 'Accept and send');
+  const reference = (await page.locator('.govuk-panel strong').innerText()).trim();
+  assert.ok(reference.startsWith(prefix), reference);
+  await page.close();
+  return waitForClosed(reference);
+}
 
 /** The visit visa journey up to its check page, without detours. */
 async function applyForVisitVisaUpToCheck(page, who) {

@@ -36,8 +36,9 @@ pub struct ServiceContext {
     pub bus: BusSettings,
     /// Every schema and the event catalogue.
     pub registry: Arc<SchemaRegistry>,
-    /// The shared producer (dead letters).
-    pub producer: EventProducer,
+    /// The shared producer (dead letters); none in a process that runs no
+    /// service, only the web front end, which needs no broker.
+    pub producer: Option<EventProducer>,
     /// The service's own database, connected (not yet migrated).
     pub store: Store,
     /// The service's outbox.
@@ -52,7 +53,7 @@ impl ServiceContext {
         name: &'static str,
         settings: Arc<Settings>,
         registry: Arc<SchemaRegistry>,
-        producer: EventProducer,
+        producer: Option<EventProducer>,
     ) -> Result<Self, RuntimeError> {
         let bus = settings.bus();
         let store = Store::connect(&settings.database_for(name)).await?;
@@ -80,12 +81,18 @@ impl ServiceContext {
         handles: impl IntoIterator<Item = casework_contracts::EventType>,
         handler: Arc<dyn casework_bus::EventHandler>,
     ) -> Result<InboxConsumer, RuntimeError> {
+        let producer = self.producer.clone().ok_or_else(|| {
+            RuntimeError::Config(format!(
+                "{}: a consumer needs the broker's producer",
+                self.name
+            ))
+        })?;
         Ok(InboxConsumer::new(
             self.name,
             handles,
             self.store.clone(),
             self.registry.clone(),
-            self.producer.clone(),
+            producer,
             self.bus.clone(),
             handler,
         )?)
@@ -160,7 +167,7 @@ impl Platform {
     pub async fn start(
         settings: &Settings,
         auth: Arc<Authenticator>,
-        producer: EventProducer,
+        producer: Option<EventProducer>,
         parts: Vec<ServiceParts>,
         background: &Handle,
     ) -> Result<Platform, RuntimeError> {
@@ -187,13 +194,12 @@ impl Platform {
                 format!("/api/{}", part.name)
             };
             policies.add_openapi(&prefix, &doc);
-            for store in &part.stores {
-                relays.push(
-                    background.spawn(
-                        OutboxRelay::new(store.clone(), producer.clone(), bus.clone())
-                            .run(shutdown.clone()),
-                    ),
-                );
+            // No producer, no events to relay (the web front end alone).
+            for store in part.stores.iter().filter(|_| producer.is_some()) {
+                let producer = producer.clone().expect("filtered on a producer");
+                relays.push(background.spawn(
+                    OutboxRelay::new(store.clone(), producer, bus.clone()).run(shutdown.clone()),
+                ));
             }
             let mut consumer_health = Vec::new();
             for consumer in part.consumers {

@@ -37,11 +37,14 @@ pub async fn serve(
         &products.schema_files(),
     )?);
     let bus = settings.bus();
-    // The front end alone emits no events: it needs the services' URLs, not the broker.
-    if !services.is_empty() {
+    // The front end alone emits no events: it needs the services' URLs, not
+    // the broker (no topics, no producer, no relay).
+    let producer = if services.is_empty() {
+        None
+    } else {
         ensure_topics(&bus, &platform_topics(&bus)).await?;
-    }
-    let producer = EventProducer::new(&bus)?;
+        Some(EventProducer::new(&bus)?)
+    };
     let auth = Arc::new(Authenticator::from_settings(&settings.auth, &settings.data_dir).await?);
     let mut parts: Vec<ServiceParts> = Vec::new();
     for &service in services {

@@ -29,6 +29,9 @@ pub struct Form {
     pub next: Vec<String>,
     /// The pages, in order.
     pub pages: Vec<Page>,
+    /// The product's application schema (set when loaded).
+    #[serde(skip)]
+    pub schema: Value,
 }
 
 /// One page: one question, or a few closely related ones.
@@ -215,8 +218,14 @@ impl Forms {
                     question.options = list.clone();
                 }
             }
-            check(&form, &product.application_schema_document)
-                .map_err(|why| invalid(&path, why))?;
+            let schema = &product.application_schema_document;
+            check(&form, schema).map_err(|why| invalid(&path, why))?;
+            for question in form.pages.iter_mut().flat_map(|p| p.questions.iter_mut()) {
+                question
+                    .compile(schema)
+                    .map_err(|why| invalid(&path, why))?;
+            }
+            form.schema = schema.clone();
             forms.insert(form.product.clone(), form);
         }
         for product in products.products() {
@@ -388,6 +397,9 @@ impl Form {
     }
 
     /// The application built from the answers of the pages shown.
+    /// Fields the form does not ask but the schema gives a `default` (a
+    /// passport renewal's nationality is always GBR) are filled in, in the
+    /// objects the answers made, as the API would read them.
     pub fn application(&self, answers: &Answers) -> Value {
         let mut document = Value::Object(Map::new());
         for question in self.shown(answers).flat_map(|p| &p.questions) {
@@ -398,6 +410,7 @@ impl Form {
                 set(&mut document, &question.pointer, value);
             }
         }
+        fill_defaults(&mut document, &self.schema);
         document
     }
 }
@@ -520,6 +533,27 @@ pub(crate) fn date_of(parts: &Value) -> Option<NaiveDate> {
     let number = |key: &str| parts.get(key)?.as_str()?.trim().parse::<u32>().ok();
     let year = i32::try_from(number("year")?).ok().filter(|y| *y >= 1000)?;
     NaiveDate::from_ymd_opt(year, number("month")?, number("day")?)
+}
+
+/// Fills in the schema's `default` of every property `document` lacks,
+/// descending into the objects it has.
+fn fill_defaults(document: &mut Value, schema: &Value) {
+    let (Value::Object(map), Some(properties)) = (
+        document,
+        schema.get("properties").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    for (name, property) in properties {
+        match map.get_mut(name) {
+            Some(child) => fill_defaults(child, property),
+            None => {
+                if let Some(default) = property.get("default") {
+                    map.insert(name.clone(), default.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Sets `value` at `pointer` of `document`, making objects on the way.
@@ -654,7 +688,13 @@ mod tests {
 
     #[test]
     fn an_application_is_built_from_the_pages_shown() {
+        // A default of the schema fills a field no page asks, in an object the answers made.
+        let schema = json!({"properties": {
+            "applicant": {"properties": {"nationality": {"const": "GBR", "default": "GBR"}}},
+            "contact": {"properties": {"email": {"default": "nobody@example.org"}}},
+        }});
         let form = Form {
+            schema,
             product: "p".into(),
             title: "t".into(),
             start: vec![],
@@ -691,7 +731,8 @@ mod tests {
         answers.insert("/travel/purpose".into(), json!("business"));
         assert_eq!(
             form.application(&answers),
-            json!({"travel": {"purpose": "business"}, "applicant": {"date_of_birth": "1990-07-03"}})
+            json!({"travel": {"purpose": "business"},
+                   "applicant": {"date_of_birth": "1990-07-03", "nationality": "GBR"}})
         );
     }
 
@@ -707,6 +748,7 @@ mod tests {
             }),
         };
         let form = Form {
+            schema: Value::Null,
             product: "p".into(),
             title: "t".into(),
             start: vec![],
@@ -757,6 +799,7 @@ mod tests {
             show_if: None,
         };
         let form = |pages| Form {
+            schema: Value::Null,
             product: "p".into(),
             title: "t".into(),
             start: vec![],
