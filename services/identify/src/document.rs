@@ -34,6 +34,27 @@ pub struct Reading {
 }
 
 impl Reading {
+    /// A document that failed its checks: the failures, and a note saying so.
+    pub fn failed(note: String, failures: Vec<String>) -> Self {
+        Self {
+            notes: vec![note],
+            check: DocumentCheck {
+                valid: false,
+                failures,
+                format: None,
+                document_number: None,
+                issuing_state: None,
+                nationality: None,
+                date_of_expiry: None,
+                expired: None,
+                matches_applicant: None,
+                basis: None,
+                failure_codes: None,
+            },
+            zone: None,
+        }
+    }
+
     /// What the confidence ladder needs to know.
     pub fn finding(&self) -> DocumentFinding {
         let printed = self.check.basis.as_deref() == Some(crate::printed::PRINTED_FIELDS_ONLY);
@@ -57,26 +78,13 @@ pub fn read(lines: &[String], on: NaiveDate, applicant: Option<&Subject>) -> Rea
         Ok(zone) => zone,
         Err(errors) => {
             let failures: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            return Reading {
-                notes: vec![format!(
+            return Reading::failed(
+                format!(
                     "the document's machine-readable zone failed validation: {}",
                     failures.join("; ")
-                )],
-                check: DocumentCheck {
-                    valid: false,
-                    failures,
-                    format: None,
-                    document_number: None,
-                    issuing_state: None,
-                    nationality: None,
-                    date_of_expiry: None,
-                    expired: None,
-                    matches_applicant: None,
-                    basis: None,
-                    failure_codes: None,
-                },
-                zone: None,
-            };
+                ),
+                failures,
+            );
         }
     };
     let mut notes = vec![format!(

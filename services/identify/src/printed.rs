@@ -242,26 +242,16 @@ pub fn read(printed: &PrintedDocument, on: NaiveDate, applicant: Option<&Subject
     let (failures, expires) = failures(printed, &number, &state, nationality, on);
     if !failures.is_empty() {
         let messages: Vec<String> = failures.iter().map(ToString::to_string).collect();
-        return Reading {
-            notes: vec![format!(
+        let mut reading = Reading::failed(
+            format!(
                 "the document's printed fields failed validation (the machine-readable zone was not seen): {}",
                 messages.join("; ")
-            )],
-            check: DocumentCheck {
-                valid: false,
-                failures: messages,
-                format: None,
-                document_number: None,
-                issuing_state: None,
-                nationality: None,
-                date_of_expiry: None,
-                expired: None,
-                matches_applicant: None,
-                basis: Some(PRINTED_FIELDS_ONLY.to_owned()),
-                failure_codes: Some(failures.iter().map(|f| f.code().to_owned()).collect()),
-            },
-            zone: None,
-        };
+            ),
+            messages,
+        );
+        reading.check.basis = Some(PRINTED_FIELDS_ONLY.to_owned());
+        reading.check.failure_codes = Some(failures.iter().map(|f| f.code().to_owned()).collect());
+        return reading;
     }
     // No failure: the expiry date is real.
     let expiry = expires.unwrap_or(on);
