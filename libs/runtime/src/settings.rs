@@ -75,14 +75,18 @@ pub struct KafkaSettings {
     pub bootstrap_servers: String,
     /// Prefix of every topic and group.
     pub topic_prefix: String,
-    /// Partitions per topic created at start.
-    pub partitions: i32,
-    /// Replication factor per topic created at start.
-    pub replication: i32,
+    /// Partitions per topic created at start; unset: `BusSettings::new`'s.
+    #[serde(default)]
+    pub partitions: Option<i32>,
+    /// Replication factor per topic created at start; unset: `BusSettings::new`'s.
+    #[serde(default)]
+    pub replication: Option<i32>,
     /// Stable consumer instance name of this process.
     pub consumer_instance: String,
-    /// Longest a consumer's fetch waits at the broker, in milliseconds.
-    pub fetch_wait_ms: u64,
+    /// Longest a consumer's fetch waits at the broker, in milliseconds;
+    /// unset: `BusSettings::new`'s.
+    #[serde(default)]
+    pub fetch_wait_ms: Option<u64>,
 }
 
 /// `[broker]`.
@@ -99,12 +103,15 @@ pub struct BrokerSettings {
 pub struct DatabaseConfig {
     /// Empty: SQLite files under the data directory; or a PostgreSQL URL.
     pub url: String,
-    /// `full` or `normal`.
-    pub sqlite_synchronous: SqliteSynchronous,
-    /// SQLite busy timeout.
-    pub busy_timeout_ms: u64,
-    /// Pool size per service.
-    pub max_connections: u32,
+    /// `full` or `normal`; unset: `DatabaseSettings::new`'s.
+    #[serde(default)]
+    pub sqlite_synchronous: Option<SqliteSynchronous>,
+    /// SQLite busy timeout; unset: `DatabaseSettings::new`'s.
+    #[serde(default)]
+    pub busy_timeout_ms: Option<u64>,
+    /// Pool size per service; unset: `DatabaseSettings::new`'s.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
 }
 
 /// `[auth]`.
@@ -268,7 +275,11 @@ impl Settings {
                 "must be empty (SQLite under data_dir) or a postgres:// URL".into(),
             );
         }
-        if !(1..=10_000).contains(&self.kafka.fetch_wait_ms) {
+        if self
+            .kafka
+            .fetch_wait_ms
+            .is_some_and(|ms| !(1..=10_000).contains(&ms))
+        {
             return bad(
                 "kafka.fetch_wait_ms",
                 "must be between 1 and 10000 (milliseconds)".into(),
@@ -296,7 +307,9 @@ impl Settings {
         if self.auth.jwks_refresh_seconds == 0 {
             return bad("auth.jwks_refresh_seconds", "must be more than 0".into());
         }
-        if self.kafka.partitions < 1 || self.kafka.replication < 1 {
+        if self.kafka.partitions.is_some_and(|n| n < 1)
+            || self.kafka.replication.is_some_and(|n| n < 1)
+        {
             return bad(
                 "kafka",
                 "partitions and replication must be at least 1".into(),
@@ -332,11 +345,13 @@ impl Settings {
             self.kafka.bootstrap_servers.clone()
         };
         let mut bus = BusSettings::new(bootstrap).with_prefix(&self.kafka.topic_prefix);
-        bus.partitions = self.kafka.partitions;
-        bus.replication = self.kafka.replication;
+        bus.partitions = self.kafka.partitions.unwrap_or(bus.partitions);
+        bus.replication = self.kafka.replication.unwrap_or(bus.replication);
         bus.consumer_instance =
             Some(self.kafka.consumer_instance.clone()).filter(|name| !name.is_empty());
-        bus.fetch_wait = Duration::from_millis(self.kafka.fetch_wait_ms);
+        if let Some(ms) = self.kafka.fetch_wait_ms {
+            bus.fetch_wait = Duration::from_millis(ms);
+        }
         // The embedded broker serves one process, which is then each service's
         // only consumer: group membership would add only the broker's join pauses.
         if self.uses_embedded_broker() {
@@ -358,9 +373,14 @@ impl Settings {
         } else {
             DatabaseSettings::new(&self.database.url).with_schema(service)
         };
-        settings.sqlite_synchronous = self.database.sqlite_synchronous;
-        settings.busy_timeout = Duration::from_millis(self.database.busy_timeout_ms);
-        settings.max_connections = self.database.max_connections;
+        let database = &self.database;
+        settings.sqlite_synchronous = database
+            .sqlite_synchronous
+            .unwrap_or(settings.sqlite_synchronous);
+        if let Some(ms) = database.busy_timeout_ms {
+            settings.busy_timeout = Duration::from_millis(ms);
+        }
+        settings.max_connections = database.max_connections.unwrap_or(settings.max_connections);
         settings
     }
 }
@@ -407,6 +427,37 @@ mod tests {
                 .url
                 .ends_with("data/register.db")
         );
+        // The libraries' constructors hold the defaults the file leaves unset.
+        let bus = BusSettings::new("x");
+        let database = DatabaseSettings::new("x");
+        let (got_bus, got_database) = (settings.bus(), settings.database_for("register"));
+        assert_eq!(
+            (got_bus.partitions, got_bus.replication, got_bus.fetch_wait),
+            (bus.partitions, bus.replication, bus.fetch_wait)
+        );
+        assert_eq!(
+            (
+                got_database.sqlite_synchronous,
+                got_database.busy_timeout,
+                got_database.max_connections
+            ),
+            (
+                database.sqlite_synchronous,
+                database.busy_timeout,
+                database.max_connections
+            )
+        );
+        // And a file or the environment overrides them.
+        let settings = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[
+                ("CASEWORK__KAFKA__PARTITIONS", "6"),
+                ("CASEWORK__DATABASE__MAX_CONNECTIONS", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.bus().partitions, 6);
+        assert_eq!(settings.database_for("register").max_connections, 2);
     }
 
     #[test]
