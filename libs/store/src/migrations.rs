@@ -113,42 +113,15 @@ pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
     ]
 }
 
-#[derive(DeriveIden)]
-enum Outbox {
-    Table,
-    Id,
-    EventId,
-    Topic,
-    RecordKey,
-    Event,
-    CreatedAt,
-    PublishedAt,
-}
-
-/// The ids of outbox rows not yet published (see [`ListUnpublishedOutboxRows`]).
-#[derive(DeriveIden)]
-enum OutboxUnpublished {
-    Table,
-    Id,
-}
-
-#[derive(DeriveIden)]
-enum Inbox {
-    Table,
-    ConsumerGroup,
-    EventId,
-    ReceivedAt,
-}
-
 /// The outbox's index for the relay and pruner until [`ListUnpublishedOutboxRows`].
 const PUBLISHED_AT_ID: &str = "outbox_published_at_id";
 /// The outbox's index for the pruner since [`ListUnpublishedOutboxRows`].
 const CREATED_AT: &str = "outbox_created_at";
 
 /// An index on the outbox.
-fn outbox_index(name: &str, columns: impl IntoIterator<Item = Outbox>) -> IndexCreateStatement {
+fn outbox_index(name: &str, columns: impl IntoIterator<Item = Alias>) -> IndexCreateStatement {
     let mut index = Index::create();
-    index.if_not_exists().name(name).table(Outbox::Table);
+    index.if_not_exists().name(name).table(col("outbox"));
     for column in columns {
         index.col(column);
     }
@@ -171,15 +144,15 @@ impl MigrationTrait for CreateOutbox {
         manager
             .create_table(
                 Table::create()
-                    .table(Outbox::Table)
+                    .table(col("outbox"))
                     .if_not_exists()
-                    .col(big_pk_auto(Outbox::Id))
-                    .col(string(Outbox::EventId).unique_key())
-                    .col(string(Outbox::Topic))
-                    .col(string(Outbox::RecordKey))
-                    .col(text(Outbox::Event))
-                    .col(timestamp_with_time_zone(Outbox::CreatedAt))
-                    .col(timestamp_with_time_zone_null(Outbox::PublishedAt))
+                    .col(big_pk_auto(col("id")))
+                    .col(string(col("event_id")).unique_key())
+                    .col(string(col("topic")))
+                    .col(string(col("record_key")))
+                    .col(text(col("event")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .col(timestamp_with_time_zone_null(col("published_at")))
                     .to_owned(),
             )
             .await?;
@@ -187,14 +160,14 @@ impl MigrationTrait for CreateOutbox {
         manager
             .create_index(outbox_index(
                 PUBLISHED_AT_ID,
-                [Outbox::PublishedAt, Outbox::Id],
+                [col("published_at"), col("id")],
             ))
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(Outbox::Table).to_owned())
+            .drop_table(Table::drop().table(col("outbox")).to_owned())
             .await
     }
 }
@@ -214,15 +187,15 @@ impl MigrationTrait for CreateInbox {
         manager
             .create_table(
                 Table::create()
-                    .table(Inbox::Table)
+                    .table(col("inbox"))
                     .if_not_exists()
-                    .col(string(Inbox::ConsumerGroup))
-                    .col(string(Inbox::EventId))
-                    .col(timestamp_with_time_zone(Inbox::ReceivedAt))
+                    .col(string(col("consumer_group")))
+                    .col(string(col("event_id")))
+                    .col(timestamp_with_time_zone(col("received_at")))
                     .primary_key(
                         Index::create()
-                            .col(Inbox::ConsumerGroup)
-                            .col(Inbox::EventId),
+                            .col(col("consumer_group"))
+                            .col(col("event_id")),
                     )
                     .to_owned(),
             )
@@ -231,20 +204,9 @@ impl MigrationTrait for CreateInbox {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(Inbox::Table).to_owned())
+            .drop_table(Table::drop().table(col("inbox")).to_owned())
             .await
     }
-}
-
-#[derive(DeriveIden)]
-enum IdempotencyKeys {
-    Table,
-    Scope,
-    Key,
-    RequestHash,
-    Status,
-    Body,
-    CreatedAt,
 }
 
 /// Responses of creating requests by `Idempotency-Key`, so a retried request
@@ -263,19 +225,15 @@ impl MigrationTrait for CreateIdempotencyKeys {
         manager
             .create_table(
                 Table::create()
-                    .table(IdempotencyKeys::Table)
+                    .table(col("idempotency_keys"))
                     .if_not_exists()
-                    .col(string(IdempotencyKeys::Scope))
-                    .col(string(IdempotencyKeys::Key))
-                    .col(string(IdempotencyKeys::RequestHash))
-                    .col(integer(IdempotencyKeys::Status))
-                    .col(text(IdempotencyKeys::Body))
-                    .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(IdempotencyKeys::Scope)
-                            .col(IdempotencyKeys::Key),
-                    )
+                    .col(string(col("scope")))
+                    .col(string(col("key")))
+                    .col(string(col("request_hash")))
+                    .col(integer(col("status")))
+                    .col(text(col("body")))
+                    .col(timestamp_with_time_zone(col("created_at")))
+                    .primary_key(Index::create().col(col("scope")).col(col("key")))
                     .to_owned(),
             )
             .await
@@ -283,7 +241,7 @@ impl MigrationTrait for CreateIdempotencyKeys {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(IdempotencyKeys::Table).to_owned())
+            .drop_table(Table::drop().table(col("idempotency_keys")).to_owned())
             .await
     }
 }
@@ -308,7 +266,7 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // Only `integer primary key` makes SQLite key the table by the id itself
         // (one b-tree, no second index); SQLite's integers are 64-bit anyway.
-        let mut id = ColumnDef::new(OutboxUnpublished::Id);
+        let mut id = ColumnDef::new(col("id"));
         match manager.get_database_backend() {
             sea_orm::DatabaseBackend::Sqlite => id.integer(),
             _ => id.big_integer(),
@@ -316,20 +274,20 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
         manager
             .create_table(
                 Table::create()
-                    .table(OutboxUnpublished::Table)
+                    .table(col("outbox_unpublished"))
                     .if_not_exists()
                     .col(id.not_null().primary_key())
                     .to_owned(),
             )
             .await?;
         let pending = Query::insert()
-            .into_table(OutboxUnpublished::Table)
-            .columns([OutboxUnpublished::Id])
+            .into_table(col("outbox_unpublished"))
+            .columns([col("id")])
             .select_from(
                 Query::select()
-                    .column(Outbox::Id)
-                    .from(Outbox::Table)
-                    .and_where(Expr::col(Outbox::PublishedAt).is_null())
+                    .column(col("id"))
+                    .from(col("outbox"))
+                    .and_where(Expr::col(col("published_at")).is_null())
                     .to_owned(),
             )
             .map_err(|e| DbErr::Migration(e.to_string()))?
@@ -339,20 +297,20 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
             .drop_index(
                 Index::drop()
                     .name(PUBLISHED_AT_ID)
-                    .table(Outbox::Table)
+                    .table(col("outbox"))
                     .to_owned(),
             )
             .await?;
         manager
             .alter_table(
                 Table::alter()
-                    .table(Outbox::Table)
-                    .drop_column(Outbox::PublishedAt)
+                    .table(col("outbox"))
+                    .drop_column(col("published_at"))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(outbox_index(CREATED_AT, [Outbox::CreatedAt]))
+            .create_index(outbox_index(CREATED_AT, [col("created_at")]))
             .await
     }
 
@@ -361,27 +319,27 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
             .drop_index(
                 Index::drop()
                     .name(CREATED_AT)
-                    .table(Outbox::Table)
+                    .table(col("outbox"))
                     .to_owned(),
             )
             .await?;
         manager
             .alter_table(
                 Table::alter()
-                    .table(Outbox::Table)
-                    .add_column(timestamp_with_time_zone_null(Outbox::PublishedAt))
+                    .table(col("outbox"))
+                    .add_column(timestamp_with_time_zone_null(col("published_at")))
                     .to_owned(),
             )
             .await?;
         // What is not listed was published; when is no longer known.
         let published = Query::update()
-            .table(Outbox::Table)
-            .value(Outbox::PublishedAt, Expr::col(Outbox::CreatedAt))
+            .table(col("outbox"))
+            .value(col("published_at"), Expr::col(col("created_at")))
             .and_where(
-                Expr::col(Outbox::Id).not_in_subquery(
+                Expr::col(col("id")).not_in_subquery(
                     Query::select()
-                        .column(OutboxUnpublished::Id)
-                        .from(OutboxUnpublished::Table)
+                        .column(col("id"))
+                        .from(col("outbox_unpublished"))
                         .to_owned(),
                 ),
             )
@@ -390,11 +348,11 @@ impl MigrationTrait for ListUnpublishedOutboxRows {
         manager
             .create_index(outbox_index(
                 PUBLISHED_AT_ID,
-                [Outbox::PublishedAt, Outbox::Id],
+                [col("published_at"), col("id")],
             ))
             .await?;
         manager
-            .drop_table(Table::drop().table(OutboxUnpublished::Table).to_owned())
+            .drop_table(Table::drop().table(col("outbox_unpublished")).to_owned())
             .await
     }
 }

@@ -4,10 +4,9 @@
 //! platform, so both databases store and compare them alike.
 
 use async_trait::async_trait;
+use casework_store::migrations::col;
 use sea_orm::DbErr;
-use sea_orm_migration::prelude::{
-    Alias, Index, MigrationName, MigrationTrait, SchemaManager, Table,
-};
+use sea_orm_migration::prelude::{Index, MigrationName, MigrationTrait, SchemaManager, Table};
 use sea_orm_migration::schema::{big_pk_auto, string, string_null, text, timestamp_with_time_zone};
 
 /// A row of `persons`: one person of the index.
@@ -120,7 +119,6 @@ impl MigrationName for CreatePersonIndex {
 #[async_trait]
 impl MigrationTrait for CreatePersonIndex {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let col = |name: &str| Alias::new(name);
         let persons = col("persons");
         manager
             .create_table(

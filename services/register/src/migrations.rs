@@ -2,6 +2,7 @@
 // `#[async_trait]` migrations need the elided lifetime (see casework-store).
 #![allow(elided_lifetimes_in_paths)]
 
+use casework_store::migrations::col;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_pk_auto, integer, string, string_uniq, text, text_null, timestamp_with_time_zone,
@@ -21,30 +22,6 @@ impl MigratorTrait for Migrator {
     }
 }
 
-#[derive(DeriveIden)]
-enum Cases {
-    Table,
-    Id,
-    Reference,
-    Product,
-    Status,
-    ApplicantSurname,
-    ApplicantDateOfBirth,
-    Application,
-    ReceivedAt,
-    UpdatedAt,
-}
-
-#[derive(DeriveIden)]
-enum CaseTimeline {
-    Table,
-    Id,
-    CaseId,
-    At,
-    Kind,
-    Summary,
-}
-
 struct CreateCases;
 
 impl MigrationName for CreateCases {
@@ -59,30 +36,30 @@ impl MigrationTrait for CreateCases {
         manager
             .create_table(
                 Table::create()
-                    .table(Cases::Table)
+                    .table(col("cases"))
                     .if_not_exists()
-                    .col(string(Cases::Id).primary_key())
-                    .col(string_uniq(Cases::Reference))
-                    .col(string(Cases::Product))
-                    .col(string(Cases::Status))
-                    .col(string(Cases::ApplicantSurname))
-                    .col(string(Cases::ApplicantDateOfBirth))
-                    .col(text(Cases::Application))
-                    .col(timestamp_with_time_zone(Cases::ReceivedAt))
-                    .col(timestamp_with_time_zone(Cases::UpdatedAt))
+                    .col(string(col("id")).primary_key())
+                    .col(string_uniq(col("reference")))
+                    .col(string(col("product")))
+                    .col(string(col("status")))
+                    .col(string(col("applicant_surname")))
+                    .col(string(col("applicant_date_of_birth")))
+                    .col(text(col("application")))
+                    .col(timestamp_with_time_zone(col("received_at")))
+                    .col(timestamp_with_time_zone(col("updated_at")))
                     .to_owned(),
             )
             .await?;
         manager
             .create_table(
                 Table::create()
-                    .table(CaseTimeline::Table)
+                    .table(col("case_timeline"))
                     .if_not_exists()
-                    .col(big_pk_auto(CaseTimeline::Id))
-                    .col(string(CaseTimeline::CaseId))
-                    .col(timestamp_with_time_zone(CaseTimeline::At))
-                    .col(string(CaseTimeline::Kind))
-                    .col(text(CaseTimeline::Summary))
+                    .col(big_pk_auto(col("id")))
+                    .col(string(col("case_id")))
+                    .col(timestamp_with_time_zone(col("at")))
+                    .col(string(col("kind")))
+                    .col(text(col("summary")))
                     .to_owned(),
             )
             .await?;
@@ -91,30 +68,13 @@ impl MigrationTrait for CreateCases {
                 Index::create()
                     .if_not_exists()
                     .name("case_timeline_case")
-                    .table(CaseTimeline::Table)
-                    .col(CaseTimeline::CaseId)
-                    .col(CaseTimeline::Id)
+                    .table(col("case_timeline"))
+                    .col(col("case_id"))
+                    .col(col("id"))
                     .to_owned(),
             )
             .await
     }
-}
-
-#[derive(DeriveIden)]
-enum CaseSteps {
-    Table,
-    StepId,
-    CaseId,
-    Stage,
-    CheckId,
-    Capability,
-    Attempt,
-    Status,
-    RequestedAt,
-    Deadline,
-    CompletedAt,
-    Request,
-    Result,
 }
 
 /// The process state: where each case is, and every step it has asked for.
@@ -131,23 +91,17 @@ impl MigrationTrait for CreateProcessState {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
         for column in [
-            ColumnDef::new(Alias::new("stage"))
-                .string()
-                .null()
-                .to_owned(),
-            ColumnDef::new(Alias::new("outcome"))
-                .string()
-                .null()
-                .to_owned(),
-            ColumnDef::new(Alias::new("stuck_since"))
+            ColumnDef::new(col("stage")).string().null().to_owned(),
+            ColumnDef::new(col("outcome")).string().null().to_owned(),
+            ColumnDef::new(col("stuck_since"))
                 .timestamp_with_time_zone()
                 .null()
                 .to_owned(),
-            ColumnDef::new(Alias::new("closed_at"))
+            ColumnDef::new(col("closed_at"))
                 .timestamp_with_time_zone()
                 .null()
                 .to_owned(),
-            ColumnDef::new(Alias::new("applicant_surname_normalised"))
+            ColumnDef::new(col("applicant_surname_normalised"))
                 .string()
                 .not_null()
                 .default("")
@@ -156,7 +110,7 @@ impl MigrationTrait for CreateProcessState {
             manager
                 .alter_table(
                     Table::alter()
-                        .table(Cases::Table)
+                        .table(col("cases"))
                         .add_column(column)
                         .to_owned(),
                 )
@@ -167,29 +121,29 @@ impl MigrationTrait for CreateProcessState {
                 Index::create()
                     .if_not_exists()
                     .name("cases_search")
-                    .table(Cases::Table)
-                    .col(Alias::new("applicant_surname_normalised"))
-                    .col(Cases::ApplicantDateOfBirth)
+                    .table(col("cases"))
+                    .col(col("applicant_surname_normalised"))
+                    .col(col("applicant_date_of_birth"))
                     .to_owned(),
             )
             .await?;
         manager
             .create_table(
                 Table::create()
-                    .table(CaseSteps::Table)
+                    .table(col("case_steps"))
                     .if_not_exists()
-                    .col(string(CaseSteps::StepId).primary_key())
-                    .col(string(CaseSteps::CaseId))
-                    .col(string(CaseSteps::Stage))
-                    .col(string(CaseSteps::CheckId))
-                    .col(string(CaseSteps::Capability))
-                    .col(integer(CaseSteps::Attempt))
-                    .col(string(CaseSteps::Status))
-                    .col(timestamp_with_time_zone(CaseSteps::RequestedAt))
-                    .col(timestamp_with_time_zone_null(CaseSteps::Deadline))
-                    .col(timestamp_with_time_zone_null(CaseSteps::CompletedAt))
-                    .col(text(CaseSteps::Request))
-                    .col(text_null(CaseSteps::Result))
+                    .col(string(col("step_id")).primary_key())
+                    .col(string(col("case_id")))
+                    .col(string(col("stage")))
+                    .col(string(col("check_id")))
+                    .col(string(col("capability")))
+                    .col(integer(col("attempt")))
+                    .col(string(col("status")))
+                    .col(timestamp_with_time_zone(col("requested_at")))
+                    .col(timestamp_with_time_zone_null(col("deadline")))
+                    .col(timestamp_with_time_zone_null(col("completed_at")))
+                    .col(text(col("request")))
+                    .col(text_null(col("result")))
                     .to_owned(),
             )
             .await?;
@@ -198,8 +152,8 @@ impl MigrationTrait for CreateProcessState {
                 Index::create()
                     .if_not_exists()
                     .name("case_steps_case")
-                    .table(CaseSteps::Table)
-                    .col(CaseSteps::CaseId)
+                    .table(col("case_steps"))
+                    .col(col("case_id"))
                     .to_owned(),
             )
             .await?;
@@ -209,9 +163,9 @@ impl MigrationTrait for CreateProcessState {
                 Index::create()
                     .if_not_exists()
                     .name("case_steps_due")
-                    .table(CaseSteps::Table)
-                    .col(CaseSteps::Status)
-                    .col(CaseSteps::Deadline)
+                    .table(col("case_steps"))
+                    .col(col("status"))
+                    .col(col("deadline"))
                     .to_owned(),
             )
             .await
