@@ -162,4 +162,47 @@ async fn the_front_end_runs_on_its_own_against_the_services_address() {
     .await;
     assert_eq!(status, reqwest::StatusCode::TOO_MANY_REQUESTS);
     assert!(page.contains("Wait a minute"), "{page}");
+
+    // The services unreachable: the front end says so on a GOV.UK page (503).
+    let orphan_dir = TempDir::new("web-orphan");
+    let orphan = CaseworkProcess::start(
+        &workspace(),
+        &[
+            "serve",
+            "web",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ],
+        &[(
+            "CASEWORK__WEB__API_URL",
+            &format!("http://127.0.0.1:{}", free_port()),
+        )],
+        orphan_dir.path(),
+    );
+    let form = client
+        .get(format!("{}/status", orphan.base_url))
+        .send()
+        .await
+        .expect("GET /status");
+    let cookie = session_cookie(&form);
+    let csrf = csrf_of(&form.text().await.expect("page"));
+    let down = client
+        .post(format!("{}/status", orphan.base_url))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("reference", reference.as_str()),
+            ("date_of_birth-day", "12"),
+            ("date_of_birth-month", "4"),
+            ("date_of_birth-year", "1988"),
+        ])
+        .send()
+        .await
+        .expect("POST /status");
+    assert_eq!(down.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let page = down.text().await.expect("page");
+    assert!(
+        page.contains("Sorry, there is a problem with the service"),
+        "{page}"
+    );
 }

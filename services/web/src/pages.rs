@@ -539,6 +539,9 @@ fn question_field(
         (page_title, true, "govuk-label--l")
     };
     let hint = q.hint.as_ref().map(|h| json!({"text": h}));
+    // A date's or radios' legend, sized as a page heading or a field's.
+    let legend = json!({"text": text, "isPageHeading": heading,
+        "classes": if heading { "govuk-fieldset__legend--l" } else { "govuk-fieldset__legend--s" }});
     let error = error.map(|e| json!({"text": e}));
     let text_value = answer.and_then(Value::as_str).unwrap_or_default();
     match q.component {
@@ -557,8 +560,7 @@ fn question_field(
             "component": "date",
             "params": {
                 "id": name, "namePrefix": name,
-                "fieldset": {"legend": {"text": text, "isPageHeading": heading,
-                    "classes": if heading { "govuk-fieldset__legend--l" } else { "govuk-fieldset__legend--s" }}},
+                "fieldset": {"legend": legend},
                 "hint": hint, "errorMessage": error,
                 "items": date_items(answer, q.autocomplete.as_deref()),
             }
@@ -567,8 +569,7 @@ fn question_field(
             "component": "radios",
             "params": {
                 "name": name, "idPrefix": name,
-                "fieldset": {"legend": {"text": text, "isPageHeading": heading,
-                    "classes": if heading { "govuk-fieldset__legend--l" } else { "govuk-fieldset__legend--s" }}},
+                "fieldset": {"legend": legend},
                 "hint": hint, "errorMessage": error, "value": text_value,
                 "items": q.options.iter().map(|c| json!({"value": c.value, "text": c.text})).collect::<Vec<_>>(),
             }
