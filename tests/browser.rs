@@ -1,21 +1,25 @@
-//! The public web front end in a real browser: `casework up` (with the
-//! test-only fourth product beside the shipped three) driven by Debian's
-//! chromium through playwright-core, with axe-core on every page. The
-//! journeys are `browser/journeys.mjs`; this starts the platform for them
-//! and fails if any fails. And the front end on its own (`casework serve
-//! web`), against the services' address.
+//! The web front end in a real browser: `casework up` (with the test-only
+//! fourth product beside the shipped three) driven by Debian's chromium
+//! through playwright-core, with axe-core on every page. The public
+//! journeys are `browser/journeys.mjs`, the caseworker's and officer's desk
+//! `browser/desk.mjs` (local accounts, and sign-in through an OpenID Connect
+//! provider the test starts, `browser/oidc-provider.mjs`); this prepares the
+//! platform for them and fails if any fails. And the front end on its own
+//! (`casework serve web`), against the services' address.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
-use casework_e2e::{Api, Up, config_with_transit_visa, example, session_cookie, workspace};
+use casework_e2e::{
+    Api, Up, config_with_transit_visa, example, import_records, session_cookie, workspace,
+};
 use casework_testkit::{Backend, CaseworkProcess, TempDir, free_port};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_public_journeys_work_in_a_real_browser_with_no_accessibility_violations() {
-    // Not skipped when missing: a browser test that cannot run fails, saying why.
+/// Not skipped when missing: a browser test that cannot run fails, saying why.
+fn assert_browser_installed() {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} not found: install Debian's chromium (`apt-get install chromium`; .ci/run does)"
@@ -27,22 +31,16 @@ async fn the_public_journeys_work_in_a_real_browser_with_no_accessibility_violat
             "node_modules/{package} not found: run `npm ci` (`make test` does)"
         );
     }
-    let config = TempDir::new("browser-config");
-    let env = config_with_transit_visa(config.path(), true);
-    let up = Up::start_with(Backend::Sqlite, &env)
-        .await
-        .expect("SQLite is always there");
-    let token = up.process.token("caseworker");
-    let screenshots = std::env::var("SCREENSHOTS_DIR")
-        .unwrap_or_else(|_| config.path().join("screenshots").display().to_string());
-    let base_url = up.process.base_url.clone();
+}
+
+/// Runs a journeys file with node and `env`; fails the test if any fails.
+async fn journeys(file: &str, env: Vec<(&'static str, String)>) {
+    let file = workspace().join("tests/browser").join(file);
     let status = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .arg(workspace().join("tests/browser/journeys.mjs"))
+            .arg(&file)
             .current_dir(workspace())
-            .env("BASE_URL", base_url)
-            .env("CASEWORKER_TOKEN", token)
-            .env("SCREENSHOTS_DIR", screenshots)
+            .envs(env)
             .status()
     })
     .await
@@ -52,6 +50,201 @@ async fn the_public_journeys_work_in_a_real_browser_with_no_accessibility_violat
         status.success(),
         "a browser journey failed (its output is above)"
     );
+}
+
+fn screenshots_dir(config: &TempDir) -> String {
+    std::env::var("SCREENSHOTS_DIR")
+        .unwrap_or_else(|_| config.path().join("screenshots").display().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_journeys_work_in_a_real_browser_with_no_accessibility_violations() {
+    assert_browser_installed();
+    let config = TempDir::new("browser-config");
+    let env = config_with_transit_visa(config.path(), true);
+    let up = Up::start_with(Backend::Sqlite, &env)
+        .await
+        .expect("SQLite is always there");
+    journeys(
+        "journeys.mjs",
+        vec![
+            ("BASE_URL", up.process.base_url.clone()),
+            ("CASEWORKER_TOKEN", up.process.token("caseworker")),
+            ("SCREENSHOTS_DIR", screenshots_dir(&config)),
+        ],
+    )
+    .await;
+}
+
+/// A copy of the test-only product whose identity check nobody can answer:
+/// its parameters are wrong, so Identify refuses every request (to its dead
+/// letters), and after a second the case is stuck.
+fn add_held_product(env: &[(&'static str, String)]) {
+    let products = env
+        .iter()
+        .find(|(k, _)| *k == "CASEWORK__PATHS__PRODUCTS")
+        .map(|(_, v)| Path::new(v).to_owned())
+        .expect("a products folder");
+    let definition = std::fs::read_to_string(products.join("transit-visa.toml"))
+        .expect("the transit visa")
+        .replace("id = \"transit-visa\"", "id = \"transit-held\"")
+        .replace("reference_prefix = \"TV\"", "reference_prefix = \"TH\"")
+        .replace(
+            "name = \"Direct airside transit visa\"",
+            "name = \"Transit visa (held)\"",
+        )
+        .replace(
+            "timeout_seconds = 120 }]\n\n[[stages]]\nid = \"decision\"",
+            "timeout_seconds = 1, params = { document_required = \"unreadable\" } }]\n\n[[stages]]\nid = \"decision\"",
+        );
+    assert!(definition.contains("unreadable"), "{definition}");
+    std::fs::write(products.join("transit-held.toml"), definition).expect("write");
+}
+
+/// Makes a local account with `casework user add`, its password on stdin.
+fn add_user(up: &Up, name: &str, role: &str) -> (String, String) {
+    let password = format!("{name}-correct-horse-battery");
+    let said = up.run_with_input(
+        &["user", "add", name, "--role", role],
+        &format!("{password}\n"),
+    );
+    assert!(said.contains("added"), "{said}");
+    (name.to_owned(), password)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibility_violations() {
+    assert_browser_installed();
+    let config = TempDir::new("desk-config");
+    let env = config_with_transit_visa(config.path(), true);
+    add_held_product(&env);
+    let up = Up::start_with(Backend::Sqlite, &env)
+        .await
+        .expect("SQLite is always there");
+    let api = Api::new(&up.process.base_url);
+    import_records(&api, &up).await;
+    let (caseworker, caseworker_password) = add_user(&up, "ada", "caseworker");
+    let (officer, officer_password) = add_user(&up, "olu", "officer");
+    // A short password and an unknown role are refused, and make no account.
+    let refused = Command::new(casework_testkit::binary_path("casework"))
+        .args(["user", "add", "eve", "--role", "caseworker", "--data-dir"])
+        .arg(&up.process.data_dir)
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run casework");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("at least 12 characters"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let token = up.process.token("caseworker");
+    let referred = api
+        .submit("visit-visa", &example("visit-visa", "refer-warning"))
+        .await;
+    let lost = api
+        .submit("visit-visa", &example("visit-visa", "refuse-lost-passport"))
+        .await;
+    let held_application: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("tests/fixtures/transit-visa/valid.json"))
+            .expect("fixture"),
+    )
+    .expect("JSON");
+    let held = api.submit("transit-held", &held_application).await;
+    api.wait_for_status(&referred, "referred", &token).await;
+    api.wait_for_case(&held, &token, "stuck", |case| {
+        case["stuck_since"].is_string()
+    })
+    .await;
+    journeys(
+        "desk.mjs",
+        vec![
+            ("BASE_URL", up.process.base_url.clone()),
+            ("SCREENSHOTS_DIR", screenshots_dir(&config)),
+            ("CASEWORKER_NAME", caseworker),
+            ("CASEWORKER_PASSWORD", caseworker_password),
+            ("OFFICER_NAME", officer),
+            ("OFFICER_PASSWORD", officer_password),
+            ("REFERRED", referred),
+            ("LOST", lost),
+            ("HELD", held),
+        ],
+    )
+    .await;
+}
+
+/// The test's OpenID Connect provider (`browser/oidc-provider.mjs`): the
+/// process, killed when dropped, and its issuer URL.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Provider {
+    fn start(users: &str, clients: &str) -> Self {
+        let mut child = Command::new("node")
+            .arg(workspace().join("tests/browser/oidc-provider.mjs"))
+            .env("OIDC_USERS", users)
+            .env("OIDC_CLIENTS", clients)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run node: is Node.js installed?");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the provider's first line");
+        let issuer = line
+            .trim()
+            .strip_prefix("oidc provider listening on ")
+            .unwrap_or_else(|| panic!("the OIDC provider did not start: {line:?}"))
+            .to_owned();
+        Self { child, issuer }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_sign_in_through_an_openid_connect_provider_with_pkce() {
+    assert_browser_installed();
+    let provider = Provider::start(
+        r#"{"grace": {"name": "Grace Hopper", "groups": ["caseworker"]}}"#,
+        r#"{"casework-web": "test-client-secret"}"#,
+    );
+    let issuer = provider.issuer.clone();
+    // The platform trusts the provider's access tokens (its JWKS, issuer and
+    // audience), reads roles from its `groups` claim, and signs staff in there.
+    let env = vec![
+        ("CASEWORK__AUTH__JWKS_URL", format!("{issuer}/jwks")),
+        ("CASEWORK__AUTH__ISSUER", issuer.clone()),
+        ("CASEWORK__AUTH__AUDIENCE", "casework".to_owned()),
+        ("CASEWORK__AUTH__ROLES_CLAIM", "groups".to_owned()),
+        ("CASEWORK__AUTH__OIDC_ISSUER", issuer.clone()),
+        ("CASEWORK__AUTH__OIDC_CLIENT_ID", "casework-web".to_owned()),
+        (
+            "CASEWORK__AUTH__OIDC_CLIENT_SECRET",
+            "test-client-secret".to_owned(),
+        ),
+    ];
+    let up = Up::start_with(Backend::Sqlite, &env)
+        .await
+        .expect("SQLite is always there");
+    journeys(
+        "desk.mjs",
+        vec![
+            ("BASE_URL", up.process.base_url.clone()),
+            ("OIDC_ISSUER", issuer),
+            ("OIDC_USER", "grace".to_owned()),
+        ],
+    )
+    .await;
 }
 
 /// The form's hidden CSRF token in a page.

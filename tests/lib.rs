@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use casework_testkit::{Backend, CaseworkProcess, TempDir, TestDatabase, free_port, init_tracing};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The workspace root, where `config/` and `schemas/` are, and where
 /// `casework` runs from: this checkout, or `CASEWORK_E2E_WORKSPACE` (a
@@ -106,8 +106,13 @@ impl Up {
     /// Runs `casework <args>` (e.g. `seed`) against this platform's data
     /// directory and databases, on its clock, as an operator would beside it.
     pub fn run(&self, args: &[&str]) -> String {
+        self.run_with_input(args, "")
+    }
+
+    /// The same with `input` on its standard input (`user add`'s password).
+    pub fn run_with_input(&self, args: &[&str], input: &str) -> String {
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.process.run(args, &env)
+        self.process.run_with_input(args, &env, input)
     }
 }
 
@@ -478,5 +483,52 @@ pub mod load {
             elapsed: last.duration_since(start),
             latencies,
         }
+    }
+}
+
+/// The records the screening checks find, loaded the way a department loads
+/// them: NDJSON through Investigate's import API with a department scope.
+pub async fn import_records(api: &Api, up: &Up) {
+    let importer = up
+        .process
+        .token_with(&["--scope", "records-import", "--sub", "records-feed"]);
+    let imports = [
+        (
+            "lost-stolen-documents",
+            vec![
+                json!({ "source_ref": "e2e-lost-1", "document_number": "LS9876543", "issuing_state": "POL", "reported_on": "2026-01-05", "status": "lost" }),
+                json!({ "source_ref": "e2e-stolen-1", "document_number": "509977331", "issuing_state": "GBR", "reported_on": "2026-02-11", "status": "stolen" }),
+            ],
+        ),
+        (
+            "warnings",
+            vec![json!({
+                "source_ref": "e2e-warning-1", "given_names": "Ivan", "surname": "Petrov",
+                "date_of_birth": "1975-02-14", "category": "immigration", "severity": "high",
+                "summary": "Overstayed a previous visa by 14 months"
+            })],
+        ),
+        (
+            // Convicted 15 months before TODAY: 12 months' custody ends
+            // 2026-09-15, so it is unspent until 2027-09-15.
+            "criminal-records",
+            vec![json!({
+                "source_ref": "e2e-record-1", "given_names": "John", "surname": "Smith",
+                "date_of_birth": "1980-01-01", "offence": "Burglary", "disposal": "12 months' imprisonment",
+                "court": "Reading Crown Court", "conviction_date": "2025-09-15",
+                "disposal_kind": "custody", "sentence_length": "12 months", "summary_only": false
+            })],
+        ),
+    ];
+    for (dataset, lines) in imports {
+        let (status, report) = api
+            .post_ndjson(
+                &format!("investigate/v1/imports/{dataset}"),
+                &importer,
+                &lines,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{dataset}: {report}");
+        assert_eq!(report["accepted"], lines.len(), "{dataset}: {report}");
     }
 }

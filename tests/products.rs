@@ -14,8 +14,8 @@ use casework_contracts::Service;
 use casework_contracts::catalogue::{dead_letter_topic, topic_of_service};
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_e2e::{
-    Api, Up, config_with_transit_visa, database_env, eventually, example, timeline_kinds,
-    wait_ready, workspace,
+    Api, Up, config_with_transit_visa, database_env, eventually, example, import_records,
+    timeline_kinds, wait_ready, workspace,
 };
 use casework_testkit::{
     Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port, init_tracing,
@@ -48,53 +48,6 @@ async fn publish_as(
         )
         .await
         .expect("send");
-}
-
-/// The records the screening checks find, loaded the way a department loads
-/// them: NDJSON through Investigate's import API with a department scope.
-async fn import_records(api: &Api, up: &Up) {
-    let importer = up
-        .process
-        .token_with(&["--scope", "records-import", "--sub", "records-feed"]);
-    let imports = [
-        (
-            "lost-stolen-documents",
-            vec![
-                json!({ "source_ref": "e2e-lost-1", "document_number": "LS9876543", "issuing_state": "POL", "reported_on": "2026-01-05", "status": "lost" }),
-                json!({ "source_ref": "e2e-stolen-1", "document_number": "509977331", "issuing_state": "GBR", "reported_on": "2026-02-11", "status": "stolen" }),
-            ],
-        ),
-        (
-            "warnings",
-            vec![json!({
-                "source_ref": "e2e-warning-1", "given_names": "Ivan", "surname": "Petrov",
-                "date_of_birth": "1975-02-14", "category": "immigration", "severity": "high",
-                "summary": "Overstayed a previous visa by 14 months"
-            })],
-        ),
-        (
-            // Convicted 15 months before TODAY: 12 months' custody ends
-            // 2026-09-15, so it is unspent until 2027-09-15.
-            "criminal-records",
-            vec![json!({
-                "source_ref": "e2e-record-1", "given_names": "John", "surname": "Smith",
-                "date_of_birth": "1980-01-01", "offence": "Burglary", "disposal": "12 months' imprisonment",
-                "court": "Reading Crown Court", "conviction_date": "2025-09-15",
-                "disposal_kind": "custody", "sentence_length": "12 months", "summary_only": false
-            })],
-        ),
-    ];
-    for (dataset, lines) in imports {
-        let (status, report) = api
-            .post_ndjson(
-                &format!("investigate/v1/imports/{dataset}"),
-                &importer,
-                &lines,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{dataset}: {report}");
-        assert_eq!(report["accepted"], lines.len(), "{dataset}: {report}");
-    }
 }
 
 /// The documents issued on a case.

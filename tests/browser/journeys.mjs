@@ -10,66 +10,17 @@
 // axe-core against WCAG 2.0, 2.1 and 2.2 A and AA: any violation fails.
 // Exits non-zero on the first failed journey, naming it.
 
-import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { BASE, axe, fillDate, heading, proceed, run, shot } from './harness.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
-
-const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 const TOKEN = process.env.CASEWORKER_TOKEN;
-const SHOTS = process.env.SCREENSHOTS_DIR;
-const ONLY = process.env.JOURNEY;
-if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 
 // Each run's applicants have surnames of their own, so a run against a
 // platform that already holds cases counts only its own.
 const RUN = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
 const surname = (name) => `${name}-${RUN}`;
 let grantedReference;
-
-const audited = new Set();
-let axeChecks = 0;
-
-/** axe-core on the page as it is now: 0 violations, or the test fails naming them. */
-async function axe(page, label) {
-  // Through the debugging protocol: the page's CSP (rightly) refuses an
-  // injected inline script.
-  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(AXE);
-  const result = await page.evaluate(
-    (tags) => globalThis.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
-    AXE_TAGS,
-  );
-  axeChecks += 1;
-  audited.add(label);
-  const found = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-  assert.deepEqual(found, [], `axe on ${label} (${page.url()})`);
-}
-
-async function shot(page, name) {
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** Clicks the main button and waits for the page it leads to. */
-async function proceed(page, name = 'Continue') {
-  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name }).click()]);
-}
-
-async function fillDate(page, prefix, [day, month, year]) {
-  await page.fill(`#${prefix}-day`, day);
-  await page.fill(`#${prefix}-month`, month);
-  await page.fill(`#${prefix}-year`, year);
-}
-
-async function heading(page) {
-  return (await page.locator('h1').first().innerText()).trim();
-}
 
 /** The Register API, as a caseworker, for what the browser cannot see. */
 async function api(path) {
@@ -384,25 +335,4 @@ async function csrfOf(context) {
   return token;
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
-});
-let failed = 0;
-try {
-  for (const [name, journey] of Object.entries(journeys)) {
-    if (ONLY && !name.includes(ONLY)) continue;
-    const started = Date.now();
-    try {
-      await journey(browser);
-      console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    } catch (err) {
-      failed += 1;
-      console.log(`FAIL ${name}\n${err.stack ?? err}`);
-    }
-  }
-} finally {
-  await browser.close();
-}
-console.log(`axe-core ${AXE_TAGS.join(',')}: ${axeChecks} checks on ${audited.size} pages, 0 violations allowed`);
-process.exit(failed ? 1 : 0);
+await run(journeys);

@@ -14,7 +14,18 @@ pub fn caller(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
-/// Records that the caller of `req` did `action` on personal data `what`.
+/// Why the caller says they read it: the request's `Purpose` header (the
+/// web front end sends the page's purpose, e.g. `case-review`); empty if none.
+pub fn purpose(req: &HttpRequest) -> String {
+    req.headers()
+        .get("Purpose")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| p.chars().take(200).collect())
+        .unwrap_or_default()
+}
+
+/// Records that the caller of `req` did `action` on personal data `what`,
+/// and why (its `Purpose`).
 pub fn record(req: &HttpRequest, action: &str, what: &str) {
-    tracing::info!(target: "audit", who = %caller(req), action, what, "personal data read");
+    tracing::info!(target: "audit", who = %caller(req), purpose = %purpose(req), action, what, "personal data read");
 }

@@ -60,6 +60,41 @@ pub struct Claims {
     pub scopes: Vec<String>,
 }
 
+impl Claims {
+    /// The platform's claims from a verified token's: `roles` from
+    /// `roles_claim`, scopes from `scopes` (or OAuth's space-separated
+    /// `scope`), and `aud` as the audience verified (a token may name several).
+    fn read(
+        all: &serde_json::Map<String, serde_json::Value>,
+        audience: &str,
+        roles_claim: &str,
+    ) -> Result<Self, String> {
+        use serde_json::Value;
+        let text = |name: &str| all.get(name).and_then(Value::as_str).map(str::to_owned);
+        let number = |name: &str| all.get(name).and_then(Value::as_u64).unwrap_or(0);
+        let list = |value: Option<&Value>| -> Vec<String> {
+            match value {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+                _ => Vec::new(),
+            }
+        };
+        Ok(Self {
+            sub: text("sub").ok_or("token has no subject")?,
+            iss: text("iss").unwrap_or_default(),
+            aud: audience.to_owned(),
+            exp: number("exp"),
+            iat: number("iat"),
+            roles: list(all.get(roles_claim)),
+            scopes: list(all.get("scopes").or_else(|| all.get("scope"))),
+        })
+    }
+}
+
 /// The caller of a protected route, as the guard middleware verified them:
 /// take `claims: Claims` as a handler argument (four-eyes checks, audit).
 impl actix_web::FromRequest for Claims {
@@ -192,6 +227,8 @@ pub struct Authenticator {
     issuer: String,
     audience: String,
     algorithms: Vec<Algorithm>,
+    /// The claim holding the roles (`auth.roles_claim`).
+    roles_claim: String,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -284,6 +321,7 @@ impl Authenticator {
             .await?
         };
         authenticator.algorithms = algorithms;
+        authenticator.roles_claim = auth.roles_claim.clone();
         Ok(authenticator)
     }
 
@@ -317,6 +355,7 @@ impl Authenticator {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             algorithms: vec![Algorithm::HS256],
+            roles_claim: "roles".into(),
         })
     }
 
@@ -359,6 +398,7 @@ impl Authenticator {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+            roles_claim: "roles".into(),
         })
     }
 
@@ -398,9 +438,24 @@ impl Authenticator {
             .map_err(|e| RuntimeError::Config(format!("cannot sign a token: {e}")))
     }
 
+    /// The same authenticator reading roles from `claim`.
+    pub fn with_roles_claim(mut self, claim: &str) -> Self {
+        claim.clone_into(&mut self.roles_claim);
+        self
+    }
+
     /// Verifies a token: its algorithm against the allow-list first, then
     /// its key, signature, expiry, issuer and audience.
     pub async fn verify(&self, token: &str) -> Result<Claims, String> {
+        self.verify_all(token).await.map(|(claims, _)| claims)
+    }
+
+    /// Verifies a token as [`Authenticator::verify`] does, and returns
+    /// every claim it carries beside the platform's (an ID token's `nonce`).
+    pub async fn verify_all(
+        &self,
+        token: &str,
+    ) -> Result<(Claims, serde_json::Map<String, serde_json::Value>), String> {
         // `alg: none` (and any name jsonwebtoken does not know) fails here.
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
@@ -431,9 +486,15 @@ impl Authenticator {
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| format!("invalid token: {e}"))
+        let all = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|e| format!("invalid token: {e}"))?
+        .claims;
+        let claims = Claims::read(&all, &self.audience, &self.roles_claim)?;
+        Ok((claims, all))
     }
 }
 

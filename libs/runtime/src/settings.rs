@@ -55,6 +55,12 @@ pub struct WebSettings {
     pub assets: PathBuf,
     /// Status checks one client address may make in a minute.
     pub status_checks_per_minute: u32,
+    /// Failed sign-ins in a row that lock a local account.
+    pub sign_in_attempts: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u64,
+    /// A staff member signs in again after this long, however busy.
+    pub sign_in_hours: u64,
 }
 
 /// `[http]`.
@@ -115,7 +121,7 @@ pub struct DatabaseConfig {
 }
 
 /// `[auth]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// Expected `iss`.
@@ -131,6 +137,33 @@ pub struct AuthSettings {
     pub jwks_min_refetch_seconds: u64,
     /// The JWKS is refetched this often regardless.
     pub jwks_refresh_seconds: u64,
+    /// The claim of a token that holds its roles (`roles`; an identity
+    /// provider may name it otherwise, e.g. `groups`).
+    pub roles_claim: String,
+    /// Staff sign in through this OpenID Connect issuer (authorization code
+    /// with PKCE); empty: local accounts (`casework user add`).
+    pub oidc_issuer: String,
+    /// The web front end's client id at the issuer.
+    pub oidc_client_id: String,
+    /// Its client secret, if the issuer gave it one (never logged; set it
+    /// with `CASEWORK__AUTH__OIDC_CLIENT_SECRET`).
+    pub oidc_client_secret: String,
+}
+
+/// Written without the client secret: settings may be logged.
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwks_url", &self.jwks_url)
+            .field("algorithms", &self.algorithms)
+            .field("roles_claim", &self.roles_claim)
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_client_id", &self.oidc_client_id)
+            .field("oidc_client_secret", &"(redacted)")
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthSettings {
@@ -206,6 +239,8 @@ pub struct PathSettings {
     pub rehabilitation: PathBuf,
     /// The web front end's forms (`<product>.toml`).
     pub forms: PathBuf,
+    /// The bank holidays working days skip (GOV.UK's `bank-holidays.json`).
+    pub bank_holidays: PathBuf,
 }
 
 impl Settings {

@@ -443,13 +443,32 @@ impl CaseworkProcess {
     /// process uses, a fixed clock). Its standard output; fails the test if
     /// the command fails.
     pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> String {
-        let output = Command::new(binary_path("casework"))
+        self.run_with_input(args, env, "")
+    }
+
+    /// [`CaseworkProcess::run`] with `input` on its standard input (a
+    /// password for `casework user add`).
+    pub fn run_with_input(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> String {
+        let mut child = Command::new(binary_path("casework"))
             .current_dir(&self.workspace)
             .args(args)
             .env("CASEWORK__TELEMETRY__LOG", "warn")
             .env("CASEWORK__DATA_DIR", &self.data_dir)
             .envs(env.iter().copied())
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run casework {args:?}: {e}"));
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("casework stdin");
+            stdin
+                .write_all(input.as_bytes())
+                .unwrap_or_else(|e| panic!("write to casework {args:?}: {e}"));
+        }
+        let output = child
+            .wait_with_output()
             .unwrap_or_else(|e| panic!("run casework {args:?}: {e}"));
         assert!(
             output.status.success(),

@@ -85,6 +85,12 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Manage the web front end's local staff accounts (embedded mode;
+    /// with `auth.oidc_issuer` set, staff sign in at the identity provider).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Print a token signed with the embedded signing key.
     Token {
         /// Where the signing key is.
@@ -102,6 +108,22 @@ enum Command {
         /// Hours until it expires.
         #[arg(long, default_value_t = 8)]
         hours: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Make an account. Asks for the password (twice) on a terminal, or
+    /// reads one line from standard input; there is no default password.
+    Add {
+        /// The user name they sign in with.
+        name: String,
+        /// A role: caseworker, senior-caseworker, officer, auditor, admin.
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// Where SQLite files are (embedded mode).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -236,6 +258,37 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             Ok(())
         }
         Command::Dlq { action } => dlq(&settings, action).await,
+        Command::User {
+            action:
+                UserAction::Add {
+                    name,
+                    role,
+                    data_dir,
+                },
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let password = read_password()?;
+            let store =
+                casework_store::Store::connect(&settings.database_for(casework_web::NAME)).await?;
+            services::migrate(casework_web::NAME, &store).await?;
+            let accounts = casework_web::accounts::Accounts::new(
+                store,
+                settings.web.sign_in_attempts,
+                chrono::Duration::minutes(1),
+            );
+            accounts
+                .add(&name, &role, &password)
+                .await
+                .map_err(|e| RuntimeError::Config(e.to_string()))?;
+            println!(
+                "user `{}` added with roles {}",
+                name.trim().to_lowercase(),
+                role.join(", ")
+            );
+            Ok(())
+        }
         Command::Token {
             data_dir,
             role,
@@ -266,6 +319,24 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
             Ok(())
         }
     }
+}
+
+/// A new password: asked twice on a terminal (not echoed), else the first
+/// line of standard input (scripts, tests).
+fn read_password() -> Result<String, RuntimeError> {
+    use std::io::IsTerminal;
+    let io = |e: std::io::Error| RuntimeError::Io(format!("reading the password: {e}"));
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(io)?;
+        let again = rpassword::prompt_password("Password again: ").map_err(io)?;
+        if first != again {
+            return Err(RuntimeError::Config("the passwords differ".into()));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(io)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// `casework dlq list|replay`.

@@ -200,6 +200,8 @@ pub struct ReferralQuery {
     pub status: Option<String>,
     /// Only this product's referrals.
     pub product: Option<String>,
+    /// Only this case's (its reference).
+    pub case: Option<String>,
     /// Page size: 50 unless given, at most 200.
     pub limit: Option<u64>,
     /// How many to skip.
@@ -250,6 +252,14 @@ async fn list_referrals(
         .filter(|p| !p.is_empty())
     {
         select = select.filter(referral::Column::Product.eq(product));
+    }
+    if let Some(case) = query
+        .case
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        select = select.filter(referral::Column::Reference.eq(case.to_ascii_uppercase()));
     }
     let db = state.store.connection();
     let total = select.clone().count(db).await.map_err(Problem::from)?;

@@ -28,6 +28,7 @@ pub fn routes(store: Store, clock: Clock) -> Arc<dyn Fn(&mut web::ServiceConfig)
             .app_data(casework_runtime::http::query_config())
             .route("/v1/persons", web::get().to(search_persons))
             .route("/v1/persons/{id}", web::get().to(get_person))
+            .route("/v1/identity-checks", web::get().to(list_checks))
             .route("/v1/document-checks", web::post().to(check_document));
     })
 }
@@ -45,7 +46,7 @@ struct Identify {
         title = "Identify",
         description = "The person index and identity-document checks (ICAO 9303 MRZ)."
     ),
-    paths(get_person, search_persons, check_document),
+    paths(get_person, search_persons, list_checks, check_document),
     components(schemas(
         PersonSummary,
         PersonView,
@@ -138,6 +139,56 @@ pub struct CheckView {
     pub result: Value,
 }
 
+impl From<identity_check::Model> for CheckView {
+    fn from(c: identity_check::Model) -> Self {
+        CheckView {
+            result: serde_json::from_str(&c.result).unwrap_or(Value::Null),
+            case_id: c.case_id,
+            step_id: c.step_id,
+            confidence: c.confidence,
+            created_at: c.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        }
+    }
+}
+
+/// Query of a case's identity checks.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CheckQuery {
+    /// The case's id (a UUID).
+    pub case: String,
+}
+
+/// The identity checks of a case, oldest first: each result with its
+/// confidence and reasons, and the person it resolved to.
+#[utoipa::path(
+    get,
+    path = "/v1/identity-checks",
+    tag = "persons",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(CheckQuery),
+    responses(
+        (status = 200, body = Vec<CheckView>),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 503, body = Problem),
+    )
+)]
+async fn list_checks(
+    req: HttpRequest,
+    query: web::Query<CheckQuery>,
+    state: web::Data<Identify>,
+) -> Result<HttpResponse, Problem> {
+    let case = query.case.trim().to_ascii_lowercase();
+    let checks = identity_check::Entity::find()
+        .filter(identity_check::Column::CaseId.eq(&case))
+        .order_by_asc(identity_check::Column::CreatedAt)
+        .all(state.store.connection())
+        .await
+        .map_err(Problem::from)?;
+    casework_runtime::audit::record(&req, "read-identity-checks", &case);
+    Ok(HttpResponse::Ok().json(checks.into_iter().map(CheckView::from).collect::<Vec<_>>()))
+}
+
 /// Read a person: their details, documents on record and identity checks.
 #[utoipa::path(
     get,
@@ -191,16 +242,7 @@ async fn get_person(
                 case_id: d.case_id,
             })
             .collect(),
-        checks: checks
-            .into_iter()
-            .map(|c| CheckView {
-                result: serde_json::from_str(&c.result).unwrap_or(Value::Null),
-                case_id: c.case_id,
-                step_id: c.step_id,
-                confidence: c.confidence,
-                created_at: c.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            })
-            .collect(),
+        checks: checks.into_iter().map(CheckView::from).collect(),
     }))
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use casework_bus::Outbox;
 use casework_contracts::payloads::ApplicationReceived;
 use casework_contracts::views::{Acknowledgement, ApplicationStatus, StatusQuery};
@@ -97,6 +97,10 @@ pub struct CaseView {
     pub steps: Vec<StepView>,
     /// What has happened, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// The application as received (the applicant's answers).
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<serde_json::Value>,
 }
 
 impl CaseView {
@@ -125,6 +129,7 @@ impl CaseView {
             stuck_since: None,
             closed_at: None,
             steps: Vec::new(),
+            application: serde_json::from_str(&received.application).ok(),
         }
     }
 }
@@ -193,8 +198,11 @@ pub struct CaseSearch {
     pub surname: Option<String>,
     /// The applicant's date of birth, `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
-    /// `received`, `in-progress`, `referred`, `decided`, `closed`, or `stuck`.
+    /// `received`, `in-progress`, `referred`, `decided`, `closed`, or
+    /// `stuck`; several, comma-separated, match any of them.
     pub status: Option<String>,
+    /// `newest` (the default) or `oldest` first, by when received.
+    pub sort: Option<String>,
     /// A product id.
     pub product: Option<String>,
     /// Page size (default 50, at most 200).
@@ -487,9 +495,11 @@ async fn application_status(
     )
 )]
 async fn get_case(
+    req: HttpRequest,
     reference: web::Path<String>,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
+    casework_runtime::audit::record(&req, "read-case", &reference);
     let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
     let reference = CaseReference::parse(&reference).ok_or_else(not_found)?;
     let db = register.store.connection();
@@ -521,8 +531,14 @@ async fn get_case(
         .all(db)
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
+    let received = intake::application::Entity::find()
+        .filter(intake::application::Column::Reference.eq(reference.as_str()))
+        .one(register.intake_store.connection())
+        .await
+        .map_err(|e| Problem::from(StoreError::from(e)))?;
     let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(HttpResponse::Ok().json(CaseView {
+        application: received.and_then(|r| serde_json::from_str(&r.application).ok()),
         case_id: case.id,
         reference: case.reference,
         product: case.product,
@@ -558,7 +574,7 @@ async fn get_case(
 }
 
 /// Search cases by reference, applicant surname and date of birth, status
-/// and product; paged, newest first.
+/// and product; paged, newest first (or oldest, for a work queue).
 #[utoipa::path(
     get,
     path = "/v1/cases",
@@ -573,9 +589,11 @@ async fn get_case(
     )
 )]
 async fn search_cases(
+    req: HttpRequest,
     query: web::Query<CaseSearch>,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
+    casework_runtime::audit::record(&req, "search-cases", req.query_string());
     use sea_orm::{PaginatorTrait, QuerySelect};
     let query = query.into_inner();
     let mut errors = Vec::new();
@@ -609,17 +627,33 @@ async fn search_cases(
         }
         select = select.filter(case::Column::ApplicantDateOfBirth.eq(date));
     }
-    match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => {}
-        Some("stuck") => select = select.filter(case::Column::StuckSince.is_not_null()),
-        Some(status @ ("received" | "in-progress" | "referred" | "decided" | "closed")) => {
-            select = select.filter(case::Column::Status.eq(status));
+    if let Some(statuses) = query.status.as_deref().filter(|s| !s.trim().is_empty()) {
+        let mut any = sea_orm::Condition::any();
+        for status in statuses.split(',').map(str::trim) {
+            match status {
+                "stuck" => any = any.add(case::Column::StuckSince.is_not_null()),
+                "received" | "in-progress" | "referred" | "decided" | "closed" => {
+                    any = any.add(case::Column::Status.eq(status));
+                }
+                _ => errors.push(casework_contracts::FieldError::new(
+                    "/status",
+                    "one or more of received, in-progress, referred, decided, closed, stuck",
+                )),
+            }
         }
-        Some(_) => errors.push(casework_contracts::FieldError::new(
-            "/status",
-            "one of received, in-progress, referred, decided, closed, stuck",
-        )),
+        select = select.filter(any);
     }
+    let oldest_first = match query.sort.as_deref().map(str::trim) {
+        None | Some("" | "newest") => false,
+        Some("oldest") => true,
+        Some(_) => {
+            errors.push(casework_contracts::FieldError::new(
+                "/sort",
+                "newest or oldest",
+            ));
+            false
+        }
+    };
     if let Some(product) = query.product.as_deref().filter(|s| !s.is_empty()) {
         select = select.filter(case::Column::Product.eq(product));
     }
@@ -629,8 +663,14 @@ async fn search_cases(
     let db = register.store.connection();
     let store_error = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
     let total = select.clone().count(db).await.map_err(store_error)?;
+    let order = if oldest_first {
+        sea_orm::Order::Asc
+    } else {
+        sea_orm::Order::Desc
+    };
     let rows = select
-        .order_by_desc(case::Column::ReceivedAt)
+        .order_by(case::Column::ReceivedAt, order.clone())
+        .order_by(case::Column::Reference, order)
         .limit(limit)
         .offset(offset)
         .all(db)

@@ -391,6 +391,14 @@ impl Form {
         })
     }
 
+    /// The question that asks `pointer`, on whichever page.
+    pub fn question(&self, pointer: &str) -> Option<&Question> {
+        self.pages
+            .iter()
+            .flat_map(|p| &p.questions)
+            .find(|q| q.pointer == pointer)
+    }
+
     /// A page by id.
     pub fn page(&self, id: &str) -> Option<&Page> {
         self.pages.iter().find(|p| p.id == id)

@@ -7,11 +7,15 @@
 //! without JavaScript; every form carries the session's CSRF token; the
 //! Content-Security-Policy allows one inline script, by its hash.
 
+pub mod accounts;
 pub mod assets;
+mod calendar;
+mod desk;
 pub mod forms;
 mod pages;
 mod render;
 mod session;
+mod signin;
 mod status;
 pub mod tables;
 
@@ -50,6 +54,12 @@ pub enum WebError {
     /// A service's API could not be reached or answered nonsense.
     #[error("{0}")]
     Api(String),
+    /// The bank holidays file is unusable.
+    #[error("bank holidays {0}")]
+    Calendar(String),
+    /// A local account cannot be made as asked, or its hashing failed.
+    #[error("{0}")]
+    Account(String),
 }
 
 impl From<sea_orm::DbErr> for WebError {
@@ -67,6 +77,18 @@ pub(crate) struct Web {
     pub(crate) status_checks_per_minute: u32,
     /// Today, for the dates people type (`clock.today`).
     pub(crate) clock: casework_runtime::Clock,
+    /// The products (names and service levels).
+    pub(crate) products: Arc<ProductCatalogue>,
+    /// Working days, for service levels.
+    pub(crate) calendar: calendar::WorkingDays,
+    /// Local staff accounts (embedded mode).
+    pub(crate) accounts: accounts::Accounts,
+    /// Issues platform tokens (embedded) or verifies them (production).
+    pub(crate) authenticator: casework_runtime::Authenticator,
+    /// The identity provider staff sign in with, when there is one.
+    pub(crate) oidc: Option<signin::Oidc>,
+    /// `web.sign_in_hours`.
+    pub(crate) sign_in_hours: u64,
 }
 
 /// Where the services' APIs are, and the client that calls them.
@@ -121,6 +143,31 @@ pub async fn build(
         chrono::Duration::minutes(i64::try_from(settings.session_minutes).unwrap_or(60)),
         settings.secure_cookies,
     );
+    let calendar = calendar::WorkingDays::load(&ctx.settings.paths.bank_holidays)
+        .map_err(|e| RuntimeError::Config(e.to_string()))?;
+    if calendar
+        .known_until()
+        .is_none_or(|last| last < ctx.clock.today() + chrono::Duration::days(180))
+    {
+        tracing::warn!(path = %ctx.settings.paths.bank_holidays.display(), "bank holidays known for less than six months ahead: update the file from https://www.gov.uk/bank-holidays.json");
+    }
+    let auth = &ctx.settings.auth;
+    let authenticator =
+        casework_runtime::Authenticator::from_settings(auth, &ctx.settings.data_dir).await?;
+    let oidc = if auth.oidc_issuer.trim().is_empty() {
+        None
+    } else {
+        Some(
+            signin::Oidc::discover(auth)
+                .await
+                .map_err(|e| RuntimeError::Config(e.to_string()))?,
+        )
+    };
+    let accounts = accounts::Accounts::new(
+        ctx.store.clone(),
+        settings.sign_in_attempts,
+        chrono::Duration::minutes(i64::try_from(settings.lockout_minutes).unwrap_or(15)),
+    );
     let web_state = web::Data::new(Web {
         forms,
         sessions: sessions.clone(),
@@ -131,6 +178,12 @@ pub async fn build(
         },
         status_checks_per_minute: settings.status_checks_per_minute,
         clock: ctx.clock,
+        products,
+        calendar,
+        accounts,
+        authenticator,
+        oidc,
+        sign_in_hours: settings.sign_in_hours,
     });
     let assets = web::Data::new(assets);
     Ok(ServiceParts {

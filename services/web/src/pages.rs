@@ -24,8 +24,10 @@ pub(crate) const CSP: &str = "default-src 'self'; script-src 'self' 'sha256-GUQ5
 /// Largest form body accepted.
 const FORM_LIMIT: usize = 64 * 1024;
 
-/// The pages' routes, all public (the policy table reads [`openapi`]).
-const ROUTES: [(&str, &str); 12] = [
+/// The pages' routes, all public to the API gateway's policy table (it
+/// reads [`openapi`]): the desk's pages check the signed-in user themselves,
+/// and the APIs they call check the user's token.
+const ROUTES: [(&str, &str); 23] = [
     ("GET", "/"),
     ("GET", "/apply/{product}"),
     ("GET", "/apply/{product}/check"),
@@ -38,6 +40,17 @@ const ROUTES: [(&str, &str); 12] = [
     ("GET", "/assets/{path:.*}"),
     ("GET", "/govuk-frontend.min.{kind}"),
     ("GET", "/app.mjs"),
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/sign-in/callback"),
+    ("POST", "/sign-out"),
+    ("GET", "/desk"),
+    ("GET", "/desk/search"),
+    ("GET", "/desk/alerts"),
+    ("POST", "/desk/alerts/{id}/acknowledge"),
+    ("GET", "/desk/cases/{reference}"),
+    ("POST", "/desk/cases/{reference}/decision"),
+    ("POST", "/desk/cases/{reference}/checks/{check}/retry"),
 ];
 
 pub(crate) fn routes(
@@ -65,7 +78,27 @@ pub(crate) fn routes(
         .route("/status", web::post().to(crate::status::check))
         .route("/assets/{path:.*}", web::get().to(assets::under_assets))
         .route("/govuk-frontend.min.{kind}", web::get().to(assets::bundle))
-        .route("/app.mjs", web::get().to(assets::app));
+        .route("/app.mjs", web::get().to(assets::app))
+        .route("/sign-in", web::get().to(crate::signin::form))
+        .route("/sign-in", web::post().to(crate::signin::submit))
+        .route("/sign-in/callback", web::get().to(crate::signin::callback))
+        .route("/sign-out", web::post().to(crate::signin::sign_out))
+        .route("/desk", web::get().to(crate::desk::queue))
+        .route("/desk/search", web::get().to(crate::desk::search))
+        .route("/desk/alerts", web::get().to(crate::desk::alerts))
+        .route(
+            "/desk/alerts/{id}/acknowledge",
+            web::post().to(crate::desk::acknowledge),
+        )
+        .route("/desk/cases/{reference}", web::get().to(crate::desk::case))
+        .route(
+            "/desk/cases/{reference}/decision",
+            web::post().to(crate::desk::decide),
+        )
+        .route(
+            "/desk/cases/{reference}/checks/{check}/retry",
+            web::post().to(crate::desk::retry),
+        );
 }
 
 /// The pages as an OpenAPI document: only so the access policy (deny by
@@ -104,6 +137,12 @@ pub(crate) enum PageError {
     Expired,
     /// Our fault, or a service's.
     Unavailable(WebError),
+    /// Staff only: sign in, then come back to this path.
+    SignIn(String),
+    /// The signed-in user's roles may not see it.
+    Forbidden,
+    /// The identity provider's answer could not be accepted.
+    SignInFailed,
 }
 
 impl From<WebError> for PageError {
@@ -118,6 +157,9 @@ impl std::fmt::Display for PageError {
             Self::NotFound => f.write_str("page not found"),
             Self::Expired => f.write_str("session expired or CSRF token wrong"),
             Self::Unavailable(err) => write!(f, "{err}"),
+            Self::SignIn(next) => write!(f, "sign in first, then {next}"),
+            Self::Forbidden => f.write_str("the user's roles may not see this page"),
+            Self::SignInFailed => f.write_str("sign-in at the identity provider failed"),
         }
     }
 }
@@ -126,13 +168,35 @@ impl actix_web::ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Expired => StatusCode::FORBIDDEN,
+            Self::Expired | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SignIn(_) => StatusCode::SEE_OTHER,
+            Self::SignInFailed => StatusCode::UNAUTHORIZED,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let (heading, paragraphs, link) = match self {
+            Self::SignIn(next) => {
+                let mut to = reqwest::Url::parse("http://here/sign-in").expect("a URL");
+                to.query_pairs_mut().append_pair("next", next);
+                let to = format!("/sign-in?{}", to.query().unwrap_or_default());
+                return see_other(&to, None, false);
+            }
+            Self::Forbidden => (
+                "You do not have permission to see this page",
+                vec![
+                    "Your account’s role does not allow it. If you need to, ask your manager for access.",
+                ],
+                json!({"href": "/desk", "text": "Go to your desk"}),
+            ),
+            Self::SignInFailed => (
+                "Sorry, you could not be signed in",
+                vec![
+                    "The sign-in service did not confirm who you are. Try again, and if it happens again, contact the service desk.",
+                ],
+                json!({"href": "/sign-in", "text": "Try signing in again"}),
+            ),
             Self::NotFound => (
                 "Page not found",
                 vec!["If you typed the web address, check it is correct."],
@@ -205,7 +269,7 @@ fn html(status: StatusCode, body: String, session: Option<&Session>, secure: boo
 }
 
 /// 303 See Other: where a POST sends the browser next.
-fn see_other(to: &str, session: Option<&Session>, secure: bool) -> HttpResponse {
+pub(crate) fn see_other(to: &str, session: Option<&Session>, secure: bool) -> HttpResponse {
     let mut response = HttpResponse::SeeOther();
     response.insert_header((LOCATION, to.to_owned()));
     if secure {

@@ -7,7 +7,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use crate::WebError;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 14] = [
     (
         "components.html",
         include_str!("../templates/components.html"),
@@ -23,6 +23,23 @@ const TEMPLATES: [(&str, &str); 9] = [
     ),
     ("status.html", include_str!("../templates/status.html")),
     ("message.html", include_str!("../templates/message.html")),
+    ("signin.html", include_str!("../templates/signin.html")),
+    (
+        "desk_queue.html",
+        include_str!("../templates/desk_queue.html"),
+    ),
+    (
+        "desk_case.html",
+        include_str!("../templates/desk_case.html"),
+    ),
+    (
+        "desk_search.html",
+        include_str!("../templates/desk_search.html"),
+    ),
+    (
+        "desk_alerts.html",
+        include_str!("../templates/desk_alerts.html"),
+    ),
 ];
 
 /// Renders pages.

@@ -46,6 +46,60 @@ pub(crate) struct SessionData {
     /// The last submission of each product: its key and reference.
     #[serde(default)]
     pub(crate) submitted: BTreeMap<String, Submitted>,
+    /// The staff member signed in, if one is.
+    #[serde(default)]
+    pub(crate) staff: Option<Staff>,
+    /// A sign-in through the identity provider under way.
+    #[serde(default)]
+    pub(crate) oidc: Option<PendingSignIn>,
+    /// What the last action came to, shown once on the next page.
+    #[serde(default)]
+    pub(crate) flash: Option<Flash>,
+}
+
+/// A signed-in staff member. Their platform token is held here, server
+/// side, and sent to the APIs with each call: it never reaches the browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Staff {
+    /// Who (the token's `sub`).
+    pub(crate) sub: String,
+    /// Their name as shown.
+    pub(crate) name: String,
+    /// Their roles.
+    pub(crate) roles: Vec<String>,
+    /// The platform token.
+    pub(crate) token: String,
+    /// When the token expires: they sign in again then.
+    pub(crate) until: DateTime<Utc>,
+}
+
+impl Staff {
+    /// Whether they hold any of `roles`.
+    pub(crate) fn holds(&self, roles: &[&str]) -> bool {
+        self.roles.iter().any(|r| roles.contains(&r.as_str()))
+    }
+}
+
+/// What the callback of a sign-in at the identity provider must match.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingSignIn {
+    /// The `state` sent (CSRF of the redirect).
+    pub(crate) state: String,
+    /// The `nonce` the ID token must carry.
+    pub(crate) nonce: String,
+    /// The PKCE code verifier.
+    pub(crate) verifier: String,
+    /// Where to go after.
+    pub(crate) next: String,
+}
+
+/// A message for the next page (a notification banner).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Flash {
+    /// Its heading.
+    pub(crate) heading: String,
+    /// `success` or empty (important).
+    pub(crate) kind: String,
 }
 
 /// A submitted application.
@@ -96,7 +150,8 @@ pub(crate) struct Sessions {
     pub(crate) secure: bool,
 }
 
-fn random_token() -> Result<String, WebError> {
+/// 32 random bytes, base64url: tokens, CSRF, PKCE verifiers, nonces.
+pub(crate) fn random_token() -> Result<String, WebError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| WebError::Api(format!("no randomness: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
@@ -157,6 +212,31 @@ impl Sessions {
         };
         self.save(&session).await?;
         Ok(session)
+    }
+
+    /// The same session under a new token and CSRF token, the old one
+    /// deleted: at sign-in, so a token known before it (planted, or seen)
+    /// opens nothing after.
+    pub(crate) async fn renew(&self, session: &Session) -> Result<Session, WebError> {
+        self.end(session).await?;
+        let token = random_token()?;
+        let renewed = Session {
+            key: key_of(&token),
+            new_token: Some(token),
+            csrf: random_token()?,
+            data: session.data.clone(),
+            expires_at: Utc::now() + self.lifetime,
+        };
+        self.save(&renewed).await?;
+        Ok(renewed)
+    }
+
+    /// Ends a session (sign-out): its row is deleted.
+    pub(crate) async fn end(&self, session: &Session) -> Result<(), WebError> {
+        session::Entity::delete_by_id(session.key.clone())
+            .exec(self.store.writer())
+            .await?;
+        Ok(())
     }
 
     /// Writes the session back, extending it.

@@ -1,9 +1,12 @@
 //! The web front end's own tables: sessions and the answers in progress,
-//! and status checks per client address. It owns no case data.
+//! status checks per client address, and local staff accounts (embedded
+//! mode's sign-in). It owns no case data.
 
 use casework_store::migrations::{CreateTable, col};
 use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
-use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
+use sea_orm_migration::schema::{
+    integer, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
+};
 
 /// A row of `web_sessions`: one browser's session.
 pub mod session {
@@ -59,6 +62,36 @@ pub mod status_check {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A row of `web_accounts`: a local staff account (`casework user add`).
+pub mod account {
+    use sea_orm::entity::prelude::*;
+
+    /// An account, by its user name.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "web_accounts")]
+    pub struct Model {
+        /// The user name, as typed at sign-in (lower case).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        /// The password's Argon2id hash (PHC string: salt and parameters in it).
+        pub password_hash: String,
+        /// The platform roles held (a JSON array).
+        pub roles: String,
+        /// Failed sign-ins since the last success.
+        pub failed_attempts: i32,
+        /// Until when sign-in is refused, after too many failures.
+        pub locked_until: Option<DateTimeUtc>,
+        /// When it was made.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The web front end's migrator: the platform's tables, then its own.
 #[derive(Debug)]
 pub struct Migrator;
@@ -90,6 +123,17 @@ impl MigratorTrait for Migrator {
             )
             .index("web_status_checks_client_at", &["client", "at"]),
         ));
+        migrations.push(Box::new(CreateTable::new(
+            "m20261207_900003_create_web_accounts",
+            "web_accounts",
+            Table::create()
+                .col(string(col("name")).primary_key())
+                .col(string(col("password_hash")))
+                .col(text(col("roles")))
+                .col(integer(col("failed_attempts")))
+                .col(timestamp_with_time_zone_null(col("locked_until")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )));
         migrations
     }
 }

@@ -1,0 +1,1034 @@
+//! The caseworker's and officer's desk: the work queue, the case page
+//! (with the decision form and the re-request of a stuck check), search,
+//! and the officers' alerts.
+//!
+//! Every page is built from the services' APIs, called with the signed-in
+//! user's own token, so each API's policy applies as it would to them; and
+//! with a `Purpose` header saying why personal data is read, for the audit
+//! trail. An API's 401 (the token expired) sends the user to sign in again;
+//! its 403 shows the page that says they may not.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::pages::{PageError, PageResult, field, see_other};
+use crate::session::{Session, Staff};
+use crate::signin::DESK;
+use crate::{Web, WebError};
+
+/// Who works the queue, the cases and search.
+const CASEWORKERS: [&str; 2] = ["caseworker", "senior-caseworker"];
+/// Who reads a case (auditors too, without acting).
+const CASE_READERS: [&str; 3] = ["caseworker", "senior-caseworker", "auditor"];
+/// Who works alerts and enforcement actions.
+const OFFICERS: [&str; 2] = ["officer", "senior-caseworker"];
+
+/// Rows per page of the queue and of search results.
+const PAGE_SIZE: u64 = 25;
+
+/// Why the desk reads personal data, sent as `Purpose` (audit trail).
+mod purpose {
+    pub(super) const QUEUE: &str = "work-queue";
+    pub(super) const CASE: &str = "case-review";
+    pub(super) const SEARCH: &str = "case-search";
+    pub(super) const ALERTS: &str = "enforcement-alerts";
+}
+
+impl Web {
+    /// GET an API as `staff`, for `purpose`.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        req: &HttpRequest,
+        staff: &Staff,
+        path: String,
+        purpose: &str,
+    ) -> Result<T, PageError> {
+        let url = self.api.url(req, &path);
+        let response = self
+            .api
+            .client
+            .get(&url)
+            .bearer_auth(&staff.token)
+            .header("Purpose", purpose)
+            .send()
+            .await
+            .map_err(|e| WebError::Api(format!("GET {path}: {e}")))?;
+        match response.status() {
+            s if s.is_success() => Ok(response
+                .json()
+                .await
+                .map_err(|e| WebError::Api(format!("GET {path}: {e}")))?),
+            s => Err(refusal(req, s, &path)),
+        }
+    }
+
+    /// POST to an API as `staff`: its status and body, unless it refused
+    /// the user (401, 403) or failed.
+    async fn act(
+        &self,
+        req: &HttpRequest,
+        staff: &Staff,
+        path: &str,
+        body: &Value,
+    ) -> Result<(StatusCode, Value), PageError> {
+        let url = self.api.url(req, path);
+        let response = self
+            .api
+            .client
+            .post(&url)
+            .bearer_auth(&staff.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| WebError::Api(format!("POST {path}: {e}")))?;
+        let status =
+            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        if status.is_server_error() || matches!(status.as_u16(), 401 | 403) {
+            return Err(refusal(req, response.status(), path));
+        }
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Renders a desk page, with the navigation, the user and any message.
+    fn desk_page(
+        &self,
+        status: StatusCode,
+        template: &str,
+        session: &Session,
+        staff: &Staff,
+        current: &str,
+        mut context: Value,
+    ) -> PageResult {
+        let mut nav = Vec::new();
+        if staff.holds(&CASEWORKERS) {
+            nav.push(("Work queue", "/desk"));
+            nav.push(("Search", "/desk/search"));
+        }
+        if staff.holds(&OFFICERS) {
+            nav.push(("Alerts", "/desk/alerts"));
+        }
+        if let Value::Object(map) = &mut context {
+            map.insert(
+                "nav".into(),
+                nav.iter()
+                    .map(|(text, href)| json!({"text": text, "href": href, "active": *href == current}))
+                    .collect(),
+            );
+            map.insert(
+                "user".into(),
+                json!({"name": staff.name, "roles": staff.roles}),
+            );
+            map.insert("wide".into(), true.into());
+            if let Some(flash) = &session.data.flash {
+                map.insert(
+                    "flash".into(),
+                    json!({"heading": flash.heading, "kind": flash.kind}),
+                );
+            }
+        }
+        self.page(status, template, DESK, Some(session), context)
+    }
+
+    fn product_name(&self, id: &str) -> String {
+        self.products
+            .get(id)
+            .map_or_else(|| id.to_owned(), |p| p.name.clone())
+    }
+
+    fn products_list(&self, selected: &str) -> Vec<Value> {
+        let mut items = vec![json!({"value": "", "text": "All products"})];
+        items.extend(
+            self.products
+                .products()
+                .map(|p| json!({"value": p.id, "text": p.name, "selected": p.id == selected})),
+        );
+        items
+    }
+}
+
+/// An API's refusal as a page: 401 (the token expired) signs the user in
+/// again; 403 and 404 are their own pages; the rest is our problem.
+fn refusal(req: &HttpRequest, status: reqwest::StatusCode, path: &str) -> PageError {
+    match status.as_u16() {
+        401 => PageError::SignIn(req.path().to_owned()),
+        403 => PageError::Forbidden,
+        404 => PageError::NotFound,
+        _ => PageError::Unavailable(WebError::Api(format!("{path}: {status}"))),
+    }
+}
+
+/// A page of Register's case search, as the desk reads it.
+#[derive(Debug, Deserialize)]
+struct CasePage {
+    cases: Vec<CaseSummary>,
+    total: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CaseSummary {
+    reference: String,
+    product: String,
+    status: String,
+    surname: Option<String>,
+    date_of_birth: Option<String>,
+    received_at: DateTime<Utc>,
+    stuck: bool,
+}
+
+/// `?page=` of a paged list (1 when absent or nonsense).
+fn page_number(page: Option<&str>) -> u64 {
+    page.and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+}
+
+/// Previous and next links for page `page` of `total` rows.
+fn pagination(base: &str, query: &[(&str, &str)], page: u64, total: u64) -> Value {
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let link = |n: u64| {
+        let mut pairs: Vec<String> = query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect();
+        pairs.push(format!("page={n}"));
+        format!("{base}?{}", pairs.join("&"))
+    };
+    json!({
+        "page": page,
+        "pages": pages,
+        "previous": (page > 1).then(|| link(page - 1)),
+        "next": (page < pages).then(|| link(page + 1)),
+    })
+}
+
+fn urlencode(value: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", [("v", value)])
+        .ok()
+        .and_then(|u| u.query().map(|q| q.trim_start_matches("v=").to_owned()))
+        .unwrap_or_default()
+}
+
+/// A case's status as a tag: its text and colour.
+fn status_tag(status: &str, stuck: bool) -> Value {
+    let (text, classes) = match (status, stuck) {
+        (_, true) => ("Stuck", "govuk-tag--red"),
+        ("referred", _) => ("Referred", "govuk-tag--orange"),
+        ("received", _) => ("Received", "govuk-tag--grey"),
+        ("in-progress", _) => ("In progress", "govuk-tag--blue"),
+        ("decided", _) => ("Decided", "govuk-tag--turquoise"),
+        ("closed", _) => ("Closed", "govuk-tag--green"),
+        (other, _) => (other, "govuk-tag--grey"),
+    };
+    json!({"text": text, "classes": classes})
+}
+
+/// A time as people read it: 7 December 2026.
+fn day_of(at: &DateTime<Utc>) -> String {
+    at.format("%-d %B %Y").to_string()
+}
+
+/// A time with its hour: 7 December 2026, 2:05pm.
+fn when(at: &str) -> String {
+    at.parse::<DateTime<Utc>>()
+        .map(|t| t.format("%-d %B %Y, %-I:%M%P").to_string())
+        .unwrap_or_else(|_| at.to_owned())
+}
+
+impl Web {
+    /// A row of the queue or of search results.
+    fn case_row(&self, case: &CaseSummary, today: NaiveDate) -> Value {
+        let received = case.received_at.date_naive();
+        let level = self
+            .products
+            .get(&case.product)
+            .map_or(0, |p| p.service_level_days);
+        let left = self.calendar.left(received, level, today);
+        let due = match left {
+            n if n < 0 => json!({"text": format!("Overdue by {}", -n), "overdue": true}),
+            0 => json!({"text": "Due today", "overdue": true}),
+            1 => json!({"text": "1 day", "overdue": false}),
+            n => json!({"text": format!("{n} days"), "overdue": false}),
+        };
+        json!({
+            "reference": case.reference,
+            "href": format!("/desk/cases/{}", case.reference),
+            "product": self.product_name(&case.product),
+            "surname": case.surname,
+            "date_of_birth": case.date_of_birth,
+            "received": day_of(&case.received_at),
+            "age_days": (today - received).num_days().max(0),
+            "due": due,
+            "tag": status_tag(&case.status, case.stuck),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct QueueQuery {
+    product: Option<String>,
+    status: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /desk`: referred and stuck cases, oldest first.
+pub(crate) async fn queue(
+    req: HttpRequest,
+    query: web::Query<QueueQuery>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (session, staff) = state.staff(&req, &CASEWORKERS).await?;
+    let product = query.product.as_deref().unwrap_or_default().trim();
+    let status = match query.status.as_deref().unwrap_or_default() {
+        s @ ("referred" | "stuck") => s,
+        _ => "",
+    };
+    if !product.is_empty() && state.products.get(product).is_none() {
+        return Err(PageError::NotFound);
+    }
+    let page = page_number(query.page.as_deref());
+    let statuses = if status.is_empty() {
+        "referred,stuck"
+    } else {
+        status
+    };
+    let mut path = format!(
+        "/api/register/v1/cases?status={statuses}&sort=oldest&limit={PAGE_SIZE}&offset={}",
+        (page - 1) * PAGE_SIZE
+    );
+    if !product.is_empty() {
+        path.push_str(&format!("&product={}", urlencode(product)));
+    }
+    let found: CasePage = state.read(&req, &staff, path, purpose::QUEUE).await?;
+    let today = state.clock.today();
+    let rows: Vec<Value> = found
+        .cases
+        .iter()
+        .map(|c| state.case_row(c, today))
+        .collect();
+    let statuses = [
+        ("", "Referred or stuck"),
+        ("referred", "Referred"),
+        ("stuck", "Stuck"),
+    ]
+    .iter()
+    .map(|(value, text)| json!({"value": value, "text": text, "selected": *value == status}))
+    .collect::<Vec<_>>();
+    state.desk_page(
+        StatusCode::OK,
+        "desk_queue.html",
+        &session,
+        &staff,
+        "/desk",
+        json!({
+            "rows": rows,
+            "total": found.total,
+            "products": state.products_list(product),
+            "statuses": statuses,
+            "pagination": pagination("/desk", &[("product", product), ("status", status)], page, found.total),
+        }),
+    )
+}
+
+/// The case's parts, each from the service that owns it.
+#[derive(Debug, Deserialize)]
+struct CaseView {
+    case_id: String,
+    reference: String,
+    product: String,
+    status: String,
+    received_at: DateTime<Utc>,
+    stage: Option<String>,
+    outcome: Option<String>,
+    stuck_since: Option<String>,
+    #[serde(default)]
+    steps: Vec<Value>,
+    #[serde(default)]
+    timeline: Vec<Value>,
+    application: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReferralPage {
+    items: Vec<Value>,
+}
+
+/// `GET /desk/cases/{reference}`.
+pub(crate) async fn case(
+    req: HttpRequest,
+    reference: web::Path<String>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (session, staff) = state.staff(&req, &CASE_READERS).await?;
+    render_case(
+        &state,
+        &req,
+        &session,
+        &staff,
+        &reference,
+        &[],
+        &Value::Null,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The case page; `errors` and `decision` are a refused decision form's.
+#[allow(clippy::too_many_arguments)]
+async fn render_case(
+    state: &Web,
+    req: &HttpRequest,
+    session: &Session,
+    staff: &Staff,
+    reference: &str,
+    errors: &[(&str, &str)],
+    decision: &Value,
+    status: StatusCode,
+) -> PageResult {
+    let reference = reference.trim().to_ascii_uppercase();
+    if !reference
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(PageError::NotFound);
+    }
+    let case: CaseView = state
+        .read(
+            req,
+            staff,
+            format!("/api/register/v1/cases/{reference}"),
+            purpose::CASE,
+        )
+        .await?;
+    let caseworker = staff.holds(&CASEWORKERS);
+    let officer = staff.holds(&OFFICERS);
+    let empty = || async { Ok::<Value, PageError>(json!([])) };
+    // The other services' parts, at once.
+    let (identity, investigations, decisions, referrals, documents, notifications, actions) = tokio::join!(
+        state.read::<Value>(
+            req,
+            staff,
+            format!("/api/identify/v1/identity-checks?case={}", case.case_id),
+            purpose::CASE
+        ),
+        state.read::<Value>(
+            req,
+            staff,
+            format!("/api/investigate/v1/investigations?case={reference}"),
+            purpose::CASE
+        ),
+        state.read::<Value>(
+            req,
+            staff,
+            format!("/api/decide/v1/decisions?case={reference}"),
+            purpose::CASE
+        ),
+        async {
+            if caseworker {
+                state
+                    .read::<ReferralPage>(
+                        req,
+                        staff,
+                        format!("/api/decide/v1/referrals?case={reference}"),
+                        purpose::CASE,
+                    )
+                    .await
+                    .map(|p| Value::Array(p.items))
+            } else {
+                empty().await
+            }
+        },
+        state.read::<Value>(
+            req,
+            staff,
+            format!("/api/fulfil/v1/documents?case={reference}"),
+            purpose::CASE
+        ),
+        state.read::<Value>(
+            req,
+            staff,
+            format!("/api/communicate/v1/notifications?case={reference}"),
+            purpose::CASE
+        ),
+        async {
+            if officer {
+                state
+                    .read::<Value>(
+                        req,
+                        staff,
+                        format!("/api/enforce/v1/actions?case={reference}"),
+                        purpose::CASE,
+                    )
+                    .await
+                    .map(|p| p["items"].clone())
+            } else {
+                empty().await
+            }
+        },
+    );
+    let (identity, investigations, decisions, referrals, documents, notifications, actions) = (
+        identity?,
+        investigations?,
+        decisions?,
+        referrals?,
+        documents?,
+        notifications?,
+        actions?,
+    );
+    let open_referral = referrals
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["status"] == "open"))
+        .cloned();
+    let today = state.clock.today();
+    let received = case.received_at.date_naive();
+    let level = state
+        .products
+        .get(&case.product)
+        .map_or(0, |p| p.service_level_days);
+    let error_of = |id: &str| {
+        errors
+            .iter()
+            .find(|(e, _)| *e == id)
+            .map(|(_, text)| json!({"text": text}))
+    };
+    let stuck_steps: Vec<Value> = if case.stuck_since.is_some() && caseworker {
+        case.steps
+            .iter()
+            .filter(|s| s["status"] == "stuck")
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let timeline: Vec<Value> = case
+        .timeline
+        .iter()
+        .map(|e| json!({"at": when(e["at"].as_str().unwrap_or_default()), "summary": e["summary"], "kind": e["kind"]}))
+        .collect();
+    state.desk_page(
+        status,
+        "desk_case.html",
+        session,
+        staff,
+        "",
+        json!({
+            "case": {
+                "reference": case.reference,
+                "product": state.product_name(&case.product),
+                "tag": status_tag(&case.status, case.stuck_since.is_some()),
+                "stage": case.stage,
+                "outcome": case.outcome,
+                "received": day_of(&case.received_at),
+                "working_days_left": state.calendar.left(received, level, today),
+                "service_level_days": level,
+                "stuck_since": case.stuck_since.as_deref().map(when),
+            },
+            "answers": state.answers(&case.product, case.application.as_ref()),
+            "timeline": timeline,
+            "steps": case.steps,
+            "stuck_steps": stuck_steps,
+            "identity": identity,
+            "findings": investigations
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|i| i["findings"].as_array().cloned().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            "investigations": investigations,
+            "decisions": decisions,
+            "referral": open_referral,
+            "documents": documents,
+            "notifications": notifications,
+            "actions": actions,
+            "officer": officer,
+            "can_decide": caseworker,
+            "decision": decision,
+            "outcome_error": error_of("outcome"),
+            "reason_error": error_of("reason"),
+            "errors": errors.iter().map(|(id, text)| json!({"text": text, "href": format!("#{id}")})).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+impl Web {
+    /// The application's answers as summary list rows, labelled and
+    /// ordered by the product's form where it asks them; the rest after.
+    fn answers(&self, product: &str, application: Option<&Value>) -> Vec<Value> {
+        let mut leaves = Vec::new();
+        if let Some(application) = application {
+            flatten("", application, &mut leaves);
+        }
+        let form = self.forms.get(product);
+        let asked: Vec<&str> = form
+            .map(|f| {
+                f.pages
+                    .iter()
+                    .flat_map(|p| &p.questions)
+                    .map(|q| q.pointer.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        leaves.sort_by_key(|(pointer, _)| {
+            asked
+                .iter()
+                .position(|a| a == pointer)
+                .unwrap_or(asked.len())
+        });
+        leaves
+            .into_iter()
+            .map(|(pointer, value)| {
+                let label = form
+                    .and_then(|f| f.question(&pointer))
+                    .map_or_else(|| humanise(&pointer), |q| q.label.clone());
+                json!({"key": {"text": label}, "value": {"text": value}})
+            })
+            .collect()
+    }
+}
+
+/// Every scalar of `value` with its JSON pointer, in document order.
+fn flatten(pointer: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                flatten(&format!("{pointer}/{key}"), v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{pointer}/{i}"), v, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => out.push((pointer.to_owned(), s.clone())),
+        other => out.push((pointer.to_owned(), other.to_string())),
+    }
+}
+
+/// `/applicant/date_of_birth` → `Applicant date of birth`.
+fn humanise(pointer: &str) -> String {
+    let words = pointer.trim_start_matches('/').replace(['/', '_'], " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// `POST /desk/cases/{reference}/decision`: grant or refuse a referral.
+pub(crate) async fn decide(
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Form<Vec<(String, String)>>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let mut session = state.posted_session(&req, &body).await?;
+    let (_, staff) = state.staff(&req, &CASEWORKERS).await?;
+    let referral = field(&body, "referral").unwrap_or_default();
+    let outcome = field(&body, "outcome").unwrap_or_default();
+    let reason = field(&body, "reason").unwrap_or_default().trim();
+    let mut errors = Vec::new();
+    if !matches!(outcome, "grant" | "refuse") {
+        errors.push((
+            "outcome",
+            "Select whether to grant or refuse the application",
+        ));
+    }
+    if reason.is_empty() {
+        errors.push(("reason", "Enter the reason for the decision"));
+    } else if reason.chars().count() > 2000 {
+        errors.push(("reason", "The reason must be 2000 characters or fewer"));
+    }
+    let here = format!("/desk/cases/{reference}");
+    if errors.is_empty() {
+        let path = format!("/api/decide/v1/referrals/{}/decision", urlencode(referral));
+        let (status, answer) = state
+            .act(
+                &req,
+                &staff,
+                &path,
+                &json!({"outcome": outcome, "reason": reason}),
+            )
+            .await?;
+        let heading = match status.as_u16() {
+            200 => {
+                tracing::info!(user = %staff.sub, %reference, outcome, "referral decided from the desk");
+                let verb = if outcome == "grant" {
+                    "granted"
+                } else {
+                    "refused"
+                };
+                state.flash(&mut session, format!("Application {verb}. The case will close when the applicant has been told."), true).await?;
+                return Ok(see_other(&here, None, state.sessions.secure));
+            }
+            409 => "This referral has already been decided".to_owned(),
+            404 => "This referral no longer exists".to_owned(),
+            _ => format!(
+                "The decision was not accepted: {}",
+                answer["detail"].as_str().unwrap_or("try again")
+            ),
+        };
+        state.flash(&mut session, heading, false).await?;
+        return Ok(see_other(&here, None, state.sessions.secure));
+    }
+    tracing::info!(user = %staff.sub, %reference, errors = errors.len(), "decision form refused");
+    render_case(
+        &state,
+        &req,
+        &session,
+        &staff,
+        &reference,
+        &errors,
+        &json!({"outcome": outcome, "reason": reason}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// `POST /desk/cases/{reference}/checks/{check}/retry`: ask again for a stuck check.
+pub(crate) async fn retry(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Form<Vec<(String, String)>>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (reference, check) = path.into_inner();
+    let mut session = state.posted_session(&req, &body).await?;
+    let (_, staff) = state.staff(&req, &CASEWORKERS).await?;
+    let api = format!(
+        "/api/register/v1/cases/{}/checks/{}/retry",
+        urlencode(&reference),
+        urlencode(&check)
+    );
+    let (status, answer) = state.act(&req, &staff, &api, &Value::Null).await?;
+    let (heading, success) = match status.as_u16() {
+        202 => {
+            tracing::info!(user = %staff.sub, %reference, %check, "check requested again from the desk");
+            (format!("The {check} check has been requested again"), true)
+        }
+        _ => (
+            format!(
+                "The {check} check was not requested again: {}",
+                answer["detail"].as_str().unwrap_or("it is not stuck")
+            ),
+            false,
+        ),
+    };
+    state.flash(&mut session, heading, success).await?;
+    Ok(see_other(
+        &format!("/desk/cases/{reference}"),
+        None,
+        state.sessions.secure,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchQuery {
+    reference: Option<String>,
+    surname: Option<String>,
+    #[serde(rename = "date_of_birth-day")]
+    day: Option<String>,
+    #[serde(rename = "date_of_birth-month")]
+    month: Option<String>,
+    #[serde(rename = "date_of_birth-year")]
+    year: Option<String>,
+    status: Option<String>,
+    product: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /desk/search`: by reference, surname, date of birth, status, product.
+pub(crate) async fn search(
+    req: HttpRequest,
+    query: web::Query<SearchQuery>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (session, staff) = state.staff(&req, &CASEWORKERS).await?;
+    let text = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_owned();
+    let (reference, surname, status, product) = (
+        text(&query.reference).to_ascii_uppercase(),
+        text(&query.surname),
+        text(&query.status),
+        text(&query.product),
+    );
+    let (day, month, year) = (text(&query.day), text(&query.month), text(&query.year));
+    let mut errors: Vec<(&str, String)> = Vec::new();
+    let date_of_birth = if [&day, &month, &year].iter().all(|p| p.is_empty()) {
+        String::new()
+    } else {
+        match (
+            day.parse::<u32>(),
+            month.parse::<u32>(),
+            year.parse::<i32>(),
+        ) {
+            (Ok(d), Ok(m), Ok(y)) if year.len() == 4 => NaiveDate::from_ymd_opt(y, m, d)
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+    if date_of_birth.is_empty() && !(day.is_empty() && month.is_empty() && year.is_empty()) {
+        errors.push((
+            "date_of_birth-day",
+            "Date of birth must be a real date".into(),
+        ));
+    }
+    let asked = [&reference, &surname, &date_of_birth, &status, &product]
+        .iter()
+        .any(|v| !v.is_empty());
+    let page = page_number(query.page.as_deref());
+    let mut results = Value::Null;
+    let mut total = 0;
+    if asked && errors.is_empty() {
+        let mut path = format!(
+            "/api/register/v1/cases?limit={PAGE_SIZE}&offset={}",
+            (page - 1) * PAGE_SIZE
+        );
+        for (key, value) in [
+            ("reference", &reference),
+            ("surname", &surname),
+            ("date_of_birth", &date_of_birth),
+            ("status", &status),
+            ("product", &product),
+        ] {
+            if !value.is_empty() {
+                path.push_str(&format!("&{key}={}", urlencode(value)));
+            }
+        }
+        let url = state.api.url(&req, &path);
+        let response = state
+            .api
+            .client
+            .get(&url)
+            .bearer_auth(&staff.token)
+            .header("Purpose", purpose::SEARCH)
+            .send()
+            .await
+            .map_err(|e| WebError::Api(format!("GET {path}: {e}")))?;
+        match response.status().as_u16() {
+            200 => {
+                let found: CasePage = response
+                    .json()
+                    .await
+                    .map_err(|e| WebError::Api(format!("GET {path}: {e}")))?;
+                let today = state.clock.today();
+                total = found.total;
+                results = found
+                    .cases
+                    .iter()
+                    .map(|c| state.case_row(c, today))
+                    .collect();
+            }
+            422 => {
+                // Register names the field it refused.
+                let problem: Value = response.json().await.unwrap_or_default();
+                for e in problem["errors"].as_array().into_iter().flatten() {
+                    match e["pointer"].as_str() {
+                        Some("/reference") => errors.push((
+                            "reference",
+                            "Enter a reference in the correct format, like VV-7KQ4-M2XD-P".into(),
+                        )),
+                        Some("/date_of_birth") => errors.push((
+                            "date_of_birth-day",
+                            "Date of birth must be a real date".into(),
+                        )),
+                        _ => errors.push(("status", "Select a status from the list".into())),
+                    }
+                }
+            }
+            s => {
+                return Err(refusal(
+                    &req,
+                    reqwest::StatusCode::from_u16(s).unwrap_or(reqwest::StatusCode::BAD_GATEWAY),
+                    &path,
+                ));
+            }
+        }
+    }
+    let error_of = |id: &str| {
+        errors
+            .iter()
+            .find(|(e, _)| *e == id)
+            .map(|(_, text)| json!({"text": text}))
+    };
+    let statuses = [
+        ("", "Any status"),
+        ("received", "Received"),
+        ("in-progress", "In progress"),
+        ("referred", "Referred"),
+        ("stuck", "Stuck"),
+        ("decided", "Decided"),
+        ("closed", "Closed"),
+    ]
+    .iter()
+    .map(|(value, text)| json!({"value": value, "text": text, "selected": *value == status}))
+    .collect::<Vec<_>>();
+    let dob = json!({"day": day, "month": month, "year": year});
+    let http_status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    state.desk_page(
+        http_status,
+        "desk_search.html",
+        &session,
+        &staff,
+        "/desk/search",
+        json!({
+            "asked": asked && errors.is_empty(),
+            "results": results,
+            "total": total,
+            "reference": reference,
+            "surname": surname,
+            "date_of_birth_items": crate::pages::date_items(Some(&dob), None),
+            "statuses": statuses,
+            "products": state.products_list(&product),
+            "reference_error": error_of("reference"),
+            "date_of_birth_error": error_of("date_of_birth-day"),
+            "status_error": error_of("status"),
+            "errors": errors.iter().map(|(id, text)| json!({"text": text, "href": format!("#{id}")})).collect::<Vec<_>>(),
+            "pagination": pagination("/desk/search", &[
+                ("reference", &reference), ("surname", &surname), ("date_of_birth-day", &day),
+                ("date_of_birth-month", &month), ("date_of_birth-year", &year),
+                ("status", &status), ("product", &product),
+            ], page, total),
+        }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AlertsQuery {
+    page: Option<String>,
+}
+
+/// `GET /desk/alerts`: open alerts to acknowledge, and open enforcement actions.
+pub(crate) async fn alerts(
+    req: HttpRequest,
+    query: web::Query<AlertsQuery>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (session, staff) = state.staff(&req, &OFFICERS).await?;
+    let page = page_number(query.page.as_deref());
+    let offset = (page - 1) * PAGE_SIZE;
+    let (alerts, actions) = tokio::join!(
+        state.read::<Value>(
+            &req,
+            &staff,
+            format!("/api/enforce/v1/alerts?status=open&limit={PAGE_SIZE}&offset={offset}"),
+            purpose::ALERTS
+        ),
+        state.read::<Value>(
+            &req,
+            &staff,
+            format!("/api/enforce/v1/actions?status=open&limit={PAGE_SIZE}"),
+            purpose::ALERTS
+        ),
+    );
+    let (alerts, actions) = (alerts?, actions?);
+    let total = alerts["total"].as_u64().unwrap_or(0);
+    let alert_rows: Vec<Value> = alerts["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            json!({
+                "id": a["id"], "reference": a["reference"], "summary": a["summary"],
+                "raised": when(a["created_at"].as_str().unwrap_or_default()),
+            })
+        })
+        .collect();
+    let action_rows: Vec<Value> = actions["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            json!({
+                "reference": a["reference"], "action": a["action"],
+                "product": state.product_name(a["product"].as_str().unwrap_or_default()),
+                "raised": when(a["created_at"].as_str().unwrap_or_default()),
+            })
+        })
+        .collect();
+    state.desk_page(
+        StatusCode::OK,
+        "desk_alerts.html",
+        &session,
+        &staff,
+        "/desk/alerts",
+        json!({
+            "alerts": alert_rows,
+            "total": total,
+            "actions": action_rows,
+            "can_acknowledge": staff.holds(&["officer"]),
+            "pagination": pagination("/desk/alerts", &[], page, total),
+        }),
+    )
+}
+
+/// `POST /desk/alerts/{id}/acknowledge`.
+pub(crate) async fn acknowledge(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Form<Vec<(String, String)>>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let mut session = state.posted_session(&req, &body).await?;
+    let (_, staff) = state.staff(&req, &["officer"]).await?;
+    let path = format!("/api/enforce/v1/alerts/{}/acknowledge", urlencode(&id));
+    let (status, answer) = state.act(&req, &staff, &path, &Value::Null).await?;
+    let reference = answer["reference"].as_str().unwrap_or_default().to_owned();
+    let (heading, success) = match status.as_u16() {
+        200 => {
+            tracing::info!(user = %staff.sub, alert = %id, "alert acknowledged from the desk");
+            (format!("Alert for {reference} acknowledged"), true)
+        }
+        409 => ("This alert had already been acknowledged".to_owned(), false),
+        _ => ("This alert could not be acknowledged".to_owned(), false),
+    };
+    state.flash(&mut session, heading, success).await?;
+    Ok(see_other("/desk/alerts", None, state.sessions.secure))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applications_flatten_to_labelled_leaves() {
+        let mut leaves = Vec::new();
+        flatten(
+            "",
+            &json!({"applicant": {"surname": "Dubois", "born": "1988-04-12"}, "visits": [{"to": "GB"}], "none": null}),
+            &mut leaves,
+        );
+        assert_eq!(
+            leaves,
+            vec![
+                ("/applicant/born".to_owned(), "1988-04-12".to_owned()),
+                ("/applicant/surname".to_owned(), "Dubois".to_owned()),
+                ("/visits/0/to".to_owned(), "GB".to_owned()),
+            ]
+        );
+        assert_eq!(
+            humanise("/applicant/date_of_birth"),
+            "Applicant date of birth"
+        );
+    }
+
+    #[test]
+    fn pages_link_to_their_neighbours_keeping_the_filters() {
+        let links = pagination("/desk", &[("product", "visit-visa"), ("status", "")], 2, 60);
+        assert_eq!(links["pages"], 3);
+        assert_eq!(links["previous"], "/desk?product=visit-visa&page=1");
+        assert_eq!(links["next"], "/desk?product=visit-visa&page=3");
+        assert_eq!(pagination("/desk", &[], 1, 0)["next"], Value::Null);
+        assert_eq!(page_number(Some("0")), 1);
+        assert_eq!(page_number(Some("x")), 1);
+        assert_eq!(urlencode("a b&c"), "a+b%26c");
+    }
+}
