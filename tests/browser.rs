@@ -399,3 +399,103 @@ async fn the_front_end_runs_on_its_own_against_the_services_address() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_renews_the_session_stays_on_this_site_and_locks_after_repeated_failures() {
+    let up = Up::start_with(
+        Backend::Sqlite,
+        &[("CASEWORK__WEB__SIGN_IN_ATTEMPTS", "3".to_owned())],
+    )
+    .await
+    .expect("SQLite is always there");
+    let (name, password) = add_user(&up, "ada", "caseworker");
+    let base = up.process.base_url.clone();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let location = |r: &reqwest::Response| {
+        r.headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let get = |path: &str, cookie: &str| {
+        client
+            .get(format!("{base}{path}"))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+    };
+
+    // Signed out: sent to sign in, and back afterwards.
+    let desk = get("/desk?product=visit-visa", "")
+        .await
+        .expect("GET /desk");
+    assert_eq!(desk.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&desk),
+        "/sign-in?next=%2Fdesk%3Fproduct%3Dvisit-visa"
+    );
+    let form = get("/sign-in", "").await.expect("GET /sign-in");
+    let before = session_cookie(&form);
+    let csrf = csrf_of(&form.text().await.expect("page"));
+    let sign_in = |cookie: String, csrf: String, password: String, next: &'static str| {
+        client
+            .post(format!("{base}/sign-in"))
+            .header(reqwest::header::COOKIE, cookie)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("name", name.as_str()),
+                ("password", password.as_str()),
+                ("next", next),
+            ])
+            .send()
+    };
+    // Without the form's CSRF token: refused, nothing checked.
+    let forged = sign_in(before.clone(), "forged".into(), password.clone(), "/desk")
+        .await
+        .expect("POST");
+    assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
+    // Signed in: a new session (the one before opens nothing), and a `next`
+    // off this site is not followed.
+    let signed = sign_in(before.clone(), csrf, password.clone(), "//evil.example/")
+        .await
+        .expect("POST");
+    assert_eq!(signed.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed), "/desk");
+    let after = session_cookie(&signed);
+    assert_ne!(before, after, "the session is renewed at sign-in");
+    assert_eq!(
+        get("/desk", &after).await.expect("GET").status(),
+        reqwest::StatusCode::OK
+    );
+    let old = get("/desk", &before).await.expect("GET");
+    assert_eq!(old.status(), reqwest::StatusCode::SEE_OTHER);
+    assert!(location(&old).starts_with("/sign-in"), "{}", location(&old));
+
+    // Three wrong passwords in a row lock the account, even against the right one.
+    let form = get("/sign-in", "").await.expect("GET /sign-in");
+    let cookie = session_cookie(&form);
+    let csrf = csrf_of(&form.text().await.expect("page"));
+    for attempt in 1..=3 {
+        let refused = sign_in(cookie.clone(), csrf.clone(), "wrong".into(), "/desk")
+            .await
+            .expect("POST");
+        assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let page = refused.text().await.expect("page");
+        let locked = page.contains("Your account is locked");
+        assert_eq!(locked, attempt == 3, "attempt {attempt}: {page}");
+    }
+    let locked = sign_in(cookie, csrf, password, "/desk")
+        .await
+        .expect("POST");
+    assert_eq!(locked.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        locked
+            .text()
+            .await
+            .expect("page")
+            .contains("Your account is locked")
+    );
+}

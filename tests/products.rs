@@ -218,8 +218,42 @@ async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
     let referred = api
         .submit("visit-visa", &example("visit-visa", "refer-warning"))
         .await;
-    api.wait_for_status(&referred, "referred", &caseworker)
+    let case = api
+        .wait_for_status(&referred, "referred", &caseworker)
         .await;
+    // What the desk reads: the queue (several statuses, oldest first), the
+    // case's referral, its identity check, and the application as received.
+    let (status, queue) = api
+        .get(
+            "register/v1/cases?status=referred,stuck&sort=oldest&product=visit-visa",
+            &caseworker,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    assert!(queue.to_string().contains(&referred), "{queue}");
+    let (status, _) = api
+        .get("register/v1/cases?sort=sideways", &caseworker)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        case["application"]["applicant"]["surname"], "Petrov",
+        "{case}"
+    );
+    let (_, referrals) = api
+        .get(&format!("decide/v1/referrals?case={referred}"), &caseworker)
+        .await;
+    assert_eq!(referrals["total"], 1, "{referrals}");
+    let (status, checks) = api
+        .get(
+            &format!(
+                "identify/v1/identity-checks?case={}",
+                case["case_id"].as_str().expect("case id")
+            ),
+            &caseworker,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{checks}");
+    assert_eq!(checks[0]["confidence"], "high", "{checks}");
     decide_referral(&api, &referred, "grant", &caseworker).await;
     let case = api.wait_for_status(&referred, "closed", &caseworker).await;
     assert_eq!(case["outcome"], "granted", "{case}");
