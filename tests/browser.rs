@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use casework_e2e::{
-    Api, Up, config_with_transit_visa, example, import_records, session_cookie, workspace,
+    Api, Up, config_with_transit_visa, csrf_of, example, import_records, session_cookie, workspace,
 };
 use casework_testkit::{Backend, CaseworkProcess, TempDir, free_port};
 
@@ -245,13 +245,6 @@ async fn staff_sign_in_through_an_openid_connect_provider_with_pkce() {
         ],
     )
     .await;
-}
-
-/// The form's hidden CSRF token in a page.
-fn csrf_of(html: &str) -> String {
-    let field = "name=\"csrf_token\" value=\"";
-    let at = html.find(field).expect("a CSRF field") + field.len();
-    html[at..].split('"').next().expect("its value").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -197,6 +197,39 @@ pub fn session_cookie(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// The form's hidden CSRF token in a page.
+pub fn csrf_of(html: &str) -> String {
+    let field = "name=\"csrf_token\" value=\"";
+    let at = html.find(field).expect("a CSRF field") + field.len();
+    html[at..].split('"').next().expect("its value").to_owned()
+}
+
+/// Signs in to the desk with a local account; the signed-in session's cookie.
+pub async fn staff_session(base_url: &str, name: &str, password: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let form = reqwest::get(format!("{base_url}/sign-in"))
+        .await
+        .expect("GET /sign-in");
+    let cookie = session_cookie(&form);
+    let csrf = csrf_of(&form.text().await.expect("page"));
+    let signed = client
+        .post(format!("{base_url}/sign-in"))
+        .header(reqwest::header::COOKIE, cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", name),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("POST /sign-in");
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER, "sign-in refused");
+    session_cookie(&signed)
+}
+
 /// Waits for the aggregate `/readyz` to be green.
 pub async fn wait_ready(base_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -6,6 +6,11 @@
 //!   at `BENCH_RATE` (default 50/s) for `BENCH_SECONDS` (default 20 s),
 //!   p50/p99 from each request's intended send time, against `GET /livez`
 //!   at the same rate through the same listener in the same run.
+//! - Server time of the caseworker's case page (`GET /desk/cases/{ref}`
+//!   for a closed visit visa, signed in with a local account): the page is
+//!   built from seven API calls (Register, Identify, Investigate, Decide
+//!   twice, Fulfil, Communicate) with the user's token, at the same rate,
+//!   against the same `GET /livez` baseline.
 //! - Bytes a first visit to a form page transfers (its HTML, the stylesheet,
 //!   the scripts and the fonts and images the stylesheet names that the
 //!   page uses), against a bare Design System page: the same layout with
@@ -15,7 +20,7 @@
 use std::sync::Arc;
 
 use casework_e2e::load::{ms, open_loop, start_up};
-use casework_e2e::{env_number, session_cookie, wait_ready};
+use casework_e2e::{Api, env_number, example, session_cookie, staff_session, wait_ready};
 use casework_testkit::TempDir;
 
 async fn size(client: &reqwest::Client, url: &str) -> usize {
@@ -65,6 +70,40 @@ async fn main() {
         seconds,
     )
     .await;
+    // A caseworker, signed in, reading a closed case.
+    let password = "bench-correct-horse-battery";
+    process.run_with_input(
+        &["user", "add", "bench", "--role", "caseworker"],
+        &[],
+        &format!("{password}\n"),
+    );
+    let staff = staff_session(&base, "bench", password).await;
+    let reference = Api::new(&base)
+        .submit("visit-visa", &example("visit-visa", "valid-tourist"))
+        .await;
+    Api::new(&base)
+        .wait_for_status(&reference, "closed", &process.token("caseworker"))
+        .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, staff.parse().expect("cookie"));
+    let desk = reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let case_url = format!("{base}/desk/cases/{reference}");
+    for _ in 0..20 {
+        let response = desk.get(&case_url).send().await.expect("GET");
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "the case page");
+    }
+    let case_page = open_loop(
+        &desk,
+        Arc::new(move |c: &reqwest::Client| c.get(&case_url)),
+        rate,
+        seconds,
+    )
+    .await;
+
     let livez_url = format!("{base}/livez");
     let livez = open_loop(
         &client,
@@ -74,11 +113,20 @@ async fn main() {
     )
     .await;
     println!("{}", form.line("form page GET /apply/visit-visa/name"));
+    println!(
+        "{}",
+        case_page.line("case page GET /desk/cases/{reference}")
+    );
     println!("{}", livez.line("baseline GET /livez"));
     println!(
         "ratio form/livez: p50 {:.2}x, p99 {:.2}x",
         ms(form.quantile(0.5)) / ms(livez.quantile(0.5)).max(0.001),
         ms(form.quantile(0.99)) / ms(livez.quantile(0.99)).max(0.001),
+    );
+    println!(
+        "ratio case page/livez: p50 {:.2}x, p99 {:.2}x",
+        ms(case_page.quantile(0.5)) / ms(livez.quantile(0.5)).max(0.001),
+        ms(case_page.quantile(0.99)) / ms(livez.quantile(0.99)).max(0.001),
     );
 
     // Bytes of a first visit: the page and what it loads (no compression is

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::pages::{PageError, PageResult, field, see_other};
+use crate::pages::{PageError, PageResult, error_of, error_summary, field, see_other};
 use crate::session::{Session, Staff};
 use crate::signin::DESK;
 use crate::{Web, WebError};
@@ -352,11 +352,6 @@ struct CaseView {
     application: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
-struct ReferralPage {
-    items: Vec<Value>,
-}
-
 /// `GET /desk/cases/{reference}`.
 pub(crate) async fn case(
     req: HttpRequest,
@@ -406,69 +401,35 @@ async fn render_case(
         .await?;
     let caseworker = staff.holds(&CASEWORKERS);
     let officer = staff.holds(&OFFICERS);
-    let empty = || async { Ok::<Value, PageError>(json!([])) };
-    // The other services' parts, at once.
+    // The other services' parts, at once; a part the user's roles may not
+    // read is not asked for.
+    let part = |path: String, wanted: bool| async move {
+        if wanted {
+            state.read::<Value>(req, staff, path, purpose::CASE).await
+        } else {
+            Ok(Value::Null)
+        }
+    };
     let (identity, investigations, decisions, referrals, documents, notifications, actions) = tokio::join!(
-        state.read::<Value>(
-            req,
-            staff,
+        part(
             format!("/api/identify/v1/identity-checks?case={}", case.case_id),
-            purpose::CASE
+            true
         ),
-        state.read::<Value>(
-            req,
-            staff,
+        part(
             format!("/api/investigate/v1/investigations?case={reference}"),
-            purpose::CASE
+            true
         ),
-        state.read::<Value>(
-            req,
-            staff,
-            format!("/api/decide/v1/decisions?case={reference}"),
-            purpose::CASE
+        part(format!("/api/decide/v1/decisions?case={reference}"), true),
+        part(
+            format!("/api/decide/v1/referrals?case={reference}"),
+            caseworker
         ),
-        async {
-            if caseworker {
-                state
-                    .read::<ReferralPage>(
-                        req,
-                        staff,
-                        format!("/api/decide/v1/referrals?case={reference}"),
-                        purpose::CASE,
-                    )
-                    .await
-                    .map(|p| Value::Array(p.items))
-            } else {
-                empty().await
-            }
-        },
-        state.read::<Value>(
-            req,
-            staff,
-            format!("/api/fulfil/v1/documents?case={reference}"),
-            purpose::CASE
-        ),
-        state.read::<Value>(
-            req,
-            staff,
+        part(format!("/api/fulfil/v1/documents?case={reference}"), true),
+        part(
             format!("/api/communicate/v1/notifications?case={reference}"),
-            purpose::CASE
+            true
         ),
-        async {
-            if officer {
-                state
-                    .read::<Value>(
-                        req,
-                        staff,
-                        format!("/api/enforce/v1/actions?case={reference}"),
-                        purpose::CASE,
-                    )
-                    .await
-                    .map(|p| p["items"].clone())
-            } else {
-                empty().await
-            }
-        },
+        part(format!("/api/enforce/v1/actions?case={reference}"), officer),
     );
     let (identity, investigations, decisions, referrals, documents, notifications, actions) = (
         identity?,
@@ -479,7 +440,7 @@ async fn render_case(
         notifications?,
         actions?,
     );
-    let open_referral = referrals
+    let open_referral = referrals["items"]
         .as_array()
         .and_then(|r| r.iter().find(|r| r["status"] == "open"))
         .cloned();
@@ -489,12 +450,6 @@ async fn render_case(
         .products
         .get(&case.product)
         .map_or(0, |p| p.service_level_days);
-    let error_of = |id: &str| {
-        errors
-            .iter()
-            .find(|(e, _)| *e == id)
-            .map(|(_, text)| json!({"text": text}))
-    };
     let stuck_steps: Vec<Value> = if case.stuck_since.is_some() && caseworker {
         case.steps
             .iter()
@@ -543,13 +498,13 @@ async fn render_case(
             "referral": open_referral,
             "documents": documents,
             "notifications": notifications,
-            "actions": actions,
+            "actions": actions["items"],
             "officer": officer,
             "can_decide": caseworker,
             "decision": decision,
-            "outcome_error": error_of("outcome"),
-            "reason_error": error_of("reason"),
-            "errors": errors.iter().map(|(id, text)| json!({"text": text, "href": format!("#{id}")})).collect::<Vec<_>>(),
+            "outcome_error": error_of(errors, "outcome"),
+            "reason_error": error_of(errors, "reason"),
+            "errors": error_summary(errors),
         }),
     )
 }
@@ -849,12 +804,6 @@ pub(crate) async fn search(
             }
         }
     }
-    let error_of = |id: &str| {
-        errors
-            .iter()
-            .find(|(e, _)| *e == id)
-            .map(|(_, text)| json!({"text": text}))
-    };
     let statuses = [
         ("", "Any status"),
         ("received", "Received"),
@@ -888,10 +837,10 @@ pub(crate) async fn search(
             "date_of_birth_items": crate::pages::date_items(Some(&dob), None),
             "statuses": statuses,
             "products": state.products_list(&product),
-            "reference_error": error_of("reference"),
-            "date_of_birth_error": error_of("date_of_birth-day"),
-            "status_error": error_of("status"),
-            "errors": errors.iter().map(|(id, text)| json!({"text": text, "href": format!("#{id}")})).collect::<Vec<_>>(),
+            "reference_error": error_of(&errors, "reference"),
+            "date_of_birth_error": error_of(&errors, "date_of_birth-day"),
+            "status_error": error_of(&errors, "status"),
+            "errors": error_summary(&errors),
             "pagination": pagination("/desk/search", &[
                 ("reference", &reference), ("surname", &surname), ("date_of_birth-day", &day),
                 ("date_of_birth-month", &month), ("date_of_birth-year", &year),

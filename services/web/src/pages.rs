@@ -331,6 +331,25 @@ impl Web {
     }
 }
 
+/// A form's errors are `(field id, message)` pairs, the id the one the
+/// error summary links to (a date's is its day field, `…-day`).
+///
+/// The inline message of field `id`, as a component's `errorMessage`.
+pub(crate) fn error_of<S: AsRef<str>>(errors: &[(&str, S)], id: &str) -> Value {
+    errors.iter().find(|(field, _)| *field == id).map_or(
+        Value::Null,
+        |(_, message)| json!({"text": message.as_ref()}),
+    )
+}
+
+/// The error summary's list: each message, linking to its field.
+pub(crate) fn error_summary<S: AsRef<str>>(errors: &[(&str, S)]) -> Vec<Value> {
+    errors
+        .iter()
+        .map(|(id, message)| json!({"text": message.as_ref(), "href": format!("#{id}")}))
+        .collect()
+}
+
 /// The value of form field `name`.
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields

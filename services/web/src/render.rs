@@ -7,7 +7,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use crate::WebError;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 15] = [
     (
         "components.html",
         include_str!("../templates/components.html"),
@@ -24,6 +24,10 @@ const TEMPLATES: [(&str, &str); 14] = [
     ("status.html", include_str!("../templates/status.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("signin.html", include_str!("../templates/signin.html")),
+    (
+        "desk_macros.html",
+        include_str!("../templates/desk_macros.html"),
+    ),
     (
         "desk_queue.html",
         include_str!("../templates/desk_queue.html"),

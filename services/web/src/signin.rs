@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::SignIn;
-use crate::pages::{PageError, PageResult, field, see_other};
+use crate::pages::{PageError, PageResult, error_of, error_summary, field, see_other};
 use crate::session::{Flash, PendingSignIn, Session, Staff, random_token};
 use crate::{Web, WebError};
 
@@ -185,12 +185,6 @@ fn render_form(
     banner: Option<Value>,
     status: StatusCode,
 ) -> PageResult {
-    let error_of = |id: &str| {
-        errors
-            .iter()
-            .find(|(e, _)| *e == id)
-            .map(|(_, text)| json!({"text": text}))
-    };
     state.page(
         status,
         "signin.html",
@@ -199,9 +193,9 @@ fn render_form(
         json!({
             "next": next,
             "name": name,
-            "name_error": error_of("name"),
-            "password_error": error_of("password"),
-            "errors": errors.iter().map(|(id, text)| json!({"text": text, "href": format!("#{id}")})).collect::<Vec<_>>(),
+            "name_error": error_of(errors, "name"),
+            "password_error": error_of(errors, "password"),
+            "errors": error_summary(errors),
             "banner": banner,
         }),
     )

@@ -9,7 +9,7 @@ use casework_contracts::views::{ApplicationStatus, StatusQuery};
 use chrono::DateTime;
 use serde_json::{Value, json};
 
-use crate::pages::{HOME, PageResult, field};
+use crate::pages::{HOME, PageResult, error_of, error_summary, field};
 use crate::session::Session;
 use crate::{Web, WebError};
 
@@ -23,34 +23,17 @@ pub(crate) fn render_form(
     date_of_birth: &Value,
     status: StatusCode,
 ) -> PageResult {
-    let error_of = |id: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| *field == id)
-            .map(|(_, m)| json!({"text": m}))
-    };
-    let list: Vec<Value> = errors
-        .iter()
-        .map(|(field, message)| {
-            let anchor = if *field == "date_of_birth" {
-                "#date_of_birth-day"
-            } else {
-                "#reference"
-            };
-            json!({"text": message, "href": anchor})
-        })
-        .collect();
     state.page(
         status,
         "status.html",
         HOME,
         Some(session),
         json!({
-            "errors": list,
+            "errors": error_summary(errors),
             "reference": reference,
-            "reference_error": error_of("reference"),
+            "reference_error": error_of(errors, "reference"),
             "date_of_birth_items": crate::pages::date_items(Some(date_of_birth), Some("bday")),
-            "date_of_birth_error": error_of("date_of_birth"),
+            "date_of_birth_error": error_of(errors, "date_of_birth-day"),
         }),
     )
 }
@@ -79,10 +62,10 @@ pub(crate) async fn check(
         errors.push(("reference", "Enter your reference number"));
     }
     if parts.iter().all(String::is_empty) {
-        errors.push(("date_of_birth", "Enter your date of birth"));
+        errors.push(("date_of_birth-day", "Enter your date of birth"));
     } else if born.is_none() {
         errors.push((
-            "date_of_birth",
+            "date_of_birth-day",
             "Date of birth must be a real date, for example 27 3 1990",
         ));
     }
