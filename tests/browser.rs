@@ -125,6 +125,7 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
     import_records(&api, &up).await;
     let (caseworker, caseworker_password) = add_user(&up, "ada", "caseworker");
     let (officer, officer_password) = add_user(&up, "olu", "officer");
+    let (auditor, auditor_password) = add_user(&up, "aud", "auditor");
     // A short password and an unknown role are refused, and make no account.
     let refused = Command::new(casework_testkit::binary_path("casework"))
         .args(["user", "add", "eve", "--role", "caseworker", "--data-dir"])
@@ -167,6 +168,8 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
             ("CASEWORKER_PASSWORD", caseworker_password),
             ("OFFICER_NAME", officer),
             ("OFFICER_PASSWORD", officer_password),
+            ("AUDITOR_NAME", auditor),
+            ("AUDITOR_PASSWORD", auditor_password),
             ("REFERRED", referred),
             ("LOST", lost),
             ("HELD", held),

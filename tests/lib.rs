@@ -103,6 +103,25 @@ impl Up {
         })
     }
 
+    /// SIGKILLs the process and starts it again on the same ports, data and
+    /// databases, waiting until it is ready.
+    pub async fn kill_and_restart(&mut self) {
+        self.process.kill();
+        let listen = self
+            .process
+            .base_url
+            .trim_start_matches("http://")
+            .to_owned();
+        let pairs: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.process = CaseworkProcess::start(
+            &workspace(),
+            &["up", "--listen", &listen, "--broker-listen", &self.broker],
+            &pairs,
+            &self.process.data_dir.clone(),
+        );
+        wait_ready(&self.process.base_url).await;
+    }
+
     /// Runs `casework <args>` (e.g. `seed`) against this platform's data
     /// directory and databases, on its clock, as an operator would beside it.
     pub fn run(&self, args: &[&str]) -> String {

@@ -8,7 +8,7 @@ use casework_testkit::{
     unique_prefix,
 };
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn example(name: &str) -> Value {
     casework_e2e::example("visit-visa", name)
@@ -397,7 +397,87 @@ async fn separate_service_processes_do_the_same(backend: Backend) {
     .await;
 }
 
+/// Reads of a case through the API are on Register's audit trail with
+/// who, why and the outcome, refusals too; the records survive a SIGKILL
+/// straight after the answers; an auditor finds them by case and by user;
+/// `casework audit verify` finds every chain whole.
+async fn every_read_of_personal_data_is_on_the_audit_trail(backend: Backend) {
+    let Some(mut up) = Up::start(backend).await else {
+        return;
+    };
+    let api = Api::new(&up.process.base_url);
+    let reference = api.submit("visit-visa", &example("valid-tourist")).await;
+    let caseworker = up.process.token("caseworker");
+    api.wait_for_status(&reference, "closed", &caseworker).await;
+    let case_url = format!("{}/api/register/v1/cases/{reference}", up.process.base_url);
+    let read = reqwest::Client::new()
+        .get(&case_url)
+        .bearer_auth(&caseworker)
+        .header("Purpose", "case-review")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(read.status(), StatusCode::OK);
+    let (status, _) = api
+        .get(
+            &format!("register/v1/cases/{reference}"),
+            &up.process.token("officer"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    up.kill_and_restart().await;
+
+    let api = Api::new(&up.process.base_url);
+    let auditor = up.process.token("auditor");
+    let (status, records) = api
+        .get(
+            &format!("register/v1/audit-records?subject={reference}"),
+            &auditor,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{records}");
+    let records = records.as_array().cloned().unwrap_or_default();
+    assert!(
+        records.iter().any(|r| r["who"] == "test-caseworker"
+            && r["purpose"] == "case-review"
+            && r["outcome"] == "allowed"
+            && r["action"] == "read"
+            && r["roles"] == json!(["role:caseworker"])),
+        "the caseworker's read with its purpose: {records:?}"
+    );
+    let (_, refused) = api
+        .get("register/v1/audit-records?who=test-officer", &auditor)
+        .await;
+    assert!(
+        refused
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["outcome"] == "refused"
+                && r["what"][0]["id"]
+                    .as_str()
+                    .is_some_and(|route| route.contains(&reference)))),
+        "the officer's refused read: {refused}"
+    );
+    // The auditor's own searches are on the trail; a search naming nothing is refused.
+    let (_, own) = api
+        .get("register/v1/audit-records?who=test-auditor", &auditor)
+        .await;
+    assert!(own.as_array().is_some_and(|r| !r.is_empty()), "{own}");
+    let (status, _) = api.get("register/v1/audit-records", &auditor).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = api
+        .get("register/v1/audit-records?who=test-auditor", &caseworker)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let verified = up.run(&["audit", "verify"]);
+    assert!(
+        verified.contains("register: ") && !verified.contains("BROKEN"),
+        "{verified}"
+    );
+}
+
 casework_testkit::on_both_backends!(
+    every_read_of_personal_data_is_on_the_audit_trail,
     an_application_is_acknowledged_end_to_end,
     bad_input_gets_a_clear_problem_and_changes_nothing,
     a_burst_of_applications_opens_one_case_each,

@@ -170,6 +170,27 @@ const local = {
     await context.close();
   },
 
+  async 'an auditor finds who read the referred case, and why'(browser) {
+    const referred = env('REFERRED');
+    const { context, page } = await signedIn(browser, 'AUDITOR', '/desk/audit');
+    await axe(page, 'audit trail');
+    await page.fill('#subject', referred);
+    await follow(page, page.getByRole('button', { name: 'Search the trail' }));
+    const caseworker = env('CASEWORKER_NAME');
+    const read = page.locator('tbody tr', { hasText: caseworker }).filter({ hasText: 'case-review' });
+    assert.ok((await read.count()) > 0, `${caseworker}'s reads of ${referred} with their purpose`);
+    const trail = await page.locator('tbody').innerText();
+    assert.ok(['register', 'identify', 'investigate', 'decide'].every((svc) => trail.includes(svc)), `from every service the case page read: ${trail}`);
+    await axe(page, 'audit trail results');
+    await shot(page, 'desk-audit');
+    // A date that is not one is an error, and nothing is searched.
+    await page.fill('#from', '7/12/2026');
+    await follow(page, page.getByRole('button', { name: 'Search the trail' }));
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /Enter a date like/);
+    await axe(page, 'audit trail with an error');
+    await context.close();
+  },
+
   async 'signing out ends the session'(browser) {
     const { context, page } = await signedIn(browser, 'CASEWORKER', '/desk');
     await follow(page, page.getByRole('button', { name: 'Sign out' }));

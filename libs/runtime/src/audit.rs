@@ -1,10 +1,21 @@
-//! The audit trail of personal data: every read or disclosure is recorded
-//! with who (the token's subject), what, and when (the record's time), on the
-//! `audit` log target, so it can be routed to its own store.
+//! Every read of personal data through a service's API goes on its audit
+//! trail (`casework_audit`) before the data is returned: who (the token's
+//! subject, roles and scopes), what (record kinds and ids), why (the
+//! request's `Purpose` header), and whether it was allowed. Refused
+//! requests (401, 403) are recorded by the access guard. Each service's
+//! trail is in its own database; auditors read it at
+//! `GET /api/<service>/v1/audit-records`.
 
-use actix_web::{HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use casework_audit::{Action, Entry, Outcome, Query};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 use crate::auth::Claims;
+use crate::http::HttpState;
+use crate::problem::Problem;
+
+pub use casework_audit::{AuditLog, Record, Subject};
 
 /// The subject of the verified token of a request (empty on a public route).
 pub fn caller(req: &HttpRequest) -> String {
@@ -17,15 +28,159 @@ pub fn caller(req: &HttpRequest) -> String {
 /// Why the caller says they read it: the request's `Purpose` header (the
 /// web front end sends the page's purpose, e.g. `case-review`); empty if none.
 pub fn purpose(req: &HttpRequest) -> String {
-    req.headers()
+    purpose_of(req.headers())
+}
+
+pub(crate) fn purpose_of(headers: &actix_web::http::header::HeaderMap) -> String {
+    headers
         .get("Purpose")
         .and_then(|v| v.to_str().ok())
         .map(|p| p.chars().take(200).collect())
         .unwrap_or_default()
 }
 
-/// Records that the caller of `req` did `action` on personal data `what`,
-/// and why (its `Purpose`).
-pub fn record(req: &HttpRequest, action: &str, what: &str) {
-    tracing::info!(target: "audit", who = %caller(req), purpose = %purpose(req), action, what, "personal data read");
+/// A token's grants as the trail keeps them: `role:…` and `scope:…`.
+pub(crate) fn grants(claims: &Claims) -> Vec<String> {
+    claims
+        .roles
+        .iter()
+        .map(|r| format!("role:{r}"))
+        .chain(claims.scopes.iter().map(|s| format!("scope:{s}")))
+        .collect()
+}
+
+/// Puts a read of `what` by the caller of `req` on its service's trail, and
+/// returns once it is durable; 503 if it cannot be recorded (the data is
+/// then not given).
+pub async fn read(req: &HttpRequest, what: Vec<Subject>) -> Result<(), Problem> {
+    append(req, Action::Read, what).await
+}
+
+/// The same for a search: `found` is what the search returned.
+pub async fn search(req: &HttpRequest, found: Vec<Subject>) -> Result<(), Problem> {
+    append(req, Action::Search, found).await
+}
+
+async fn append(req: &HttpRequest, action: Action, what: Vec<Subject>) -> Result<(), Problem> {
+    let Some(log) = log_of(req) else {
+        // A route outside a service's scope (tests of a lone handler).
+        tracing::warn!(path = %req.path(), "no audit trail for this route; read not recorded");
+        return Ok(());
+    };
+    let claims = req.extensions().get::<Claims>().cloned();
+    let entry = Entry {
+        who: claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default(),
+        roles: claims.as_ref().map(grants).unwrap_or_default(),
+        action,
+        what,
+        purpose: purpose(req),
+        recipient: String::new(),
+        outcome: Outcome::Allowed,
+    };
+    log.append(entry).await.map(|_| ()).map_err(|err| {
+        tracing::error!(error = %err, "audit record not written; the data is not given");
+        Problem::unavailable("the audit trail cannot be written; try again")
+    })
+}
+
+/// The trail of the service `req` is for.
+fn log_of(req: &HttpRequest) -> Option<AuditLog> {
+    let state = req.app_data::<web::Data<HttpState>>()?;
+    let service = req.path().strip_prefix("/api/")?.split('/').next()?;
+    state.audit.get(service).cloned()
+}
+
+/// Query of `GET /api/<service>/v1/audit-records`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Records naming this id: a case reference or id, a person id, a
+    /// document number.
+    pub subject: Option<String>,
+    /// Records of this user or client (token subject).
+    pub who: Option<String>,
+    /// From this time (RFC 3339), inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many (default 200, at most 1000).
+    pub limit: Option<u64>,
+}
+
+/// Who read what: this service's audit records naming a subject, or of one
+/// user in a period, oldest first. Reading the trail is itself recorded.
+#[utoipa::path(
+    get,
+    path = "/v1/audit-records",
+    tag = "audit",
+    security(("bearer" = ["role:auditor"])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The records, oldest first", body = Object),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "Neither a subject nor a user given"),
+    )
+)]
+pub(crate) async fn audit_records(
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, Problem> {
+    let query = query.into_inner();
+    let subject = query.subject.filter(|s| !s.trim().is_empty());
+    let who = query.who.filter(|s| !s.trim().is_empty());
+    if subject.is_none() && who.is_none() {
+        return Err(Problem::invalid(vec![casework_contracts::FieldError::new(
+            "/subject",
+            "give a subject (a case, a person, a document) or a user (`who`)",
+        )]));
+    }
+    let log = log_of(&req).ok_or_else(|| Problem::not_found("this service has no audit trail"))?;
+    let what = subject
+        .iter()
+        .map(|s| Subject::new("audit-subject", s.clone()))
+        .chain(who.iter().map(|w| Subject::new("audit-user", w.clone())))
+        .collect();
+    append(&req, Action::Search, what).await?;
+    let records = log
+        .find(&Query {
+            subject,
+            who,
+            from: query.from,
+            to: query.to,
+            limit: query.limit.unwrap_or(200).clamp(1, 1000),
+        })
+        .await
+        .map_err(Problem::from)?;
+    Ok(HttpResponse::Ok().json(records))
+}
+
+/// Records a refused request (401, 403) on its service's trail: who, if
+/// their token was good, and the route they asked for.
+pub(crate) async fn refused(state: &HttpState, req: &actix_web::dev::ServiceRequest) {
+    let Some(service) = req
+        .path()
+        .strip_prefix("/api/")
+        .and_then(|rest| rest.split('/').next())
+    else {
+        return;
+    };
+    let Some(log) = state.audit.get(service) else {
+        return;
+    };
+    let claims = req.extensions().get::<Claims>().cloned();
+    let entry = Entry {
+        who: claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default(),
+        roles: claims.as_ref().map(grants).unwrap_or_default(),
+        action: Action::Read,
+        what: vec![Subject::new(
+            "route",
+            format!("{} {}", req.method(), req.path()),
+        )],
+        purpose: purpose_of(req.headers()),
+        recipient: String::new(),
+        outcome: Outcome::Refused,
+    };
+    if let Err(err) = log.append(entry).await {
+        tracing::error!(error = %err, "refusal not recorded on the audit trail");
+    }
 }

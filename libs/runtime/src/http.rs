@@ -31,11 +31,13 @@ pub struct HttpState {
     pub services: Vec<ServiceHealth>,
     /// Renders the Prometheus metrics.
     pub metrics: PrometheusHandle,
+    /// Each service's audit trail, by service name.
+    pub audit: std::collections::HashMap<String, crate::audit::AuditLog>,
 }
 
 /// The endpoints every service has, documented once and public.
 #[derive(OpenApi)]
-#[openapi(paths(livez, readyz, metrics, openapi_json))]
+#[openapi(paths(livez, readyz, metrics, openapi_json, crate::audit::audit_records))]
 pub struct HealthApi;
 
 /// Liveness: the process answers.
@@ -107,7 +109,11 @@ pub fn health_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/livez", web::get().to(livez))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/openapi.json", web::get().to(openapi_json));
+        .route("/openapi.json", web::get().to(openapi_json))
+        .route(
+            "/v1/audit-records",
+            web::get().to(crate::audit::audit_records),
+        );
 }
 
 /// Adds the aggregate endpoints at the root.
@@ -164,6 +170,7 @@ pub async fn guard(
             .clone();
         if let Err(problem) = authorize(&state.auth, &policy, &req).await {
             tracing::info!(parent: &span, method = %req.method(), path = %req.path(), problem = %problem, "request refused");
+            crate::audit::refused(&state, &req).await;
             return Err(problem.into());
         }
     }
@@ -204,14 +211,16 @@ async fn authorize(
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| Problem::unauthenticated("send `Authorization: Bearer <token>`"))?;
     let claims = auth.verify(token).await.map_err(Problem::unauthenticated)?;
-    if !policy.allows(&claims) {
+    let allowed = policy.allows(&claims);
+    let sub = claims.sub.clone();
+    // Handlers that need the caller (four-eyes checks, audit) read `Claims`
+    // from the extensions; a refusal's audit record names them too.
+    req.extensions_mut().insert(claims);
+    if !allowed {
         return Err(Problem::forbidden(format!(
-            "`{}` does not hold any of the grants this route needs",
-            claims.sub
+            "`{sub}` does not hold any of the grants this route needs"
         )));
     }
-    // Handlers that need the caller (four-eyes checks, audit) read `Claims` from the extensions.
-    req.extensions_mut().insert(claims);
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::AuditLog;
 use crate::auth::{Authenticator, PolicyTable};
 use crate::clock::Clock;
 use crate::error::RuntimeError;
@@ -182,6 +183,7 @@ impl Platform {
         let mut health = Vec::new();
         let mut mounted = Vec::new();
         let mut stores = Vec::new();
+        let mut audit = std::collections::HashMap::new();
         for part in parts {
             let doc = if part.root {
                 part.openapi
@@ -219,6 +221,9 @@ impl Platform {
                 part.stores.clone(),
                 consumer_health,
             ));
+            if let Some(own) = part.stores.first() {
+                audit.insert(part.name.to_owned(), AuditLog::start(own.clone()));
+            }
             stores.extend(part.stores);
             mounted.push((
                 part.name,
@@ -234,6 +239,7 @@ impl Platform {
             max_body_bytes: settings.http.max_body_bytes,
             services: health,
             metrics: metrics_handle(),
+            audit,
         });
         let mounted = Arc::new(mounted);
         let server = HttpServer::new(move || {

@@ -118,6 +118,11 @@ pub struct DatabaseConfig {
     /// Pool size per service; unset: `DatabaseSettings::new`'s.
     #[serde(default)]
     pub max_connections: Option<u32>,
+    /// PostgreSQL: the services' application role. `casework migrate`, run
+    /// as the schemas' owner, grants it what the services need and no more
+    /// than reading and appending the audit trail. Empty: no grants.
+    #[serde(default)]
+    pub app_role: String,
 }
 
 /// `[auth]`.

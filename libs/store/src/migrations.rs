@@ -7,7 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_pk_auto, integer, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
+    big_integer, big_pk_auto, integer, string, text, timestamp_with_time_zone,
+    timestamp_with_time_zone_null,
 };
 
 /// A table's or a column's name in a migration: `col("decisions")`.
@@ -102,15 +103,147 @@ impl MigrationTrait for CreateTable {
     }
 }
 
-/// The outbox, inbox and idempotency-key migrations, in order. A service's `Migrator` starts
-/// its list with these and appends its own.
+/// The outbox, inbox, idempotency-key and audit-trail migrations, in
+/// order. A service's `Migrator` starts its list with these and appends its own.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(CreateOutbox),
         Box::new(CreateInbox),
         Box::new(CreateIdempotencyKeys),
         Box::new(ListUnpublishedOutboxRows),
+        Box::new(CreateAuditTrail),
     ]
+}
+
+/// The audit trail of personal-data reads (`casework_audit`): records in a
+/// hash chain, the subjects each names (to find who read a case), and the
+/// chain's head, one row, which appenders lock. Records and subjects are
+/// append-only: triggers refuse every UPDATE and DELETE on them, whoever
+/// asks; on PostgreSQL the application role is also granted no more than
+/// SELECT and INSERT on them (`casework migrate` with `database.app_role`).
+pub struct CreateAuditTrail;
+
+impl MigrationName for CreateAuditTrail {
+    fn name(&self) -> &str {
+        "m20261207_000001_create_audit_trail"
+    }
+}
+
+/// The hash the first record of a chain follows.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAuditTrail {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(col("audit_records"))
+                    .if_not_exists()
+                    .col(big_integer(col("seq")).primary_key())
+                    .col(string(col("at")))
+                    .col(string(col("who")))
+                    .col(text(col("roles")))
+                    .col(string(col("action")))
+                    .col(text(col("what")))
+                    .col(string(col("purpose")))
+                    .col(string(col("recipient")))
+                    .col(string(col("outcome")))
+                    .col(string(col("prev_hash")))
+                    .col(string(col("hash")))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("audit_records_who_at")
+                    .table(col("audit_records"))
+                    .col(col("who"))
+                    .col(col("at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(col("audit_subjects"))
+                    .if_not_exists()
+                    .col(big_integer(col("seq")))
+                    .col(string(col("kind")))
+                    .col(string(col("subject")))
+                    .primary_key(
+                        Index::create()
+                            .col(col("subject"))
+                            .col(col("kind"))
+                            .col(col("seq")),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(col("audit_head"))
+                    .if_not_exists()
+                    .col(integer(col("id")).primary_key())
+                    .col(big_integer(col("seq")))
+                    .col(string(col("hash")))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        let backend = manager.get_database_backend();
+        let genesis = match backend {
+            sea_orm::DatabaseBackend::Postgres => format!(
+                "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}') ON CONFLICT DO NOTHING"
+            ),
+            _ => format!(
+                "INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}')"
+            ),
+        };
+        db.execute_unprepared(&genesis).await?;
+        for table in ["audit_records", "audit_subjects"] {
+            let statements = match backend {
+                sea_orm::DatabaseBackend::Postgres => vec![
+                    "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'audit records are append-only'; END; $$ LANGUAGE plpgsql"
+                        .to_owned(),
+                    format!(
+                        "DROP TRIGGER IF EXISTS {table}_append_only ON {table}"
+                    ),
+                    format!(
+                        "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} \
+                         FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
+                    ),
+                ],
+                _ => ["UPDATE", "DELETE"]
+                    .iter()
+                    .map(|op| {
+                        format!(
+                            "CREATE TRIGGER IF NOT EXISTS {table}_no_{} BEFORE {op} ON {table} \
+                             BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+                            op.to_lowercase()
+                        )
+                    })
+                    .collect(),
+            };
+            for statement in statements {
+                db.execute_unprepared(&statement).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["audit_head", "audit_subjects", "audit_records"] {
+            manager
+                .drop_table(Table::drop().table(col(table)).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// The outbox's index for the relay and pruner until [`ListUnpublishedOutboxRows`].

@@ -78,11 +78,23 @@ impl Store {
                     "schema `{schema}` must be lowercase letters, digits and underscores"
                 )));
             }
-            // Create the schema first, on a throwaway connection.
+            // Create the schema first, on a throwaway connection, only if it
+            // is missing: an application role that may not create schemas
+            // (see `Store::grant_to`) connects to one the owner made.
             let bootstrap = Database::connect(ConnectOptions::new(settings.url.clone())).await?;
-            bootstrap
-                .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .await?;
+            let exists = bootstrap
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                    [schema.as_str().into()],
+                ))
+                .await?
+                .is_some();
+            if !exists {
+                bootstrap
+                    .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                    .await?;
+            }
             bootstrap.close().await?;
             let search_path = schema.clone();
             options.map_sqlx_postgres_opts(move |opts| {
@@ -125,6 +137,41 @@ impl Store {
             requests_waiting,
             checkpointer,
         })
+    }
+
+    /// PostgreSQL: lets `role` (the services' application role) use the
+    /// tables of `schema` as the services need, but only read and append
+    /// the audit trail; run by `casework migrate` as the schema's owner,
+    /// after the migrations. The application role owns nothing, so it can
+    /// neither change audit rows nor drop the triggers that guard them.
+    pub async fn grant_to(&self, schema: &str, role: &str) -> Result<(), StoreError> {
+        let plain = |name: &str| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !plain(schema) || !plain(role) {
+            return Err(StoreError::Settings(format!(
+                "role `{role}` and schema `{schema}` must be lowercase letters, digits and underscores"
+            )));
+        }
+        if self.backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for statement in [
+            format!("GRANT USAGE ON SCHEMA \"{schema}\" TO \"{role}\""),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO \"{role}\""
+            ),
+            format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA \"{schema}\" TO \"{role}\""),
+            format!(
+                "REVOKE UPDATE, DELETE, TRUNCATE ON \"{schema}\".audit_records, \"{schema}\".audit_subjects FROM \"{role}\""
+            ),
+        ] {
+            self.writer.execute_unprepared(&statement).await?;
+        }
+        Ok(())
     }
 
     /// The pool for reads.

@@ -91,6 +91,12 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// The audit trail: `casework audit verify` walks every database's
+    /// chain and names the first broken link (exit status 1 if any).
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print a token signed with the embedded signing key.
     Token {
         /// Where the signing key is.
@@ -108,6 +114,16 @@ enum Command {
         /// Hours until it expires.
         #[arg(long, default_value_t = 8)]
         hours: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check every link of every database's audit chain.
+    Verify {
+        /// Where SQLite files are (embedded mode).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -226,10 +242,18 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
                 settings.data_dir = dir;
             }
             for database in services::databases() {
-                let store =
-                    casework_store::Store::connect(&settings.database_for(database)).await?;
+                let target = settings.database_for(database);
+                let store = casework_store::Store::connect(&target).await?;
                 services::migrate(database, &store).await?;
-                println!("{database}: migrated");
+                match (&target.schema, settings.database.app_role.as_str()) {
+                    (Some(schema), role) if !role.is_empty() => {
+                        store.grant_to(schema, role).await?;
+                        println!(
+                            "{database}: migrated; `{role}` may append to its audit trail, not change it"
+                        );
+                    }
+                    _ => println!("{database}: migrated"),
+                }
             }
             Ok(())
         }
@@ -287,6 +311,43 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
                 name.trim().to_lowercase(),
                 role.join(", ")
             );
+            Ok(())
+        }
+        Command::Audit {
+            action: AuditAction::Verify { data_dir },
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let mut broken = 0;
+            for database in services::databases() {
+                let started = std::time::Instant::now();
+                let store =
+                    casework_store::Store::connect(&settings.database_for(database)).await?;
+                services::migrate(database, &store).await?;
+                let checked = casework_audit::verify(store.connection())
+                    .await
+                    .map_err(|e| RuntimeError::Io(format!("{database}: {e}")))?;
+                let took = started.elapsed().as_secs_f64();
+                match checked.broken {
+                    None => println!(
+                        "{database}: {} records, every link holds ({took:.2} s)",
+                        checked.records
+                    ),
+                    Some((seq, why)) => {
+                        broken += 1;
+                        println!(
+                            "{database}: BROKEN at record {seq}: {why} ({} records before it hold)",
+                            checked.records
+                        );
+                    }
+                }
+            }
+            if broken > 0 {
+                return Err(RuntimeError::Config(format!(
+                    "{broken} audit chain(s) broken"
+                )));
+            }
             Ok(())
         }
         Command::Token {

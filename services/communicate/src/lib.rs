@@ -225,6 +225,7 @@ pub struct NotificationQuery {
     responses((status = 200, body = Vec<NotificationView>), (status = 401, body = Problem), (status = 403, body = Problem))
 )]
 async fn list_notifications(
+    req: actix_web::HttpRequest,
     query: web::Query<NotificationQuery>,
     state: web::Data<Communicate>,
 ) -> Result<HttpResponse, Problem> {
@@ -238,6 +239,15 @@ async fn list_notifications(
             tracing::error!(error = %e, "cannot list notifications");
             Problem::unavailable("the notification store is unavailable")
         })?;
+    let mut read = vec![casework_runtime::audit::Subject::new(
+        "case",
+        reference.clone(),
+    )];
+    read.extend(
+        rows.iter()
+            .map(|n| casework_runtime::audit::Subject::new("notification", n.id.clone())),
+    );
+    casework_runtime::audit::read(&req, read).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|n| NotificationView {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use casework_bus::Outbox;
 use casework_runtime::http::{HttpState, read_json};
 use casework_runtime::{Claims, Problem};
@@ -230,6 +230,7 @@ pub struct DecisionQuery {
     )
 )]
 async fn list_referrals(
+    req: HttpRequest,
     query: web::Query<ReferralQuery>,
     state: web::Data<Decide>,
 ) -> Result<HttpResponse, Problem> {
@@ -271,6 +272,13 @@ async fn list_referrals(
         .all(db)
         .await
         .map_err(Problem::from)?;
+    casework_runtime::audit::read(
+        &req,
+        rows.iter()
+            .map(|r| casework_runtime::audit::Subject::new("case", r.reference.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ReferralPage {
         items: rows.into_iter().map(ReferralView::from).collect(),
         total,
@@ -294,6 +302,7 @@ async fn list_referrals(
     )
 )]
 async fn get_referral(
+    req: HttpRequest,
     id: web::Path<String>,
     state: web::Data<Decide>,
 ) -> Result<HttpResponse, Problem> {
@@ -302,6 +311,14 @@ async fn get_referral(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no referral `{id}`")))?;
+    casework_runtime::audit::read(
+        &req,
+        vec![casework_runtime::audit::Subject::new(
+            "case",
+            row.reference.clone(),
+        )],
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ReferralView::from(row)))
 }
 
@@ -357,6 +374,7 @@ async fn decide(
     )
 )]
 async fn list_decisions(
+    req: HttpRequest,
     query: web::Query<DecisionQuery>,
     state: web::Data<Decide>,
 ) -> Result<HttpResponse, Problem> {
@@ -368,6 +386,14 @@ async fn list_decisions(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
+    casework_runtime::audit::read(
+        &req,
+        vec![casework_runtime::audit::Subject::new(
+            "case",
+            reference.clone(),
+        )],
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DecisionView::from).collect::<Vec<_>>()))
 }
 

@@ -512,6 +512,11 @@ async fn the_http_api_behind_its_policies(backend: Backend) {
         max_body_bytes: 64 * 1024,
         services: Vec::new(),
         metrics: casework_runtime::platform::metrics_handle(),
+        audit: [(
+            "decide".to_owned(),
+            casework_runtime::audit::AuditLog::start(h.store.clone()),
+        )]
+        .into(),
     });
     let routes = casework_decide::api::routes(h.store.clone(), h.outbox.clone());
     let app = actix_test::init_service(

@@ -1,7 +1,7 @@
 //! Enforce's HTTP API: enforcement actions and the officers' alert queue.
 //! Each operation's `security` is its access policy.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use casework_runtime::{Claims, Problem};
 use casework_store::Store;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -193,6 +193,7 @@ pub struct AlertQuery {
     )
 )]
 async fn list_actions(
+    req: HttpRequest,
     query: web::Query<ActionQuery>,
     state: web::Data<Enforce>,
 ) -> Result<HttpResponse, Problem> {
@@ -219,6 +220,13 @@ async fn list_actions(
         .all(db)
         .await
         .map_err(Problem::from)?;
+    casework_runtime::audit::read(
+        &req,
+        rows.iter()
+            .map(|a| casework_runtime::audit::Subject::new("case", a.reference.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ActionPage {
         items: rows.into_iter().map(ActionView::from).collect(),
         total,
@@ -242,6 +250,7 @@ async fn list_actions(
     )
 )]
 async fn get_action(
+    req: HttpRequest,
     id: web::Path<String>,
     state: web::Data<Enforce>,
 ) -> Result<HttpResponse, Problem> {
@@ -250,6 +259,14 @@ async fn get_action(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no action `{id}`")))?;
+    casework_runtime::audit::read(
+        &req,
+        vec![casework_runtime::audit::Subject::new(
+            "case",
+            row.reference.clone(),
+        )],
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ActionView::from(row)))
 }
 
@@ -268,6 +285,7 @@ async fn get_action(
     )
 )]
 async fn list_alerts(
+    req: HttpRequest,
     query: web::Query<AlertQuery>,
     state: web::Data<Enforce>,
 ) -> Result<HttpResponse, Problem> {
@@ -285,6 +303,13 @@ async fn list_alerts(
         .all(db)
         .await
         .map_err(Problem::from)?;
+    casework_runtime::audit::read(
+        &req,
+        rows.iter()
+            .map(|a| casework_runtime::audit::Subject::new("case", a.reference.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(AlertPage {
         items: rows.into_iter().map(AlertView::from).collect(),
         total,

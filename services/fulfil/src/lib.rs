@@ -244,12 +244,15 @@ async fn list_documents(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    let numbers: Vec<&str> = rows.iter().map(|d| d.document_number.as_str()).collect();
-    casework_runtime::audit::record(
-        &req,
-        "read-documents",
-        &format!("documents {numbers:?} of case {reference}"),
+    let mut read = vec![casework_runtime::audit::Subject::new(
+        "case",
+        reference.clone(),
+    )];
+    read.extend(
+        rows.iter()
+            .map(|d| casework_runtime::audit::Subject::new("document", d.document_number.clone())),
     );
+    casework_runtime::audit::read(&req, read).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DocumentView::from).collect::<Vec<_>>()))
 }
 
@@ -274,6 +277,13 @@ async fn get_document(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("no document numbered `{number}`")))?;
-    casework_runtime::audit::record(&req, "read-document", &row.document_number);
+    casework_runtime::audit::read(
+        &req,
+        vec![
+            casework_runtime::audit::Subject::new("document", row.document_number.clone()),
+            casework_runtime::audit::Subject::new("case", row.reference.clone()),
+        ],
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(DocumentView::from(row)))
 }

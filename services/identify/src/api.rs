@@ -185,7 +185,15 @@ async fn list_checks(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::record(&req, "read-identity-checks", &case);
+    let mut read = vec![casework_runtime::audit::Subject::new("case", case.clone())];
+    read.extend(checks.iter().filter_map(|c| {
+        serde_json::from_str::<Value>(&c.result).ok().and_then(|r| {
+            r["person_id"]
+                .as_str()
+                .map(|p| casework_runtime::audit::Subject::new("person", p))
+        })
+    }));
+    casework_runtime::audit::read(&req, read).await?;
     Ok(HttpResponse::Ok().json(checks.into_iter().map(CheckView::from).collect::<Vec<_>>()))
 }
 
@@ -229,7 +237,11 @@ async fn get_person(
         .all(db)
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::record(&req, "read-person", &id);
+    casework_runtime::audit::read(
+        &req,
+        vec![casework_runtime::audit::Subject::new("person", id.clone())],
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PersonView {
         person: person.into(),
         documents: documents
@@ -308,7 +320,14 @@ async fn search_persons(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::record(&req, "search-persons", &surname);
+    casework_runtime::audit::search(
+        &req,
+        found
+            .iter()
+            .map(|p| casework_runtime::audit::Subject::new("person", p.id.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(
         found
             .into_iter()

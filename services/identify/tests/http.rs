@@ -83,6 +83,11 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
         max_body_bytes: 64 * 1024,
         services: Vec::new(),
         metrics: metrics_handle(),
+        audit: [(
+            NAME.to_owned(),
+            casework_runtime::audit::AuditLog::start(h.store.clone()),
+        )]
+        .into(),
     });
     let routes = routes(h.store.clone(), casework_runtime::Clock::system());
     let app = test::init_service(

@@ -280,7 +280,14 @@ async fn search_watchlist(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    tracing::info!(who = %casework_runtime::audit::caller(&req), %surname, found = entries.len(), "warnings index searched");
+    casework_runtime::audit::search(
+        &req,
+        entries
+            .iter()
+            .map(|e| casework_runtime::audit::Subject::new("warning", e.id.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(
         entries
             .into_iter()
@@ -353,7 +360,15 @@ async fn list_investigations(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    tracing::info!(who = %casework_runtime::audit::caller(&req), %case, found = rows.len(), "investigations read");
+    let mut read = vec![casework_runtime::audit::Subject::new(
+        "case",
+        case.to_owned(),
+    )];
+    read.extend(
+        rows.iter()
+            .map(|r| casework_runtime::audit::Subject::new("case", r.reference.clone())),
+    );
+    casework_runtime::audit::read(&req, read).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|row| {

@@ -360,6 +360,7 @@ async fn submit(
     )
 )]
 async fn status(
+    req: HttpRequest,
     payload: web::Payload,
     register: web::Data<Register>,
     http: web::Data<HttpState>,
@@ -399,6 +400,15 @@ async fn status(
     };
     match found {
         Some((born, status)) if !born.is_empty() && born == query.date_of_birth.trim() => {
+            // A disclosure to whoever holds the reference and date of birth.
+            casework_runtime::audit::read(
+                &req,
+                vec![casework_runtime::audit::Subject::new(
+                    "case",
+                    status.reference.clone(),
+                )],
+            )
+            .await?;
             Ok(HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(status))
@@ -499,7 +509,6 @@ async fn get_case(
     reference: web::Path<String>,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
-    casework_runtime::audit::record(&req, "read-case", &reference);
     let not_found = || Problem::not_found(format!("there is no case `{reference}`"));
     let reference = CaseReference::parse(&reference).ok_or_else(not_found)?;
     let db = register.store.connection();
@@ -517,6 +526,14 @@ async fn get_case(
             .await
             .map_err(|e| Problem::from(StoreError::from(e)))?
             .ok_or_else(not_found)?;
+        casework_runtime::audit::read(
+            &req,
+            vec![casework_runtime::audit::Subject::new(
+                "case",
+                received.reference.clone(),
+            )],
+        )
+        .await?;
         return Ok(HttpResponse::Ok().json(CaseView::received(&register.products, received)));
     };
     let entries = timeline::Entity::find()
@@ -536,6 +553,14 @@ async fn get_case(
         .one(register.intake_store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
+    casework_runtime::audit::read(
+        &req,
+        vec![
+            casework_runtime::audit::Subject::new("case", case.reference.clone()),
+            casework_runtime::audit::Subject::new("case", case.id.clone()),
+        ],
+    )
+    .await?;
     let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(HttpResponse::Ok().json(CaseView {
         application: received.and_then(|r| serde_json::from_str(&r.application).ok()),
@@ -593,7 +618,6 @@ async fn search_cases(
     query: web::Query<CaseSearch>,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
-    casework_runtime::audit::record(&req, "search-cases", req.query_string());
     use sea_orm::{PaginatorTrait, QuerySelect};
     let query = query.into_inner();
     let mut errors = Vec::new();
@@ -676,6 +700,13 @@ async fn search_cases(
         .all(db)
         .await
         .map_err(store_error)?;
+    casework_runtime::audit::search(
+        &req,
+        rows.iter()
+            .map(|c| casework_runtime::audit::Subject::new("case", c.reference.clone()))
+            .collect(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(CasePage {
         cases: rows
             .into_iter()

@@ -26,6 +26,8 @@ const CASEWORKERS: [&str; 2] = ["caseworker", "senior-caseworker"];
 const CASE_READERS: [&str; 3] = ["caseworker", "senior-caseworker", "auditor"];
 /// Who works alerts and enforcement actions.
 const OFFICERS: [&str; 2] = ["officer", "senior-caseworker"];
+/// Who reads the audit trail.
+const AUDITORS: [&str; 1] = ["auditor"];
 
 /// Rows per page of the queue and of search results.
 const PAGE_SIZE: u64 = 25;
@@ -36,6 +38,7 @@ mod purpose {
     pub(super) const CASE: &str = "case-review";
     pub(super) const SEARCH: &str = "case-search";
     pub(super) const ALERTS: &str = "enforcement-alerts";
+    pub(super) const AUDIT: &str = "audit-review";
 }
 
 impl Web {
@@ -110,6 +113,9 @@ impl Web {
         }
         if staff.holds(&OFFICERS) {
             nav.push(("Alerts", "/desk/alerts"));
+        }
+        if staff.holds(&AUDITORS) {
+            nav.push(("Audit", "/desk/audit"));
         }
         if let Value::Object(map) = &mut context {
             map.insert(
@@ -941,6 +947,122 @@ pub(crate) async fn acknowledge(
     };
     state.flash(&mut session, heading, success).await?;
     Ok(see_other("/desk/alerts", None, state.sessions.secure))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AuditQuery {
+    subject: Option<String>,
+    who: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /desk/audit`: who read a case or person, or what a user read in a
+/// period, from every service's audit trail, oldest first.
+pub(crate) async fn audit(
+    req: HttpRequest,
+    query: web::Query<AuditQuery>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let (session, staff) = state.staff(&req, &AUDITORS).await?;
+    let text = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_owned();
+    let (subject, who, from, to) = (
+        text(&query.subject),
+        text(&query.who),
+        text(&query.from),
+        text(&query.to),
+    );
+    let mut errors: Vec<(&str, String)> = Vec::new();
+    let day = |field: &'static str, value: &str, errors: &mut Vec<(&str, String)>| {
+        if value.is_empty() {
+            return None;
+        }
+        let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok();
+        if parsed.is_none() {
+            errors.push((field, "Enter a date like 2026-12-07".to_owned()));
+        }
+        parsed
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+    };
+    let since = day("from", &from, &mut errors);
+    let until = day("to", &to, &mut errors).map(|t| t + chrono::Duration::days(1));
+    let asked = !(subject.is_empty() && who.is_empty());
+    let dated = !(from.is_empty() && to.is_empty());
+    if dated && !asked {
+        errors.push((
+            "subject",
+            "Enter a case, person or document, or a user".to_owned(),
+        ));
+    }
+    let mut rows: Vec<Value> = Vec::new();
+    if asked && errors.is_empty() {
+        let mut query = Vec::new();
+        for (key, value) in [("subject", &subject), ("who", &who)] {
+            if !value.is_empty() {
+                query.push(format!("{key}={}", urlencode(value)));
+            }
+        }
+        for (key, value) in [("from", since), ("to", until)] {
+            if let Some(at) = value {
+                query.push(format!("{key}={}", urlencode(&at.to_rfc3339())));
+            }
+        }
+        let query = query.join("&");
+        let services = casework_contracts::Service::ALL;
+        let answers = futures::future::join_all(services.iter().map(|service| {
+            state.read::<Vec<Value>>(
+                &req,
+                &staff,
+                format!("/api/{}/v1/audit-records?{query}", service.as_str()),
+                purpose::AUDIT,
+            )
+        }))
+        .await;
+        for (service, answer) in services.iter().zip(answers) {
+            for record in answer? {
+                rows.push(json!({
+                    "service": service.as_str(),
+                    "at": record["at"],
+                    "when": when(record["at"].as_str().unwrap_or_default()),
+                    "who": record["who"],
+                    "roles": record["roles"],
+                    "action": record["action"],
+                    "what": record["what"].as_array().into_iter().flatten()
+                        .map(|s| format!("{} {}", s["kind"].as_str().unwrap_or_default(), s["id"].as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    "purpose": record["purpose"],
+                    "refused": record["outcome"] == "refused",
+                }));
+            }
+        }
+        rows.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    state.desk_page(
+        status,
+        "desk_audit.html",
+        &session,
+        &staff,
+        "/desk/audit",
+        json!({
+            "asked": asked && errors.is_empty(),
+            "rows": rows,
+            "subject": subject,
+            "who": who,
+            "from": from,
+            "to": to,
+            "subject_error": error_of(&errors, "subject"),
+            "from_error": error_of(&errors, "from"),
+            "to_error": error_of(&errors, "to"),
+            "errors": error_summary(&errors),
+        }),
+    )
 }
 
 #[cfg(test)]

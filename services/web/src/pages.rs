@@ -27,7 +27,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 /// The pages' routes, all public to the API gateway's policy table (it
 /// reads [`openapi`]): the desk's pages check the signed-in user themselves,
 /// and the APIs they call check the user's token.
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 24] = [
     ("GET", "/"),
     ("GET", "/apply/{product}"),
     ("GET", "/apply/{product}/check"),
@@ -47,6 +47,7 @@ const ROUTES: [(&str, &str); 23] = [
     ("GET", "/desk"),
     ("GET", "/desk/search"),
     ("GET", "/desk/alerts"),
+    ("GET", "/desk/audit"),
     ("POST", "/desk/alerts/{id}/acknowledge"),
     ("GET", "/desk/cases/{reference}"),
     ("POST", "/desk/cases/{reference}/decision"),
@@ -86,6 +87,7 @@ pub(crate) fn routes(
         .route("/desk", web::get().to(crate::desk::queue))
         .route("/desk/search", web::get().to(crate::desk::search))
         .route("/desk/alerts", web::get().to(crate::desk::alerts))
+        .route("/desk/audit", web::get().to(crate::desk::audit))
         .route(
             "/desk/alerts/{id}/acknowledge",
             web::post().to(crate::desk::acknowledge),
@@ -188,7 +190,7 @@ impl actix_web::ResponseError for PageError {
                 vec![
                     "Your account’s role does not allow it. If you need to, ask your manager for access.",
                 ],
-                json!({"href": "/desk", "text": "Go to your desk"}),
+                json!({"href": "/sign-in", "text": "Sign in as someone else"}),
             ),
             Self::SignInFailed => (
                 "Sorry, you could not be signed in",

@@ -7,7 +7,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use crate::WebError;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     (
         "components.html",
         include_str!("../templates/components.html"),
@@ -43,6 +43,10 @@ const TEMPLATES: [(&str, &str); 15] = [
     (
         "desk_alerts.html",
         include_str!("../templates/desk_alerts.html"),
+    ),
+    (
+        "desk_audit.html",
+        include_str!("../templates/desk_audit.html"),
     ),
 ];
 

@@ -101,6 +101,7 @@ pub(crate) async fn check(
         .api
         .client
         .post(&url)
+        .header("Purpose", "applicant-status-check")
         .json(&query)
         .send()
         .await
