@@ -56,6 +56,32 @@ pub async fn read(req: &HttpRequest, what: Vec<Subject>) -> Result<(), Problem> 
     append(req, Action::Read, what).await
 }
 
+/// [`read`] of records of one `kind`, by their ids (a page of cases).
+pub async fn read_each<I, S>(req: &HttpRequest, kind: &str, ids: I) -> Result<(), Problem>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    read(
+        req,
+        ids.into_iter().map(|id| Subject::new(kind, id)).collect(),
+    )
+    .await
+}
+
+/// [`search`] that found records of one `kind`, by their ids.
+pub async fn search_found<I, S>(req: &HttpRequest, kind: &str, ids: I) -> Result<(), Problem>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    search(
+        req,
+        ids.into_iter().map(|id| Subject::new(kind, id)).collect(),
+    )
+    .await
+}
+
 /// The same for a search: `found` is what the search returned.
 pub async fn search(req: &HttpRequest, found: Vec<Subject>) -> Result<(), Problem> {
     append(req, Action::Search, found).await

@@ -272,13 +272,8 @@ async fn list_referrals(
         .all(db)
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::read(
-        &req,
-        rows.iter()
-            .map(|r| casework_runtime::audit::Subject::new("case", r.reference.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", rows.iter().map(|r| r.reference.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(ReferralPage {
         items: rows.into_iter().map(ReferralView::from).collect(),
         total,

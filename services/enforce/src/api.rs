@@ -220,13 +220,8 @@ async fn list_actions(
         .all(db)
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::read(
-        &req,
-        rows.iter()
-            .map(|a| casework_runtime::audit::Subject::new("case", a.reference.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", rows.iter().map(|a| a.reference.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(ActionPage {
         items: rows.into_iter().map(ActionView::from).collect(),
         total,
@@ -303,13 +298,8 @@ async fn list_alerts(
         .all(db)
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::read(
-        &req,
-        rows.iter()
-            .map(|a| casework_runtime::audit::Subject::new("case", a.reference.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", rows.iter().map(|a| a.reference.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(AlertPage {
         items: rows.into_iter().map(AlertView::from).collect(),
         total,

@@ -320,14 +320,8 @@ async fn search_persons(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::search(
-        &req,
-        found
-            .iter()
-            .map(|p| casework_runtime::audit::Subject::new("person", p.id.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::search_found(&req, "person", found.iter().map(|p| p.id.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(
         found
             .into_iter()

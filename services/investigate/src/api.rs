@@ -280,14 +280,8 @@ async fn search_watchlist(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    casework_runtime::audit::search(
-        &req,
-        entries
-            .iter()
-            .map(|e| casework_runtime::audit::Subject::new("warning", e.id.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::search_found(&req, "warning", entries.iter().map(|e| e.id.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(
         entries
             .into_iter()

@@ -700,13 +700,8 @@ async fn search_cases(
         .all(db)
         .await
         .map_err(store_error)?;
-    casework_runtime::audit::search(
-        &req,
-        rows.iter()
-            .map(|c| casework_runtime::audit::Subject::new("case", c.reference.clone()))
-            .collect(),
-    )
-    .await?;
+    casework_runtime::audit::search_found(&req, "case", rows.iter().map(|c| c.reference.clone()))
+        .await?;
     Ok(HttpResponse::Ok().json(CasePage {
         cases: rows
             .into_iter()
