@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test lint fmt chromium screenshots bench-web bench-backbone bench-intake bench-pipeline clean-data vendor-diff
+.PHONY: run test lint fmt fuzz chromium screenshots bench-web bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -48,6 +48,19 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Fuzz each target for FUZZ_SECONDS (60) with libFuzzer, starting from the
+## committed corpus (fuzz/corpus/<target>; new inputs it finds land there:
+## commit the ones worth keeping, and CI replays them). cargo-fuzz wants
+## nightly features: RUSTC_BOOTSTRAP=1 lets the installed stable toolchain
+## build them. Installs cargo-fuzz when missing.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && for target in mrz cloudevent rule_set application; do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target corpus/$$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
+	done
 
 ## Events/s through outbox -> relay -> broker -> inbox against raw rdkafka, on
 ## SQLite and (with CASEWORK_TEST_DATABASE_URL) PostgreSQL. Release build.

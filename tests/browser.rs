@@ -495,3 +495,106 @@ async fn sign_in_renews_the_session_stays_on_this_site_and_locks_after_repeated_
             .contains("Your account is locked")
     );
 }
+
+/// Secrets never reach the logs: after a sign-in (its password), desk pages
+/// (the session cookie, its CSRF token, the staff token the web holds) and
+/// API calls with a bearer token, none of them appears in what the platform
+/// logged at `info`, though the sign-in itself does.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_password_token_or_cookie_is_ever_logged() {
+    let dir = TempDir::new("secrets-in-logs");
+    let log = dir.path().join("casework.log");
+    let process = CaseworkProcess::start_logging_to(
+        &workspace(),
+        &[
+            "up",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--broker-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ],
+        &[],
+        &dir.path().join("data"),
+        &log,
+    );
+    casework_e2e::wait_ready(&process.base_url).await;
+    let password = "a-password-nobody-should-log";
+    let said = process.run_with_input(
+        &["user", "add", "ada", "--role", "caseworker"],
+        &[],
+        &format!("{password}\n"),
+    );
+    assert!(said.contains("added"), "{said}");
+    let base = process.base_url.clone();
+    let api = Api::new(&base);
+    let reference = api
+        .submit("visit-visa", &example("visit-visa", "valid-tourist"))
+        .await;
+    let token = process.token("caseworker");
+    api.wait_for_status(&reference, "closed", &token).await;
+    // A wrong password too: refusals must not log what was typed.
+    let form = reqwest::get(format!("{base}/sign-in")).await.expect("GET");
+    let cookie = session_cookie(&form);
+    let csrf = csrf_of(&form.text().await.expect("page"));
+    let wrong = reqwest::Client::new()
+        .post(format!("{base}/sign-in"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "ada"),
+            ("password", "a-wrong-password-nobody-should-log"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let staff = casework_e2e::staff_session(&base, "ada", password).await;
+    let desk = reqwest::Client::new();
+    for path in [
+        "/desk",
+        &format!("/desk/cases/{reference}"),
+        "/desk/search?surname=dubois",
+    ] {
+        let page = desk
+            .get(format!("{base}{path}"))
+            .header(reqwest::header::COOKIE, &staff)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(page.status(), reqwest::StatusCode::OK, "{path}");
+    }
+    // Give the log writer a moment, then read what was logged.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let logged = std::fs::read_to_string(&log).expect("the log");
+    assert!(
+        logged.contains("signed in"),
+        "the sign-in is logged: {logged}"
+    );
+    let cookie_value = |c: &str| {
+        c.split_once('=')
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default()
+    };
+    for (what, secret) in [
+        ("the password", password.to_owned()),
+        (
+            "a wrong password",
+            "a-wrong-password-nobody-should-log".to_owned(),
+        ),
+        ("a bearer token", token.clone()),
+        ("the session cookie", cookie_value(&staff)),
+        ("the first session's cookie", cookie_value(&cookie)),
+        ("the CSRF token", csrf.clone()),
+    ] {
+        assert!(!secret.is_empty(), "{what} is known to the test");
+        assert!(!logged.contains(&secret), "{what} is in the log");
+    }
+    // And the key the tokens are signed with is readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let key = std::fs::metadata(dir.path().join("data/signing.key")).expect("the key");
+    assert_eq!(
+        key.permissions().mode() & 0o077,
+        0,
+        "signing.key is private"
+    );
+}

@@ -285,6 +285,31 @@ async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend
         .iter()
         .map(|role| (*role, up.process.token(role)))
         .collect();
+    // Department clients, by the real path (`casework client add`, then the
+    // client-credentials grant): one per department scope, and one whose
+    // scope opens nothing.
+    let client_token = |name: &str, scope: &str| {
+        let added = up.run(&["client", "add", name, "--scope", scope]);
+        let secret = added
+            .lines()
+            .find_map(|l| l.strip_prefix("client_secret="))
+            .expect("a secret")
+            .to_owned();
+        let request = client
+            .post(format!("{base}/oauth/token"))
+            .basic_auth(name, Some(secret))
+            .form(&[("grant_type", "client_credentials")]);
+        async move {
+            let issued: Value = request.send().await.unwrap().json().await.unwrap();
+            issued["access_token"].as_str().expect("a token").to_owned()
+        }
+    };
+    let outsider = client_token("outsider", "unrelated").await;
+    let mut clients = std::collections::HashMap::new();
+    for scope in ["hmpo", "identity-check", "records-import"] {
+        clients.insert(scope, client_token(&format!("dept-{scope}"), scope).await);
+    }
+    let mut scoped = 0;
     let mut checked = 0;
     for service in casework_contracts::Service::ALL.iter().map(|s| s.as_str()) {
         let doc: Value = client
@@ -349,11 +374,42 @@ async fn every_protected_route_refuses_missing_and_wrong_tokens(backend: Backend
                     .await
                     .unwrap();
                 assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{method} {url}");
+                // A client whose scope this route does not name: 403.
+                let stranger = client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&outsider)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    stranger.status(),
+                    StatusCode::FORBIDDEN,
+                    "{method} {url} as a client without its scope"
+                );
+                // A client holding a scope it names gets past the guard.
+                for scope in grants.iter().filter_map(|g| g.strip_prefix("scope:")) {
+                    let token = clients
+                        .get(scope)
+                        .unwrap_or_else(|| panic!("no test client for scope {scope}"));
+                    let let_in = client
+                        .request(method.clone(), &url)
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(
+                        !matches!(let_in.status().as_u16(), 401 | 403),
+                        "{method} {url} as a client with scope {scope}: {}",
+                        let_in.status()
+                    );
+                    scoped += 1;
+                }
                 checked += 1;
             }
         }
     }
     assert!(checked >= 20, "only {checked} protected routes found");
+    assert!(scoped >= 4, "only {scoped} scoped routes found");
 }
 
 async fn separate_service_processes_do_the_same(backend: Backend) {
@@ -425,6 +481,17 @@ async fn every_read_of_personal_data_is_on_the_audit_trail(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A search must say why.
+    let unexplained = reqwest::Client::new()
+        .get(format!(
+            "{}/api/register/v1/cases?surname=dubois",
+            up.process.base_url
+        ))
+        .bearer_auth(&caseworker)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(unexplained.status(), StatusCode::BAD_REQUEST);
     up.kill_and_restart().await;
 
     let api = Api::new(&up.process.base_url);
@@ -476,7 +543,198 @@ async fn every_read_of_personal_data_is_on_the_audit_trail(backend: Backend) {
     );
 }
 
+/// A department's system as an OAuth 2.0 client: registered with `casework
+/// client add`, it gets a token by the client-credentials grant (RFC 6749
+/// §4.4) and reaches what its scope opens and nothing else; over its quota it
+/// gets 429 with `Retry-After`. Public routes are limited per client address.
+async fn departments_are_oauth_clients_with_quotas(backend: Backend) {
+    let Some(up) = Up::start_with(
+        backend,
+        &[
+            ("CASEWORK__AUTH__CLIENT_REQUESTS_PER_MINUTE", "4".into()),
+            ("CASEWORK__HTTP__PUBLIC_REQUESTS_PER_MINUTE", "3".into()),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let base = up.process.base_url.clone();
+    let added = up.run(&["client", "add", "dwp", "--scope", "identity-check"]);
+    let secret = added
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret="))
+        .expect("the secret is printed")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let token_url = format!("{base}/oauth/token");
+    // The token endpoint is a public route, limited per address too: each
+    // request here comes from its own (the loopback is a trusted proxy).
+    let asked = std::sync::atomic::AtomicU32::new(1);
+    let ask = |form: Vec<(&'static str, String)>, basic: Option<(&str, &str)>| {
+        let n = asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = client
+            .post(&token_url)
+            .header("X-Forwarded-For", format!("192.0.2.{n}"))
+            .form(&form);
+        match basic {
+            Some((id, secret)) => request.basic_auth(id, Some(secret)),
+            None => request,
+        }
+    };
+    let grant = || vec![("grant_type", "client_credentials".to_owned())];
+
+    // Wrong secret, unknown grant, a scope it does not hold: RFC 6749 §5.2 errors.
+    let wrong = ask(grant(), Some(("dwp", "not-the-secret")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        wrong.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    let password = vec![("grant_type", "password".to_owned())];
+    let unsupported = ask(password, Some(("dwp", &secret))).send().await.unwrap();
+    assert_eq!(unsupported.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unsupported.json::<Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    let mut greedy = grant();
+    greedy.push(("scope", "records-import".into()));
+    let greedy = ask(greedy, Some(("dwp", &secret))).send().await.unwrap();
+    assert_eq!(greedy.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        greedy.json::<Value>().await.unwrap()["error"],
+        "invalid_scope"
+    );
+
+    // The secret in the body works too (client_secret_post).
+    let mut in_body = grant();
+    in_body.push(("client_id", "dwp".into()));
+    in_body.push(("client_secret", secret.clone()));
+    let issued = ask(in_body, None).send().await.unwrap();
+    assert_eq!(issued.status(), StatusCode::OK);
+    assert_eq!(issued.headers()["cache-control"], "no-store");
+    let issued: Value = issued.json().await.unwrap();
+    assert_eq!(issued["token_type"], "Bearer");
+    assert_eq!(issued["scope"], "identity-check");
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+
+    // Its scope opens the document check, and not an import.
+    let check = serde_json::json!({"mrz": [
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+        "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+    ]});
+    let url = format!("{base}/api/identify/v1/document-checks");
+    let allowed = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&check)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let import = client
+        .post(format!("{base}/api/investigate/v1/imports/warnings"))
+        .bearer_auth(&token)
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), StatusCode::FORBIDDEN);
+    // Its quota is four a minute (a refused request is not counted): three
+    // more, then 429 with Retry-After.
+    for _ in 0..3 {
+        let response = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&check)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let over = client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&check)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = over.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(over.headers()["content-type"], "application/problem+json");
+    // A member of staff is not a client: no quota.
+    let caseworker = up.process.token("caseworker");
+    for _ in 0..6 {
+        let response = client
+            .post(&url)
+            .bearer_auth(&caseworker)
+            .json(&check)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    // Public routes: three a minute per address (the test's loopback is a
+    // trusted proxy, so its X-Forwarded-For names the address).
+    let status = |address: &'static str| {
+        client
+            .post(format!("{base}/api/register/v1/status"))
+            .header("X-Forwarded-For", address)
+            .json(
+                &serde_json::json!({"reference": "VV-0000-0000-0", "date_of_birth": "1990-01-01"}),
+            )
+            .send()
+    };
+    for _ in 0..3 {
+        assert_ne!(
+            status("198.51.100.7").await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let limited = status("198.51.100.7").await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_ne!(
+        status("198.51.100.8").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The OpenAPI documents declare the flow and the scope per operation.
+    let doc: Value = client
+        .get(format!("{base}/api/identify/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], "/oauth/token");
+    assert!(flow["scopes"]["identity-check"].is_string(), "{flow}");
+    let security = &doc["paths"]["/v1/document-checks"]["post"]["security"];
+    assert!(
+        security
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["oauth2"] == serde_json::json!(["identity-check"])),
+        "{security}"
+    );
+}
+
 casework_testkit::on_both_backends!(
+    departments_are_oauth_clients_with_quotas,
     every_read_of_personal_data_is_on_the_audit_trail,
     an_application_is_acknowledged_end_to_end,
     bad_input_gets_a_clear_problem_and_changes_nothing,

@@ -88,8 +88,14 @@ async fn milestones(api: &Api, reference: &str, expected: usize, token: &str) ->
     .await
 }
 
-/// A caseworker decides the case's open referral.
-async fn decide_referral(api: &Api, reference: &str, outcome: &str, token: &str) {
+/// A caseworker decides the case's open referral: the answer's status (200
+/// made, 202 awaiting a second person's approval) and body.
+async fn decide_referral(
+    api: &Api,
+    reference: &str,
+    outcome: &str,
+    token: &str,
+) -> (StatusCode, Value) {
     let referral = eventually(
         Duration::from_secs(30),
         &format!("the referral of {reference}"),
@@ -125,7 +131,11 @@ async fn decide_referral(api: &Api, reference: &str, outcome: &str, token: &str)
             &json!({ "outcome": outcome, "reason": "Checked the evidence with the applicant by phone" }),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{decision}");
+    assert!(
+        matches!(status, StatusCode::OK | StatusCode::ACCEPTED),
+        "{decision}"
+    );
+    (status, decision)
 }
 
 async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
@@ -298,7 +308,32 @@ async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
         .await;
     api.wait_for_status(&mismatch, "referred", &caseworker)
         .await;
-    decide_referral(&api, &mismatch, "refuse", &caseworker).await;
+    // Passport renewal wants a second person for a refusal (`four_eyes`):
+    // it waits, the caseworker may not approve it, a senior caseworker does.
+    let (status, waiting) = decide_referral(&api, &mismatch, "refuse", &caseworker).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{waiting}");
+    assert_eq!(waiting["status"], "awaiting-approval");
+    let approval = format!(
+        "decide/v1/referrals/{}/approval",
+        waiting["id"].as_str().unwrap()
+    );
+    let (status, _) = api
+        .post(&approval, Some(&caseworker), &json!({"approve": true}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a caseworker cannot approve");
+    let own = up
+        .process
+        .token_with(&["--role", "senior-caseworker", "--sub", "test-caseworker"]);
+    let (status, _) = api
+        .post(&approval, Some(&own), &json!({"approve": true}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "nor the proposer, promoted");
+    let senior = up.process.token("senior-caseworker");
+    let (status, approved) = api
+        .post(&approval, Some(&senior), &json!({"approve": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["approved_by"], "test-senior-caseworker");
     let case = api.wait_for_status(&mismatch, "closed", &caseworker).await;
     assert_eq!(case["outcome"], "refused", "{case}");
 

@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use casework_e2e::load::{ms, open_loop, start_up};
+use casework_e2e::load::{applicant_address, ms, open_loop, start_up};
 use casework_e2e::{env_number, wait_ready, workspace};
 use casework_testkit::TempDir;
 use serde_json::Value;
@@ -109,6 +109,7 @@ async fn main() {
             client
                 .post(&submit_url)
                 .header("content-type", "application/json")
+                .header("X-Forwarded-For", applicant_address())
                 .body(body.as_ref().clone())
         });
     let livez: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync> =

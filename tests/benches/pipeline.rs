@@ -154,7 +154,10 @@ async fn run(platform: &Platform, rate: f64, seconds: f64) -> Run {
     for i in 0..total {
         let intended = start + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(intended.into()).await;
-        let request = client.post(&url).json(application.as_ref());
+        let request = client
+            .post(&url)
+            .header("X-Forwarded-For", casework_e2e::load::applicant_address())
+            .json(application.as_ref());
         tasks.push(tokio::spawn(async move {
             let reference = match request.send().await {
                 Ok(response) if response.status().is_success() => response

@@ -546,6 +546,10 @@ pub struct DecisionMade {
     pub enforce: bool,
     /// `rules`, or the subject of the caseworker's token.
     pub decided_by: String,
+    /// The second person who approved a caseworker's decision, when the
+    /// product asks for one for this outcome (four-eyes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 payload!(DecisionMade, "decision.made.v1", |p| p.step.case_id);
 

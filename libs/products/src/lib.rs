@@ -48,6 +48,11 @@ pub struct Product {
     pub applicant: ApplicantFields,
     /// The rule set (`config/rules/<id>/`) Decide applies to this product.
     pub rule_set: String,
+    /// Outcomes of a caseworker's decision that a second person (a senior
+    /// caseworker, not the one who decided) must approve: `["refuse"]`. The
+    /// rules' own outcomes are not held.
+    #[serde(default)]
+    pub four_eyes: Vec<String>,
     /// The checks, stage by stage: stages run in order, the checks of a stage
     /// in parallel, and a stage ends when all its results are in.
     pub stages: Vec<Stage>,
@@ -300,6 +305,15 @@ fn check_process(product: &Product) -> Result<(), String> {
     };
     if product.stages.is_empty() {
         return Err("stages: a product needs at least its decision stage".into());
+    }
+    if let Some(outcome) = product
+        .four_eyes
+        .iter()
+        .find(|o| !matches!(o.as_str(), "grant" | "refuse"))
+    {
+        return Err(format!(
+            "four_eyes: `{outcome}` is not an outcome a caseworker decides (`grant` or `refuse`)"
+        ));
     }
     let mut stage_ids = Vec::new();
     let mut check_ids = Vec::new();

@@ -39,6 +39,18 @@ pub(crate) fn purpose_of(headers: &actix_web::http::header::HeaderMap) -> String
         .unwrap_or_default()
 }
 
+/// A search must say why (`Purpose`): a search reaches people the searcher
+/// did not name, so the trail keeps the reason. 400 without one.
+pub fn purpose_required(req: &HttpRequest) -> Result<String, Problem> {
+    let purpose = purpose(req);
+    if purpose.trim().is_empty() {
+        return Err(Problem::bad_request(
+            "send a `Purpose` header saying why you search (e.g. `Purpose: case-review`); it goes on the audit trail",
+        ));
+    }
+    Ok(purpose)
+}
+
 /// A token's grants as the trail keeps them: `role:…` and `scope:…`.
 pub(crate) fn grants(claims: &Claims) -> Vec<String> {
     claims
@@ -139,9 +151,10 @@ pub struct AuditQuery {
     path = "/v1/audit-records",
     tag = "audit",
     security(("bearer" = ["role:auditor"])),
-    params(AuditQuery),
+    params(AuditQuery, ("Purpose" = String, Header, description = "Why you search (required): it goes on the audit trail")),
     responses(
         (status = 200, description = "The records, oldest first", body = Object),
+        (status = 400, body = Problem, description = "No `Purpose` header"),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 422, body = Problem, description = "Neither a subject nor a user given"),
@@ -151,6 +164,7 @@ pub(crate) async fn audit_records(
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, Problem> {
+    purpose_required(&req)?;
     let query = query.into_inner();
     let subject = query.subject.filter(|s| !s.trim().is_empty());
     let who = query.who.filter(|s| !s.trim().is_empty());

@@ -58,6 +58,9 @@ pub struct Claims {
     /// Department scopes held (other departments calling the open APIs).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The OAuth client the token was issued to (RFC 9068 `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 impl Claims {
@@ -91,7 +94,15 @@ impl Claims {
             iat: number("iat"),
             roles: list(all.get(roles_claim)),
             scopes: list(all.get("scopes").or_else(|| all.get("scope"))),
+            client_id: text("client_id"),
         })
+    }
+
+    /// The department client this token stands for: a client-credentials
+    /// token, whose subject is the client itself (RFC 9068 §2.2), not a
+    /// person signed in through one.
+    pub fn department_client(&self) -> Option<&str> {
+        self.client_id.as_deref().filter(|id| *id == self.sub)
     }
 }
 
@@ -174,7 +185,7 @@ impl PolicyTable {
     }
 }
 
-fn policy_of(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> Policy {
+pub(crate) fn policy_of(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> Policy {
     // utoipa keeps requirements opaque; its JSON form is the contract anyway.
     let json = serde_json::to_value(requirements).unwrap_or_default();
     let Some(list) = json.as_array() else {
@@ -416,16 +427,34 @@ impl Authenticator {
         scopes: &[String],
         ttl: Duration,
     ) -> Result<String, RuntimeError> {
-        let Keys::Embedded { encoding, .. } = &self.keys else {
-            return Err(RuntimeError::Config(
-                "tokens are issued by the identity provider when auth.jwks_url is set".into(),
-            ));
-        };
+        self.sign(&self.claims_for(sub, roles, scopes, ttl, None))
+    }
+
+    /// Issues a department client's access token (the embedded token
+    /// endpoint's client-credentials grant): subject and `client_id` both
+    /// the client, its scopes, no roles.
+    pub fn issue_client(
+        &self,
+        client_id: &str,
+        scopes: &[String],
+        ttl: Duration,
+    ) -> Result<String, RuntimeError> {
+        self.sign(&self.claims_for(client_id, &[], scopes, ttl, Some(client_id)))
+    }
+
+    fn claims_for(
+        &self,
+        sub: &str,
+        roles: &[String],
+        scopes: &[String],
+        ttl: Duration,
+        client_id: Option<&str>,
+    ) -> Claims {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let claims = Claims {
+        Claims {
             sub: sub.to_owned(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -433,8 +462,17 @@ impl Authenticator {
             iat: now,
             roles: roles.to_vec(),
             scopes: scopes.to_vec(),
+            client_id: client_id.map(str::to_owned),
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, RuntimeError> {
+        let Keys::Embedded { encoding, .. } = &self.keys else {
+            return Err(RuntimeError::Config(
+                "tokens are issued by the identity provider when auth.jwks_url is set".into(),
+            ));
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, encoding)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding)
             .map_err(|e| RuntimeError::Config(format!("cannot sign a token: {e}")))
     }
 
@@ -528,6 +566,7 @@ mod tests {
             iat: 0,
             roles: roles.iter().map(|r| r.to_string()).collect(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            client_id: None,
         }
     }
 

@@ -33,6 +33,8 @@ pub struct HttpState {
     pub metrics: PrometheusHandle,
     /// Each service's audit trail, by service name.
     pub audit: std::collections::HashMap<String, crate::audit::AuditLog>,
+    /// Per-address and per-client request limits.
+    pub limits: crate::limits::Limits,
 }
 
 /// The endpoints every service has, documented once and public.
@@ -104,6 +106,61 @@ pub fn complete_openapi(name: &str, mut doc: utoipa::openapi::OpenApi) -> utoipa
     doc
 }
 
+/// The name of the OAuth 2.0 security scheme (department clients).
+pub const OAUTH2: &str = "oauth2";
+
+/// Declares the OAuth 2.0 client-credentials flow (`auth.token_url`) a
+/// department follows for a token, and on each operation a department scope
+/// opens, that scope under it. The policy stays the `bearer` requirement's.
+pub fn declare_oauth2(doc: &mut utoipa::openapi::OpenApi, token_url: &str) {
+    use utoipa::openapi::security::{
+        ClientCredentials, Flow, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
+    };
+    let mut all = std::collections::BTreeSet::new();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let Some(requirements) = operation.security.as_mut() else {
+                continue;
+            };
+            let Policy::Grants(grants) = crate::auth::policy_of(requirements) else {
+                continue;
+            };
+            let scopes: Vec<String> = grants
+                .iter()
+                .filter_map(|g| g.strip_prefix("scope:"))
+                .map(str::to_owned)
+                .collect();
+            if !scopes.is_empty() {
+                all.extend(scopes.iter().cloned());
+                requirements.push(SecurityRequirement::new(OAUTH2, scopes));
+            }
+        }
+    }
+    if all.is_empty() {
+        return;
+    }
+    let scopes = Scopes::from_iter(
+        all.iter()
+            .map(|s| (s.clone(), format!("the department scope `{s}`"))),
+    );
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            OAUTH2,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(token_url, scopes))],
+                "Departments' systems: the client-credentials grant (embedded mode: `casework client add`)",
+            )),
+        );
+}
+
 /// Adds the health endpoints to a service's scope.
 pub fn health_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/livez", web::get().to(livez))
@@ -173,6 +230,7 @@ pub async fn guard(
             crate::audit::refused(&state, &req).await;
             return Err(problem.into());
         }
+        limit(&state, &policy, &req)?;
     }
     let method = req.method().to_string();
     let service = service_of(req.request()).unwrap_or_default();
@@ -190,6 +248,40 @@ pub async fn guard(
     metrics::histogram!("http_request_duration_seconds", &labels[..3])
         .record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// The request limits: public routes that change something, per client
+/// address; a department client's requests, per its quota. 429 over either.
+fn limit(state: &HttpState, policy: &Policy, req: &ServiceRequest) -> Result<(), Problem> {
+    if *policy == Policy::Public {
+        if !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+            state.limits.check_address(client_address(req.request()))?;
+        }
+        return Ok(());
+    }
+    let extensions = req.extensions();
+    match extensions
+        .get::<crate::Claims>()
+        .and_then(|claims| claims.department_client())
+    {
+        Some(client) => state.limits.check_client(client),
+        None => Ok(()),
+    }
+}
+
+/// The address a request came from: its peer, or the client a trusted proxy
+/// (`http.trusted_proxies`) forwarded it for. Pass it on in
+/// `X-Forwarded-For` when calling the APIs on a client's behalf.
+pub fn client_address(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|a| a.ip());
+    match req.app_data::<web::Data<HttpState>>() {
+        Some(state) => state.limits.address_of(peer, forwarded),
+        None => peer,
+    }
 }
 
 async fn authorize(

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod limits;
 pub mod platform;
 pub mod problem;
 pub mod settings;

@@ -188,7 +188,9 @@ impl Platform {
             let doc = if part.root {
                 part.openapi
             } else {
-                http::complete_openapi(part.name, part.openapi)
+                let mut doc = http::complete_openapi(part.name, part.openapi);
+                http::declare_oauth2(&mut doc, &settings.auth.token_url);
+                doc
             };
             let prefix = if part.root {
                 String::new()
@@ -240,6 +242,7 @@ impl Platform {
             services: health,
             metrics: metrics_handle(),
             audit,
+            limits: crate::limits::Limits::from_settings(settings),
         });
         let mounted = Arc::new(mounted);
         let server = HttpServer::new(move || {

@@ -26,6 +26,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<FieldError>,
+    /// Seconds until a refused request may be tried again (`Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -37,6 +40,7 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -106,6 +110,19 @@ impl Problem {
         )
         .detail(format!("{} field(s) failed validation", errors.len()))
         .errors(errors)
+    }
+
+    /// 429: over a limit; `Retry-After` says when to try again.
+    pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too many requests",
+        )
+        .detail(detail);
+        // Whole seconds, rounded up: never "try again in 0 s".
+        problem.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+        problem
     }
 
     /// 503: a dependency is unavailable; the client may retry.
@@ -196,9 +213,12 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type(PROBLEM_JSON)
-            .json(self)
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(self)
     }
 }
 

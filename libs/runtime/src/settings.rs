@@ -71,6 +71,12 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Requests one client address may make a minute to the public routes
+    /// that change something (intake, status); 0: no limit.
+    pub public_requests_per_minute: u32,
+    /// Proxies (the web front end, an ingress) whose `X-Forwarded-For` names
+    /// the client's address; anyone else's is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// `[kafka]`.
@@ -153,6 +159,16 @@ pub struct AuthSettings {
     /// Its client secret, if the issuer gave it one (never logged; set it
     /// with `CASEWORK__AUTH__OIDC_CLIENT_SECRET`).
     pub oidc_client_secret: String,
+    /// Requests a department client (a client-credentials token) may make a
+    /// minute, unless `client_quotas` names it; 0: no limit.
+    pub client_requests_per_minute: u32,
+    /// Per client id: its own requests a minute.
+    pub client_quotas: std::collections::HashMap<String, u32>,
+    /// How long an access token from the embedded token endpoint lasts.
+    pub client_token_minutes: u64,
+    /// Where department clients get tokens (the OpenAPI documents' OAuth 2.0
+    /// flow): the embedded `/oauth/token`, or the identity provider's.
+    pub token_url: String,
 }
 
 /// Written without the client secret: settings may be logged.
@@ -167,11 +183,24 @@ impl std::fmt::Debug for AuthSettings {
             .field("oidc_issuer", &self.oidc_issuer)
             .field("oidc_client_id", &self.oidc_client_id)
             .field("oidc_client_secret", &"(redacted)")
+            .field(
+                "client_requests_per_minute",
+                &self.client_requests_per_minute,
+            )
+            .field("client_quotas", &self.client_quotas)
             .finish_non_exhaustive()
     }
 }
 
 impl AuthSettings {
+    /// A department client's requests a minute (0: no limit).
+    pub fn quota_of(&self, client_id: &str) -> u32 {
+        self.client_quotas
+            .get(client_id)
+            .copied()
+            .unwrap_or(self.client_requests_per_minute)
+    }
+
     /// The algorithms a token may be signed with: `auth.algorithms`, or the
     /// mode's default. With a JWKS only asymmetric ones: a JWKS is public, so
     /// an HMAC "key" from it would let anyone sign.

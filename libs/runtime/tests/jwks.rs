@@ -46,6 +46,7 @@ fn claims(exp: u64, aud: &str) -> Claims {
         exp,
         iat: now(),
         roles: vec!["caseworker".into()],
+        client_id: None,
         scopes: vec![],
     }
 }

@@ -103,6 +103,63 @@ impl MigrationTrait for CreateTable {
     }
 }
 
+/// A migration that adds nullable (or defaulted) columns to a table, one
+/// `ALTER TABLE` each (SQLite takes one change per statement); `down` drops
+/// them.
+pub struct AddColumns {
+    name: &'static str,
+    table: String,
+    columns: Vec<ColumnDef>,
+}
+
+impl AddColumns {
+    /// Adds `columns` to `table`.
+    pub fn new(name: &'static str, table: &str, columns: Vec<ColumnDef>) -> Self {
+        Self {
+            name,
+            table: table.to_owned(),
+            columns,
+        }
+    }
+}
+
+impl MigrationName for AddColumns {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddColumns {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in &self.columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(col(&self.table))
+                        .add_column(column.clone())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in &self.columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(col(&self.table))
+                        .drop_column(col(&column.get_column_name()))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// The outbox, inbox, idempotency-key and audit-trail migrations, in
 /// order. A service's `Migrator` starts its list with these and appends its own.
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {

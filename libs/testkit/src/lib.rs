@@ -387,6 +387,28 @@ impl CaseworkProcess {
     /// Runs `casework <args>` in `workspace` with extra environment, and waits
     /// for its "listening" line.
     pub fn start(workspace: &Path, args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Self {
+        Self::spawn(workspace, args, env, data_dir, None)
+    }
+
+    /// [`CaseworkProcess::start`] logging at `info` to the file `log`, for
+    /// tests that read what the platform logs.
+    pub fn start_logging_to(
+        workspace: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        data_dir: &Path,
+        log: &Path,
+    ) -> Self {
+        Self::spawn(workspace, args, env, data_dir, Some(log))
+    }
+
+    fn spawn(
+        workspace: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        data_dir: &Path,
+        log: Option<&Path>,
+    ) -> Self {
         let bin = binary_path("casework");
         assert!(
             bin.exists(),
@@ -404,6 +426,13 @@ impl CaseworkProcess {
             .stderr(Stdio::inherit());
         for (key, value) in env {
             command.env(key, value);
+        }
+        if let Some(log) = log {
+            let file = std::fs::File::create(log)
+                .unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+            command
+                .env("CASEWORK__TELEMETRY__LOG", "info")
+                .stderr(Stdio::from(file));
         }
         let mut child = command
             .spawn()

@@ -4,7 +4,8 @@
 //!   broker as a supervised child process and SQLite under a data directory.
 //! - `casework serve <service>`: one service per process, against a
 //!   configured Kafka and database (what a cluster deployment runs).
-//! - `casework migrate`, `casework token`, `casework dlq`.
+//! - `casework migrate`, `casework token`, `casework dlq`, `casework user`,
+//!   `casework client`, `casework audit`.
 //!
 //! Both run modes share one start-up path ([`casework_runtime::Platform`]);
 //! services talk only through the broker and HTTP in either.
@@ -91,6 +92,12 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Register another department's system as an OAuth client (embedded
+    /// mode; with `auth.jwks_url` set, the identity provider registers them).
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
     /// The audit trail: `casework audit verify` walks every database's
     /// chain and names the first broken link (exit status 1 if any).
     Audit {
@@ -121,6 +128,23 @@ enum Command {
 enum AuditAction {
     /// Check every link of every database's audit chain.
     Verify {
+        /// Where SQLite files are (embedded mode).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientAction {
+    /// Make a client; prints its id and secret (the secret only now: it is
+    /// kept hashed). It gets tokens from `POST /oauth/token` with the
+    /// client-credentials grant.
+    Add {
+        /// The client id (lower-case letters, digits, `-`).
+        name: String,
+        /// A scope it may ask for: hmpo, identity-check, records-import, ...
+        #[arg(long, required = true)]
+        scope: Vec<String>,
         /// Where SQLite files are (embedded mode).
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -310,6 +334,31 @@ async fn run(cli: Cli, background: &Handle) -> Result<(), RuntimeError> {
                 "user `{}` added with roles {}",
                 name.trim().to_lowercase(),
                 role.join(", ")
+            );
+            Ok(())
+        }
+        Command::Client {
+            action:
+                ClientAction::Add {
+                    name,
+                    scope,
+                    data_dir,
+                },
+        } => {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let store =
+                casework_store::Store::connect(&settings.database_for(casework_web::NAME)).await?;
+            services::migrate(casework_web::NAME, &store).await?;
+            let secret = casework_web::clients::Clients::new(store)
+                .add(&name, &scope)
+                .await
+                .map_err(|e| RuntimeError::Config(e.to_string()))?;
+            println!("client_id={name}\nclient_secret={secret}");
+            eprintln!(
+                "client `{name}` added with scopes {}; the secret is not shown again",
+                scope.join(", ")
             );
             Ok(())
         }

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use crate::{DECIDED, OPEN, decide_referral, decision, referral};
+use crate::{
+    AWAITING_APPROVAL, DECIDED, Decided, OPEN, approve_referral, decide_referral, decision,
+    referral,
+};
 
 /// What Decide's handlers share.
 struct Decide {
@@ -32,6 +35,7 @@ pub fn routes(store: Store, outbox: Outbox) -> Arc<dyn Fn(&mut web::ServiceConfi
             .route("/v1/referrals", web::get().to(list_referrals))
             .route("/v1/referrals/{id}", web::get().to(get_referral))
             .route("/v1/referrals/{id}/decision", web::post().to(decide))
+            .route("/v1/referrals/{id}/approval", web::post().to(approve))
             .route("/v1/decisions", web::get().to(list_decisions));
     })
 }
@@ -43,8 +47,15 @@ pub fn routes(store: Store, outbox: Outbox) -> Arc<dyn Fn(&mut web::ServiceConfi
         title = "Decide",
         description = "Rule-set decisions, the referral queue and caseworkers' decisions."
     ),
-    paths(list_referrals, get_referral, decide, list_decisions),
-    components(schemas(ReferralView, ReferralPage, DecisionView, DecisionRequest, Problem))
+    paths(list_referrals, get_referral, decide, approve, list_decisions),
+    components(schemas(
+        ReferralView,
+        ReferralPage,
+        DecisionView,
+        DecisionRequest,
+        ApprovalRequest,
+        Problem
+    ))
 )]
 pub struct DecideApi;
 
@@ -82,6 +93,8 @@ pub struct DecisionView {
     pub evidence: Value,
     /// `rules`, or the caseworker's token `sub`.
     pub decided_by: String,
+    /// The senior caseworker who approved it (four-eyes), if one had to.
+    pub approved_by: Option<String>,
     /// When (RFC 3339).
     pub decided_at: String,
 }
@@ -103,6 +116,7 @@ impl From<decision::Model> for DecisionView {
             rule_set_version: d.rule_set_version,
             evidence: d.evidence,
             decided_by: d.decided_by,
+            approved_by: d.approved_by,
             decided_at: timestamp(d.created_at),
         }
     }
@@ -134,7 +148,8 @@ pub struct ReferralView {
     /// The evidence the rules saw.
     #[schema(value_type = Object)]
     pub evidence: Value,
-    /// `open` or `decided`.
+    /// `open`, `awaiting-approval` (a caseworker's decision waits for a
+    /// second person) or `decided`.
     pub status: String,
     /// When it was referred (RFC 3339).
     pub referred_at: String,
@@ -146,6 +161,15 @@ pub struct ReferralView {
     pub decision_outcome: Option<String>,
     /// The caseworker's reason.
     pub decision_reason: Option<String>,
+    /// The outcomes of a caseworker's decision that a second person must
+    /// approve (the product's `four_eyes`).
+    pub four_eyes: Vec<String>,
+    /// The senior caseworker who approved the decision.
+    pub approved_by: Option<String>,
+    /// When (RFC 3339).
+    pub approved_at: Option<String>,
+    /// Why the last proposed decision was returned to the queue, if it was.
+    pub returned_reason: Option<String>,
 }
 
 impl From<referral::Model> for ReferralView {
@@ -167,6 +191,13 @@ impl From<referral::Model> for ReferralView {
             decided_by: r.decided_by,
             decision_outcome: r.decision_outcome,
             decision_reason: r.decision_reason,
+            four_eyes: r
+                .four_eyes
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default(),
+            approved_by: r.approved_by,
+            approved_at: r.approved_at.map(timestamp),
+            returned_reason: r.returned_reason,
         }
     }
 }
@@ -193,10 +224,19 @@ pub struct DecisionRequest {
     pub reason: String,
 }
 
+/// A senior caseworker's answer to a decision awaiting approval.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ApprovalRequest {
+    /// `true` makes the decision; `false` returns the referral to the queue.
+    pub approve: bool,
+    /// Why, required to return it: what to reconsider.
+    pub reason: Option<String>,
+}
+
 /// Query of the referral queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReferralQuery {
-    /// `open` (the default) or `decided`.
+    /// `open` (the default), `awaiting-approval` or `decided`.
     pub status: Option<String>,
     /// Only this product's referrals.
     pub product: Option<String>,
@@ -237,9 +277,10 @@ async fn list_referrals(
     let status = match query.status.as_deref().map(str::trim) {
         None | Some("") | Some(OPEN) => OPEN,
         Some(DECIDED) => DECIDED,
+        Some(AWAITING_APPROVAL) => AWAITING_APPROVAL,
         Some(other) => {
             return Err(Problem::bad_request(format!(
-                "status is `{OPEN}` or `{DECIDED}`, not `{other}`"
+                "status is `{OPEN}`, `{AWAITING_APPROVAL}` or `{DECIDED}`, not `{other}`"
             )));
         }
     };
@@ -321,7 +362,9 @@ async fn get_referral(
 ///
 /// Marks the referral decided, records the decision by the caller (the
 /// token's `sub`) and emits `decision.made`, all at once. A referral is
-/// decided once: a second decision gets 409.
+/// decided once: a second decision gets 409. If the product needs a second
+/// person for this outcome (four-eyes), the answer is 202 and the referral
+/// waits, `awaiting-approval`, for a senior caseworker (`.../approval`).
 #[utoipa::path(
     post,
     path = "/v1/referrals/{id}/decision",
@@ -331,6 +374,7 @@ async fn get_referral(
     request_body = DecisionRequest,
     responses(
         (status = 200, body = DecisionView, description = "Decided"),
+        (status = 202, body = ReferralView, description = "Awaiting a second person's approval (four-eyes)"),
         (status = 400, body = Problem, description = "Not JSON"),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
@@ -350,8 +394,48 @@ async fn decide(
 ) -> Result<HttpResponse, Problem> {
     let sub = claims.sub;
     let (_, body) = read_json(payload, http.max_body_bytes).await?;
-    let decided = decide_referral(&state.store, &state.outbox, &id, &body, &sub).await?;
-    Ok(HttpResponse::Ok().json(decided))
+    match decide_referral(&state.store, &state.outbox, &id, &body, &sub).await? {
+        Decided::Made(decision) => Ok(HttpResponse::Ok().json(decision)),
+        Decided::AwaitingApproval(referral) => Ok(HttpResponse::Accepted().json(referral)),
+    }
+}
+
+/// Approve a caseworker's decision awaiting a second person, or return it.
+///
+/// `{"approve": true}` makes the decision (by the caseworker who proposed
+/// it, approved by the caller) and emits `decision.made`;
+/// `{"approve": false, "reason": "..."}` returns the referral to the queue.
+/// The caseworker who proposed it may not approve it (403), whatever roles
+/// they hold: the caller's token `sub` must differ.
+#[utoipa::path(
+    post,
+    path = "/v1/referrals/{id}/approval",
+    tag = "referrals",
+    security(("bearer" = ["role:senior-caseworker"])),
+    params(("id" = String, Path, description = "The referral's id")),
+    request_body = ApprovalRequest,
+    responses(
+        (status = 200, body = ReferralView, description = "Approved (now `decided`) or returned (`open`)"),
+        (status = 400, body = Problem, description = "Not JSON"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "Not a senior caseworker, or the caller proposed the decision"),
+        (status = 404, body = Problem, description = "No such referral"),
+        (status = 409, body = Problem, description = "No decision awaits approval"),
+        (status = 413, body = Problem, description = "Body too large"),
+        (status = 422, body = Problem, description = "Names `/approve` or `/reason`"),
+        (status = 503, body = Problem, description = "Try again"),
+    )
+)]
+async fn approve(
+    id: web::Path<String>,
+    claims: Claims,
+    payload: web::Payload,
+    state: web::Data<Decide>,
+    http: web::Data<HttpState>,
+) -> Result<HttpResponse, Problem> {
+    let (_, body) = read_json(payload, http.max_body_bytes).await?;
+    let referral = approve_referral(&state.store, &state.outbox, &id, &body, &claims.sub).await?;
+    Ok(HttpResponse::Ok().json(referral))
 }
 
 /// The decisions on a case, oldest first, with the rule-set version and the evidence seen.

@@ -32,7 +32,6 @@ use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, tele
 use casework_store::{Store, StoreError};
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseTransaction, Set};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
@@ -48,6 +47,11 @@ pub const MAX_REASON_CHARS: usize = 2000;
 pub const OPEN: &str = "open";
 /// `referrals.status` of a referral a caseworker has decided.
 pub const DECIDED: &str = "decided";
+/// `referrals.status` of a caseworker's decision waiting for a second
+/// person (four-eyes).
+pub const AWAITING_APPROVAL: &str = "awaiting-approval";
+/// The request parameter naming the outcomes that need a second person.
+pub const FOUR_EYES: &str = "four_eyes";
 
 /// Reads every rule set under `dir` (`<id>/v<N>.toml`); a missing directory or
 /// a bad file is a configuration error naming the file.
@@ -135,6 +139,7 @@ impl EventHandler for Decider {
             evidence: Set(evidence.clone()),
             decided_by: Set(BY_RULES.into()),
             created_at: Set(now),
+            approved_by: Set(None),
         }
         .insert(txn)
         .await?;
@@ -160,6 +165,12 @@ impl EventHandler for Decider {
                 decided_by: Set(None),
                 decision_outcome: Set(None),
                 decision_reason: Set(None),
+                // Which outcomes need a second person: the product's
+                // `four_eyes`, passed by Register in the request's params.
+                four_eyes: Set(request.step.params.get(FOUR_EYES).cloned()),
+                approved_by: Set(None),
+                approved_at: Set(None),
+                returned_reason: Set(None),
             }
             .insert(txn)
             .await?;
@@ -185,6 +196,7 @@ impl EventHandler for Decider {
                     outcome: decided.outcome,
                     enforce: decided.enforce,
                     decided_by: BY_RULES.into(),
+                    approved_by: None,
                 },
             )
         };
@@ -208,26 +220,38 @@ async fn emit(
     outbox.append(txn, [event]).await
 }
 
-/// Applies a caseworker's decision on a referral, in one transaction: marks
-/// the referral decided (only if it is still open), records the decision
-/// (by `decided_by`, the caller's token `sub`) and emits `decision.made`.
+/// What a caseworker's decision on a referral came to.
+#[derive(Debug)]
+pub enum Decided {
+    /// It is made: `decision.made` is on its way.
+    Made(DecisionView),
+    /// The product wants a second person for this outcome: it waits for a
+    /// senior caseworker's approval.
+    AwaitingApproval(ReferralView),
+}
+
+/// Applies a caseworker's decision on a referral, in one transaction.
 ///
 /// `body` is `{"outcome": "grant" | "refuse", "reason": "..."}`; the reason
-/// is required (1 to [`MAX_REASON_CHARS`] characters once trimmed). The
-/// decision's reasons are the caseworker's reason; its fired rules are the
-/// referral's; it asks for enforcement only when it refuses and a fired rule
-/// was flagged `enforce`.
+/// is required (1 to [`MAX_REASON_CHARS`] characters once trimmed). If the
+/// referral's product needs a second person for the outcome (its
+/// `four_eyes`), the decision waits for approval ([`approve_referral`]);
+/// otherwise it is made at once: the referral marked decided (only if it is
+/// still open), the decision recorded (by `decided_by`, the caller's token
+/// `sub`) and `decision.made` emitted. The decision's reasons are the
+/// caseworker's reason; its fired rules are the referral's; it asks for
+/// enforcement only when it refuses and a fired rule was flagged `enforce`.
 ///
 /// Errors: 422 naming `/outcome` or `/reason`, 404 for an unknown referral,
-/// 409 when the referral is already decided, 503 when the database is busy.
-/// Nothing changes on any error.
+/// 409 when the referral is already decided or awaiting approval, 503 when
+/// the database is busy.
 pub async fn decide_referral(
     store: &Store,
     outbox: &Outbox,
     referral_id: &str,
     body: &Value,
     decided_by: &str,
-) -> Result<DecisionView, Problem> {
+) -> Result<Decided, Problem> {
     let (outcome, reason) = manual_decision(body)?;
     if decided_by.trim().is_empty() {
         return Err(Problem::forbidden(
@@ -235,35 +259,179 @@ pub async fn decide_referral(
         ));
     }
     let txn = store.begin_write().await?;
-    let referral = referral::Entity::find_by_id(referral_id)
-        .one(&txn)
-        .await
-        .map_err(Problem::from)?
-        .ok_or_else(|| Problem::not_found(format!("there is no referral `{referral_id}`")))?;
-    let already =
-        || Problem::conflict(format!("referral `{referral_id}` has already been decided"));
+    let referral = find_referral(&txn, referral_id).await?;
     if referral.status != OPEN {
-        return Err(already());
+        return Err(Problem::conflict(format!(
+            "referral `{referral_id}` is {}, not open",
+            referral.status
+        )));
     }
     let now = Utc::now();
+    let needs_approval = referral
+        .four_eyes
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|outcomes| outcomes.iter().any(|o| o == outcome.as_str()));
     // Only if still open: of two concurrent decisions, exactly one updates the row.
-    let updated = referral::Entity::update_many()
-        .col_expr(referral::Column::Status, Expr::value(DECIDED))
-        .col_expr(referral::Column::DecidedAt, Expr::value(now))
-        .col_expr(referral::Column::DecidedBy, Expr::value(decided_by))
-        .col_expr(
-            referral::Column::DecisionOutcome,
-            Expr::value(outcome.as_str()),
+    let status = if needs_approval {
+        AWAITING_APPROVAL
+    } else {
+        DECIDED
+    };
+    move_referral(
+        &txn,
+        referral_id,
+        OPEN,
+        referral::ActiveModel {
+            status: Set(status.into()),
+            decided_at: Set(Some(now)),
+            decided_by: Set(Some(decided_by.to_owned())),
+            decision_outcome: Set(Some(outcome.as_str().into())),
+            decision_reason: Set(Some(reason.clone())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if needs_approval {
+        let waiting = find_referral(&txn, referral_id).await?;
+        store.commit(txn).await?;
+        tracing::info!(case_id = %waiting.case_id, referral = %referral_id, outcome = %outcome, %decided_by, "decision awaits a second person's approval");
+        return Ok(Decided::AwaitingApproval(ReferralView::from(waiting)));
+    }
+    let made = make_decision(&txn, outbox, referral, outcome, reason, decided_by, None).await?;
+    store.commit(txn).await?;
+    tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %made.outcome, %decided_by, "referral decided");
+    Ok(Decided::Made(made))
+}
+
+/// A senior caseworker's answer to a decision awaiting approval: `{"approve":
+/// true}` makes it (by the caseworker who proposed it, approved by
+/// `approver`); `{"approve": false, "reason": "..."}` returns the referral to
+/// the queue, open again, with the reason kept.
+///
+/// Errors: 403 when `approver` proposed the decision (a second person must
+/// approve it), 409 when nothing awaits approval, 422 naming `/approve` or
+/// `/reason`, 404 for an unknown referral.
+pub async fn approve_referral(
+    store: &Store,
+    outbox: &Outbox,
+    referral_id: &str,
+    body: &Value,
+    approver: &str,
+) -> Result<ReferralView, Problem> {
+    let (approve, reason) = approval(body)?;
+    let txn = store.begin_write().await?;
+    let referral = find_referral(&txn, referral_id).await?;
+    if referral.status != AWAITING_APPROVAL {
+        return Err(Problem::conflict(format!(
+            "referral `{referral_id}` is {}: no decision awaits approval",
+            referral.status
+        )));
+    }
+    let proposer = referral.decided_by.clone().unwrap_or_default();
+    if approver.trim().is_empty() || approver == proposer {
+        tracing::warn!(referral = %referral_id, %approver, "refused: approving one's own decision");
+        return Err(Problem::forbidden(
+            "you proposed this decision: a different senior caseworker must approve it",
+        ));
+    }
+    let now = Utc::now();
+    if approve {
+        move_referral(
+            &txn,
+            referral_id,
+            AWAITING_APPROVAL,
+            referral::ActiveModel {
+                status: Set(DECIDED.into()),
+                approved_by: Set(Some(approver.to_owned())),
+                approved_at: Set(Some(now)),
+                ..Default::default()
+            },
         )
-        .col_expr(referral::Column::DecisionReason, Expr::value(&reason))
+        .await?;
+        let outcome = match referral.decision_outcome.as_deref() {
+            Some("grant") => Outcome::Grant,
+            _ => Outcome::Refuse,
+        };
+        let reason = referral.decision_reason.clone().unwrap_or_default();
+        let made = make_decision(
+            &txn,
+            outbox,
+            referral,
+            outcome,
+            reason,
+            &proposer,
+            Some(approver),
+        )
+        .await?;
+        tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %made.outcome, decided_by = %proposer, approved_by = %approver, "decision approved");
+    } else {
+        move_referral(
+            &txn,
+            referral_id,
+            AWAITING_APPROVAL,
+            referral::ActiveModel {
+                status: Set(OPEN.into()),
+                decided_at: Set(None),
+                decided_by: Set(None),
+                decision_outcome: Set(None),
+                decision_reason: Set(None),
+                returned_reason: Set(Some(reason)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tracing::info!(referral = %referral_id, proposed_by = %proposer, returned_by = %approver, "decision returned to the queue");
+    }
+    let now_is = find_referral(&txn, referral_id).await?;
+    store.commit(txn).await?;
+    Ok(ReferralView::from(now_is))
+}
+
+async fn find_referral(
+    txn: &DatabaseTransaction,
+    referral_id: &str,
+) -> Result<referral::Model, Problem> {
+    referral::Entity::find_by_id(referral_id)
+        .one(txn)
+        .await
+        .map_err(Problem::from)?
+        .ok_or_else(|| Problem::not_found(format!("there is no referral `{referral_id}`")))
+}
+
+/// Sets `changes` on the referral only if its status is still `from`: of
+/// two concurrent answers, exactly one moves it; the other gets 409.
+async fn move_referral(
+    txn: &DatabaseTransaction,
+    referral_id: &str,
+    from: &str,
+    changes: referral::ActiveModel,
+) -> Result<(), Problem> {
+    let updated = referral::Entity::update_many()
+        .set(changes)
         .filter(referral::Column::Id.eq(referral_id))
-        .filter(referral::Column::Status.eq(OPEN))
-        .exec(&txn)
+        .filter(referral::Column::Status.eq(from))
+        .exec(txn)
         .await
         .map_err(Problem::from)?;
     if updated.rows_affected != 1 {
-        return Err(already());
+        return Err(Problem::conflict(format!(
+            "referral `{referral_id}` changed meanwhile: it is no longer {from}"
+        )));
     }
+    Ok(())
+}
+
+/// Records a caseworker's decision on `referral` and emits `decision.made`.
+async fn make_decision(
+    txn: &DatabaseTransaction,
+    outbox: &Outbox,
+    referral: referral::Model,
+    outcome: Outcome,
+    reason: String,
+    decided_by: &str,
+    approved_by: Option<&str>,
+) -> Result<DecisionView, Problem> {
     let fired: Vec<FiredRule> = serde_json::from_value(referral.fired.clone()).map_err(|e| {
         Problem::from(StoreError::Corrupt {
             table: "referrals",
@@ -281,16 +449,17 @@ pub async fn decide_referral(
         step_id: Set(referral.step_id.clone()),
         kind: Set(BY_CASEWORKER.into()),
         outcome: Set(outcome.as_str().into()),
-        reasons: Set(reasons.clone()),
+        reasons: Set(reasons),
         fired: Set(referral.fired.clone()),
         enforce: Set(enforce),
         rule_set: Set(referral.rule_set.clone()),
         rule_set_version: Set(referral.rule_set_version),
         evidence: Set(referral.evidence),
         decided_by: Set(decided_by.to_owned()),
-        created_at: Set(now),
+        created_at: Set(Utc::now()),
+        approved_by: Set(approved_by.map(str::to_owned)),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(Problem::from)?;
     let step_id: StepId = referral.step_id.parse().map_err(|reason: String| {
@@ -309,19 +478,54 @@ pub async fn decide_referral(
             },
             rule_set: referral.rule_set.clone(),
             rule_set_version: u32::try_from(referral.rule_set_version).unwrap_or_default(),
-            reasons: vec![reason.clone()],
+            reasons: vec![reason],
             fired,
             outcome,
             enforce,
             decided_by: decided_by.to_owned(),
+            approved_by: approved_by.map(str::to_owned),
         },
     );
-    emit(outbox, &txn, made_event, telemetry::current_traceparent())
+    emit(outbox, txn, made_event, telemetry::current_traceparent())
         .await
         .map_err(Problem::from)?;
-    store.commit(txn).await?;
-    tracing::info!(case_id = %made.case_id, referral = %referral_id, outcome = %outcome, %decided_by, "referral decided");
     Ok(DecisionView::from(made))
+}
+
+/// Checks a senior caseworker's approval body.
+fn approval(body: &Value) -> Result<(bool, String), Problem> {
+    let field = |pointer: &str, message: &str| FieldError {
+        pointer: pointer.to_owned(),
+        message: message.to_owned(),
+    };
+    let approve = body.get("approve").and_then(Value::as_bool);
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+    if approve.is_none() {
+        errors.push(field(
+            "/approve",
+            "must be true (approve) or false (return)",
+        ));
+    }
+    if approve == Some(false) && reason.is_empty() {
+        errors.push(field(
+            "/reason",
+            "is required to return a decision: say what to reconsider",
+        ));
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        errors.push(field(
+            "/reason",
+            &format!("must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    match approve {
+        Some(approve) if errors.is_empty() => Ok((approve, reason.to_owned())),
+        _ => Err(Problem::invalid(errors)),
+    }
 }
 
 /// Checks a caseworker's decision body, naming every failing field.

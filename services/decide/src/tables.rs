@@ -3,10 +3,10 @@
 //! JSON columns (`reasons`, `fired`, `evidence`) are `json`, not `jsonb`, on
 //! PostgreSQL, so the evidence is kept exactly as the request carried it.
 
-use casework_store::migrations::{CreateTable, col};
+use casework_store::migrations::{AddColumns, CreateTable, col};
 use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
 use sea_orm_migration::schema::{
-    big_integer, boolean, json, string, string_null, string_uniq, text_null,
+    big_integer, boolean, json, json_null, string, string_null, string_uniq, text_null,
     timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
 
@@ -58,6 +58,8 @@ pub mod decision {
         pub decided_by: String,
         /// When it was made.
         pub created_at: DateTimeUtc,
+        /// The second person who approved it (four-eyes), if one had to.
+        pub approved_by: Option<String>,
     }
 
     /// No relations.
@@ -109,6 +111,15 @@ pub mod referral {
         pub decision_outcome: Option<String>,
         /// The caseworker's reason.
         pub decision_reason: Option<String>,
+        /// The outcomes a second person must approve (the product's
+        /// `four_eyes`; a JSON array, null for none).
+        pub four_eyes: Option<Json>,
+        /// The senior caseworker who approved the decision (token `sub`).
+        pub approved_by: Option<String>,
+        /// When.
+        pub approved_at: Option<DateTimeUtc>,
+        /// Why the last proposed decision was returned, if it was.
+        pub returned_reason: Option<String>,
     }
 
     /// No relations.
@@ -175,6 +186,22 @@ impl MigratorTrait for Migrator {
             // The queue: by status, oldest first.
             .index("referrals_queue", &["status", "created_at"]),
         ));
+        // Four-eyes: a decision some products want approved by a second person.
+        migrations.push(Box::new(AddColumns::new(
+            "m20261208_400003_referrals_four_eyes",
+            "referrals",
+            vec![
+                json_null(col("four_eyes")),
+                string_null(col("approved_by")),
+                timestamp_with_time_zone_null(col("approved_at")),
+                text_null(col("returned_reason")),
+            ],
+        )));
+        migrations.push(Box::new(AddColumns::new(
+            "m20261208_400004_decisions_approved_by",
+            "decisions",
+            vec![string_null(col("approved_by"))],
+        )));
         migrations
     }
 }

@@ -13,8 +13,8 @@ use actix_web::{App, web};
 use casework_bus::HandlerError;
 use casework_contracts::{Event, EventType, SchemaRegistry};
 use casework_decide::{
-    BY_CASEWORKER, BY_RULES, DecideApi, Decider, Migrator, decide_referral, decision, load_rules,
-    referral,
+    BY_CASEWORKER, BY_RULES, DecideApi, Decided, Decider, DecisionView, Migrator, approve_referral,
+    decide_referral, decision, load_rules, referral,
 };
 use casework_runtime::auth::{Policy, PolicyTable};
 use casework_runtime::http::{self, HttpState};
@@ -54,6 +54,8 @@ trait Reads {
     async fn referrals(&self) -> Vec<referral::Model>;
     /// Refers a case with this evidence and returns its referral.
     async fn refer(&self, evidence: Value) -> referral::Model;
+    /// The same for a product that wants a second person for `four_eyes`.
+    async fn refer_four_eyes(&self, evidence: Value, four_eyes: Value) -> referral::Model;
 }
 
 impl Reads for Harness {
@@ -72,10 +74,16 @@ impl Reads for Harness {
     }
 
     async fn refer(&self, evidence: Value) -> referral::Model {
+        self.refer_four_eyes(evidence, Value::Null).await
+    }
+
+    async fn refer_four_eyes(&self, evidence: Value, four_eyes: Value) -> referral::Model {
         let case_id = uuid::Uuid::new_v4().to_string();
-        self.deliver(&request(&case_id, "visit-visa", evidence))
-            .await
-            .expect("referred");
+        let mut event = request(&case_id, "visit-visa", evidence);
+        if !four_eyes.is_null() {
+            event.data["params"]["four_eyes"] = four_eyes;
+        }
+        self.deliver(&event).await.expect("referred");
         referral::Entity::find()
             .filter(referral::Column::CaseId.eq(&case_id))
             .one(self.store.connection())
@@ -106,6 +114,14 @@ fn request(case_id: &str, rule_set: &str, evidence: Value) -> Event {
         .validate_event(&mut event)
         .expect("a valid request");
     event
+}
+
+/// A decision made at once (no four-eyes).
+fn made(decided: Decided) -> DecisionView {
+    match decided {
+        Decided::Made(view) => view,
+        Decided::AwaitingApproval(referral) => panic!("awaiting approval: {referral:?}"),
+    }
 }
 
 fn clean() -> Value {
@@ -346,6 +362,7 @@ async fn a_caseworker_decides_a_referral_once(backend: Backend) {
 
     let decided = decide_referral(&h.store, &h.outbox, &r.id, &body, "ada")
         .await
+        .map(made)
         .unwrap();
     assert_eq!(
         (
@@ -410,6 +427,105 @@ async fn a_caseworker_decides_a_referral_once(backend: Backend) {
     assert_eq!(err.status, 404, "{err}");
 }
 
+/// Four-eyes: a product's `four_eyes = ["refuse"]` makes a caseworker's
+/// refusal wait for a senior caseworker whose `sub` differs; a grant does
+/// not wait; the proposer cannot approve their own; a return reopens it.
+async fn a_four_eyes_refusal_waits_for_a_second_person(backend: Backend) {
+    let Some(h) = harness(backend, &fixture_rules()).await else {
+        return;
+    };
+    let refuse = json!({ "outcome": "refuse", "reason": "Documents not credible" });
+    let r = h.refer_four_eyes(low_confidence(), json!(["refuse"])).await;
+    let waiting = match decide_referral(&h.store, &h.outbox, &r.id, &refuse, "ada")
+        .await
+        .unwrap()
+    {
+        Decided::AwaitingApproval(view) => view,
+        Decided::Made(view) => panic!("made at once: {view:?}"),
+    };
+    assert_eq!(waiting.status, "awaiting-approval");
+    assert_eq!(waiting.four_eyes, ["refuse"]);
+    assert_eq!(waiting.decided_by.as_deref(), Some("ada"));
+    // Nothing decided or emitted yet beyond the rules' referral.
+    assert_eq!(h.decisions().await.len(), 1);
+    assert_eq!(h.emitted().await.len(), 1);
+    // No second decision while it waits.
+    let err = decide_referral(&h.store, &h.outbox, &r.id, &refuse, "grace")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 409, "{err}");
+    // The proposer may not approve their own decision.
+    let err = approve_referral(&h.store, &h.outbox, &r.id, &json!({"approve": true}), "ada")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 403, "{err}");
+    // Returning it needs a reason, then reopens it.
+    let err = approve_referral(
+        &h.store,
+        &h.outbox,
+        &r.id,
+        &json!({"approve": false}),
+        "grace",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status, 422, "{err}");
+    let returned = approve_referral(
+        &h.store,
+        &h.outbox,
+        &r.id,
+        &json!({"approve": false, "reason": "Ask for the bank statements first"}),
+        "grace",
+    )
+    .await
+    .unwrap();
+    assert_eq!(returned.status, "open");
+    assert_eq!(
+        returned.returned_reason.as_deref(),
+        Some("Ask for the bank statements first")
+    );
+    assert!(returned.decided_by.is_none());
+    // Proposed again, approved by someone else: made, by the proposer.
+    decide_referral(&h.store, &h.outbox, &r.id, &refuse, "ada")
+        .await
+        .unwrap();
+    let approved = approve_referral(
+        &h.store,
+        &h.outbox,
+        &r.id,
+        &json!({"approve": true}),
+        "grace",
+    )
+    .await
+    .unwrap();
+    assert_eq!(approved.status, "decided");
+    assert_eq!(approved.approved_by.as_deref(), Some("grace"));
+    let events = h.emitted().await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].data["outcome"], "refuse");
+    assert_eq!(events[1].data["decided_by"], "ada");
+    assert_eq!(events[1].data["approved_by"], "grace");
+    let err = approve_referral(
+        &h.store,
+        &h.outbox,
+        &r.id,
+        &json!({"approve": true}),
+        "grace",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.status, 409, "{err}");
+
+    // The rules' outcomes and a grant are not held.
+    let r = h.refer_four_eyes(low_confidence(), json!(["refuse"])).await;
+    let grant = json!({ "outcome": "grant", "reason": "Interviewed" });
+    let d = decide_referral(&h.store, &h.outbox, &r.id, &grant, "ada")
+        .await
+        .map(made)
+        .unwrap();
+    assert!(d.approved_by.is_none());
+}
+
 async fn a_decision_without_a_reason_is_refused(backend: Backend) {
     let Some(h) = harness(backend, &fixture_rules()).await else {
         return;
@@ -459,18 +575,21 @@ async fn a_refusal_enforces_only_what_the_rules_flagged(backend: Backend) {
     let r = h.refer(warned()).await;
     let d = decide_referral(&h.store, &h.outbox, &r.id, &refuse, "ada")
         .await
+        .map(made)
         .unwrap();
     assert!(d.enforce);
     // Granting on it does not.
     let r = h.refer(warned()).await;
     let d = decide_referral(&h.store, &h.outbox, &r.id, &grant, "ada")
         .await
+        .map(made)
         .unwrap();
     assert!(!d.enforce);
     // Refusing on an unflagged rule does not.
     let r = h.refer(low_confidence()).await;
     let d = decide_referral(&h.store, &h.outbox, &r.id, &refuse, "ada")
         .await
+        .map(made)
         .unwrap();
     assert!(!d.enforce);
 
@@ -517,6 +636,7 @@ async fn the_http_api_behind_its_policies(backend: Backend) {
             casework_runtime::audit::AuditLog::start(h.store.clone()),
         )]
         .into(),
+        limits: casework_runtime::limits::Limits::none(),
     });
     let routes = casework_decide::api::routes(h.store.clone(), h.outbox.clone());
     let app = actix_test::init_service(
@@ -724,6 +844,7 @@ on_both_backends!(
     the_latest_version_decides,
     a_caseworker_decides_a_referral_once,
     a_decision_without_a_reason_is_refused,
+    a_four_eyes_refusal_waits_for_a_second_person,
     a_refusal_enforces_only_what_the_rules_flagged,
     the_http_api_behind_its_policies,
 );
@@ -747,6 +868,10 @@ fn every_route_declares_its_policy() {
             "{method} {path}"
         );
     }
+    assert_eq!(
+        policies.policy("POST", "/api/decide/v1/referrals/{id}/approval"),
+        &Policy::Grants(vec!["role:senior-caseworker".into()])
+    );
     assert_eq!(
         policies.policy("GET", "/api/decide/v1/decisions"),
         &Policy::Grants(vec![

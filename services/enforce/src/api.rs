@@ -379,6 +379,7 @@ mod tests {
             exp: 0,
             iat: 0,
             roles: vec![role.into()],
+            client_id: None,
             scopes: Vec::new(),
         }
     }

@@ -276,7 +276,7 @@ const SEARCH_LIMIT: u64 = 100;
     path = "/v1/persons",
     tag = "persons",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(PersonQuery),
+    params(PersonQuery, ("Purpose" = String, Header, description = "Why you search (required): it goes on the audit trail")),
     responses(
         (status = 200, body = Vec<PersonSummary>, description = "At most 100, by given names"),
         (status = 400, body = Problem),
@@ -291,6 +291,7 @@ async fn search_persons(
     query: web::Query<PersonQuery>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
+    casework_runtime::audit::purpose_required(&req)?;
     let mut errors = Vec::new();
     let surname = normalise(query.surname.as_deref().unwrap_or_default());
     if surname.is_empty() {

@@ -88,6 +88,7 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
             casework_runtime::audit::AuditLog::start(h.store.clone()),
         )]
         .into(),
+        limits: casework_runtime::limits::Limits::none(),
     });
     let routes = routes(h.store.clone(), casework_runtime::Clock::system());
     let app = test::init_service(
@@ -114,7 +115,9 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
     let officer = token(&["officer"], &[]);
     let department = token(&[], &["identity-check"]);
     let get = |path: &str, bearer: &str| {
-        let request = test::TestRequest::get().uri(&format!("/api/identify{path}"));
+        let request = test::TestRequest::get()
+            .uri(&format!("/api/identify{path}"))
+            .insert_header(("Purpose", "test"));
         let request = if bearer.is_empty() {
             request
         } else {

@@ -253,7 +253,7 @@ pub struct WatchlistQuery {
     path = "/v1/watchlist",
     tag = "watchlist",
     security(("bearer" = ["role:officer", "role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(WatchlistQuery),
+    params(WatchlistQuery, ("Purpose" = String, Header, description = "Why you search (required): it goes on the audit trail")),
     responses(
         (status = 200, body = Vec<WatchlistEntryView>),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -264,6 +264,7 @@ async fn search_watchlist(
     query: web::Query<WatchlistQuery>,
     state: web::Data<Investigate>,
 ) -> Result<HttpResponse, Problem> {
+    casework_runtime::audit::purpose_required(&req)?;
     let surname = normalise(&query.surname);
     if surname.is_empty() {
         return Err(Problem::bad_request("`surname` must contain a letter"));

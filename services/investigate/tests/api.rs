@@ -74,6 +74,7 @@ async fn an_import_takes_ndjson_and_answers_with_its_report() {
 
     let request = actix::TestRequest::get()
         .uri("/v1/watchlist?surname=%20")
+        .insert_header(("Purpose", "test"))
         .to_request();
     assert_eq!(actix::call_service(&app, request).await.status(), 400);
 }

@@ -605,7 +605,7 @@ async fn get_case(
     path = "/v1/cases",
     tag = "cases",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(CaseSearch),
+    params(CaseSearch, ("Purpose" = String, Header, description = "Why you search (required): it goes on the audit trail")),
     responses(
         (status = 200, body = CasePage),
         (status = 401, body = Problem),
@@ -619,6 +619,7 @@ async fn search_cases(
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
     use sea_orm::{PaginatorTrait, QuerySelect};
+    casework_runtime::audit::purpose_required(&req)?;
     let query = query.into_inner();
     let mut errors = Vec::new();
     let (limit, offset) =

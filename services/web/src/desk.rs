@@ -26,6 +26,8 @@ const CASEWORKERS: [&str; 2] = ["caseworker", "senior-caseworker"];
 const CASE_READERS: [&str; 3] = ["caseworker", "senior-caseworker", "auditor"];
 /// Who works alerts and enforcement actions.
 const OFFICERS: [&str; 2] = ["officer", "senior-caseworker"];
+/// Who approves a decision a product wants a second person for (four-eyes).
+const SENIORS: [&str; 1] = ["senior-caseworker"];
 /// Who reads the audit trail.
 const AUDITORS: [&str; 1] = ["auditor"];
 
@@ -310,6 +312,30 @@ pub(crate) async fn queue(
         path.push_str(&format!("&product={}", urlencode(product)));
     }
     let found: CasePage = state.read(&req, &staff, path, purpose::QUEUE).await?;
+    // Decisions waiting for a second person (four-eyes), oldest first.
+    let awaiting: Value = state
+        .read(
+            &req,
+            &staff,
+            format!("/api/decide/v1/referrals?status=awaiting-approval&limit={PAGE_SIZE}"),
+            purpose::QUEUE,
+        )
+        .await?;
+    let awaiting: Vec<Value> = awaiting["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            json!({
+                "reference": r["reference"],
+                "product": state.product_name(r["product"].as_str().unwrap_or_default()),
+                "outcome": r["decision_outcome"],
+                "decided_by": r["decided_by"],
+                "own": r["decided_by"].as_str() == Some(staff.sub.as_str()),
+                "since": when(r["decided_at"].as_str().unwrap_or_default()),
+            })
+        })
+        .collect();
     let today = state.clock.today();
     let rows: Vec<Value> = found
         .cases
@@ -332,6 +358,7 @@ pub(crate) async fn queue(
         "/desk",
         json!({
             "rows": rows,
+            "awaiting": awaiting,
             "total": found.total,
             "products": state.products_list(product),
             "statuses": statuses,
@@ -446,10 +473,18 @@ async fn render_case(
         notifications?,
         actions?,
     );
-    let open_referral = referrals["items"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["status"] == "open"))
-        .cloned();
+    let with_status = |status: &str| {
+        referrals["items"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["status"] == status))
+            .cloned()
+    };
+    let open_referral = with_status("open");
+    // A caseworker's decision waiting for a second person (four-eyes).
+    let awaiting = with_status("awaiting-approval");
+    let own_decision = awaiting
+        .as_ref()
+        .is_some_and(|r| r["decided_by"].as_str() == Some(staff.sub.as_str()));
     let today = state.clock.today();
     let received = case.received_at.date_naive();
     let level = state
@@ -502,6 +537,10 @@ async fn render_case(
             "investigations": investigations,
             "decisions": decisions,
             "referral": open_referral,
+            "awaiting": awaiting,
+            "own_decision": own_decision,
+            "can_approve": staff.holds(&SENIORS),
+            "approve_error": error_of(errors, "approve"),
             "documents": documents,
             "notifications": notifications,
             "actions": actions["items"],
@@ -616,6 +655,11 @@ pub(crate) async fn decide(
             )
             .await?;
         let heading = match status.as_u16() {
+            202 => {
+                tracing::info!(user = %staff.sub, %reference, outcome, "decision from the desk awaits approval");
+                state.flash(&mut session, "Decision recorded. A senior caseworker must approve it before the applicant is told.".to_owned(), true).await?;
+                return Ok(see_other(&here, None, state.sessions.secure));
+            }
             200 => {
                 tracing::info!(user = %staff.sub, %reference, outcome, "referral decided from the desk");
                 let verb = if outcome == "grant" {
@@ -626,7 +670,7 @@ pub(crate) async fn decide(
                 state.flash(&mut session, format!("Application {verb}. The case will close when the applicant has been told."), true).await?;
                 return Ok(see_other(&here, None, state.sessions.secure));
             }
-            409 => "This referral has already been decided".to_owned(),
+            409 => "This referral has already been decided or awaits approval".to_owned(),
             404 => "This referral no longer exists".to_owned(),
             _ => format!(
                 "The decision was not accepted: {}",
@@ -648,6 +692,88 @@ pub(crate) async fn decide(
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
+}
+
+/// `POST /desk/cases/{reference}/approval`: a senior caseworker approves a
+/// decision awaiting a second person, or returns it with a reason.
+pub(crate) async fn approve(
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Form<Vec<(String, String)>>,
+    state: web::Data<Web>,
+) -> PageResult {
+    let mut session = state.posted_session(&req, &body).await?;
+    let (_, staff) = state.staff(&req, &SENIORS).await?;
+    let referral = field(&body, "referral").unwrap_or_default();
+    let choice = field(&body, "approve").unwrap_or_default();
+    let reason = field(&body, "reason").unwrap_or_default().trim();
+    let mut errors = Vec::new();
+    if !matches!(choice, "yes" | "no") {
+        errors.push(("approve", "Select whether you approve the decision"));
+    }
+    if choice == "no" && reason.is_empty() {
+        errors.push(("reason", "Enter what the caseworker should reconsider"));
+    } else if reason.chars().count() > 2000 {
+        errors.push(("reason", "The reason must be 2000 characters or fewer"));
+    }
+    let here = format!("/desk/cases/{reference}");
+    if !errors.is_empty() {
+        tracing::info!(user = %staff.sub, %reference, errors = errors.len(), "approval form refused");
+        return render_case(
+            &state,
+            &req,
+            &session,
+            &staff,
+            &reference,
+            &errors,
+            &json!({"approve": choice, "reason": reason}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let path = format!("/api/decide/v1/referrals/{}/approval", urlencode(referral));
+    let approve = choice == "yes";
+    let mut body = json!({ "approve": approve });
+    if !reason.is_empty() {
+        body["reason"] = reason.into();
+    }
+    // The API refuses (403) the one who proposed it: that is a message here,
+    // not the page for a role the user lacks.
+    let url = state.api.url(&req, &path);
+    let response = state
+        .api
+        .client
+        .post(&url)
+        .bearer_auth(&staff.token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| WebError::Api(format!("POST {path}: {e}")))?;
+    let status = response.status().as_u16();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let (heading, done) = match status {
+        200 if approve => (
+            "Decision approved. The applicant will be told.".to_owned(),
+            true,
+        ),
+        200 => ("Decision returned to the queue.".to_owned(), true),
+        403 => (
+            "You cannot approve this decision: another senior caseworker must".to_owned(),
+            false,
+        ),
+        409 => ("No decision awaits approval on this case".to_owned(), false),
+        401 => return Err(refusal(&req, reqwest::StatusCode::UNAUTHORIZED, &path)),
+        _ => (
+            format!(
+                "The approval was not accepted: {}",
+                answer["detail"].as_str().unwrap_or("try again")
+            ),
+            false,
+        ),
+    };
+    tracing::info!(user = %staff.sub, %reference, approve, status, "approval from the desk");
+    state.flash(&mut session, heading, done).await?;
+    Ok(see_other(&here, None, state.sessions.secure))
 }
 
 /// `POST /desk/cases/{reference}/checks/{check}/retry`: ask again for a stuck check.

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod assets;
 mod calendar;
+pub mod clients;
 mod desk;
 pub mod forms;
 mod pages;
@@ -89,6 +90,10 @@ pub(crate) struct Web {
     pub(crate) oidc: Option<signin::Oidc>,
     /// `web.sign_in_hours`.
     pub(crate) sign_in_hours: u64,
+    /// Department clients (embedded mode's token endpoint).
+    pub(crate) clients: clients::Clients,
+    /// `auth.client_token_minutes`.
+    pub(crate) client_token_minutes: u64,
 }
 
 /// Where the services' APIs are, and the client that calls them.
@@ -184,6 +189,8 @@ pub async fn build(
         authenticator,
         oidc,
         sign_in_hours: settings.sign_in_hours,
+        clients: clients::Clients::new(ctx.store.clone()),
+        client_token_minutes: auth.client_token_minutes,
     });
     let assets = web::Data::new(assets);
     Ok(ServiceParts {

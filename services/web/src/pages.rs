@@ -27,7 +27,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 /// The pages' routes, all public to the API gateway's policy table (it
 /// reads [`openapi`]): the desk's pages check the signed-in user themselves,
 /// and the APIs they call check the user's token.
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 26] = [
     ("GET", "/"),
     ("GET", "/apply/{product}"),
     ("GET", "/apply/{product}/check"),
@@ -51,7 +51,9 @@ const ROUTES: [(&str, &str); 24] = [
     ("POST", "/desk/alerts/{id}/acknowledge"),
     ("GET", "/desk/cases/{reference}"),
     ("POST", "/desk/cases/{reference}/decision"),
+    ("POST", "/desk/cases/{reference}/approval"),
     ("POST", "/desk/cases/{reference}/checks/{check}/retry"),
+    ("POST", "/oauth/token"),
 ];
 
 pub(crate) fn routes(
@@ -98,8 +100,17 @@ pub(crate) fn routes(
             web::post().to(crate::desk::decide),
         )
         .route(
+            "/desk/cases/{reference}/approval",
+            web::post().to(crate::desk::approve),
+        )
+        .route(
             "/desk/cases/{reference}/checks/{check}/retry",
             web::post().to(crate::desk::retry),
+        )
+        .service(
+            web::resource("/oauth/token")
+                .app_data(crate::clients::form_config())
+                .route(web::post().to(crate::clients::token)),
         );
 }
 
@@ -125,6 +136,15 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
         .info(InfoBuilder::new().title("Web pages").version("1").build())
         .paths(paths)
         .build()
+}
+
+/// The applicant's address for `X-Forwarded-For` when the front end calls a
+/// public API for them: Register limits public requests per address, and
+/// every applicant would otherwise be this one process.
+pub(crate) fn forwarded_for(req: &HttpRequest) -> String {
+    casework_runtime::http::client_address(req)
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 /// A page, or the page that says what went wrong.
@@ -814,6 +834,7 @@ async fn submit(
         .client
         .post(&url)
         .header("Idempotency-Key", &key)
+        .header("X-Forwarded-For", forwarded_for(&req))
         .json(&application)
         .send()
         .await

@@ -157,7 +157,8 @@ pub(crate) fn random_token() -> Result<String, WebError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn key_of(token: &str) -> String {
+/// The hex SHA-256 of a token: what is kept of it.
+pub(crate) fn digest_hex(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -178,7 +179,7 @@ impl Sessions {
         let Some(cookie) = req.cookie(cookie_name(self.secure)) else {
             return Ok(None);
         };
-        let key = key_of(cookie.value());
+        let key = digest_hex(cookie.value());
         let row = session::Entity::find_by_id(key.clone())
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
             .one(self.store.connection())
@@ -204,7 +205,7 @@ impl Sessions {
         }
         let token = random_token()?;
         let session = Session {
-            key: key_of(&token),
+            key: digest_hex(&token),
             new_token: Some(token),
             csrf: random_token()?,
             data: SessionData::default(),
@@ -221,7 +222,7 @@ impl Sessions {
         self.end(session).await?;
         let token = random_token()?;
         let renewed = Session {
-            key: key_of(&token),
+            key: digest_hex(&token),
             new_token: Some(token),
             csrf: random_token()?,
             data: session.data.clone(),
@@ -278,7 +279,7 @@ impl Sessions {
                 format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
         };
-        let client = key_of(&bucket);
+        let client = digest_hex(&bucket);
         let now = Utc::now();
         status_check::Entity::insert(status_check::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
@@ -332,7 +333,7 @@ mod tests {
     #[test]
     fn behind_tls_the_cookie_is_secure_and_host_only() {
         let session = Session {
-            key: key_of("token"),
+            key: digest_hex("token"),
             new_token: Some("token".into()),
             csrf: "csrf".into(),
             data: SessionData::default(),

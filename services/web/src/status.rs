@@ -79,10 +79,9 @@ pub(crate) async fn check(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    // No peer address (not over TCP) counts as one client.
-    let client = req
-        .peer_addr()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    // No address (not over TCP) counts as one client.
+    let client = casework_runtime::http::client_address(&req)
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
     if !state
         .sessions
         .allow_status_check(client, state.status_checks_per_minute)
@@ -102,6 +101,8 @@ pub(crate) async fn check(
         .client
         .post(&url)
         .header("Purpose", "applicant-status-check")
+        // Register limits public requests per address: the applicant's, not ours.
+        .header("X-Forwarded-For", crate::pages::forwarded_for(&req))
         .json(&query)
         .send()
         .await

@@ -1,6 +1,6 @@
 //! The web front end's own tables: sessions and the answers in progress,
-//! status checks per client address, and local staff accounts (embedded
-//! mode's sign-in). It owns no case data.
+//! status checks per client address, and local staff accounts and
+//! department clients (embedded mode's sign-in and token endpoint). It owns no case data.
 
 use casework_store::migrations::{CreateTable, col};
 use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
@@ -92,6 +92,33 @@ pub mod account {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A row of `web_clients`: a department's OAuth client (`casework client add`).
+pub mod client {
+    use sea_orm::entity::prelude::*;
+
+    /// A client, by its id.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "web_clients")]
+    pub struct Model {
+        /// The client id it authenticates with.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        /// The hex SHA-256 of its secret (32 random bytes: no dictionary to
+        /// try, so a fast hash suffices; the secret itself is shown once).
+        pub secret_hash: String,
+        /// The scopes it may ask for (a JSON array).
+        pub scopes: String,
+        /// When it was made.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The web front end's migrator: the platform's tables, then its own.
 #[derive(Debug)]
 pub struct Migrator;
@@ -132,6 +159,15 @@ impl MigratorTrait for Migrator {
                 .col(text(col("roles")))
                 .col(integer(col("failed_attempts")))
                 .col(timestamp_with_time_zone_null(col("locked_until")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )));
+        migrations.push(Box::new(CreateTable::new(
+            "m20261208_900004_create_web_clients",
+            "web_clients",
+            Table::create()
+                .col(string(col("client_id")).primary_key())
+                .col(string(col("secret_hash")))
+                .col(text(col("scopes")))
                 .col(timestamp_with_time_zone(col("created_at"))),
         )));
         migrations

@@ -137,6 +137,13 @@ impl Work<'_> {
                 let mut evidence = Map::new();
                 evidence.insert("application".into(), application.clone());
                 evidence.extend(results.clone());
+                let mut step = step;
+                if !self.product.four_eyes.is_empty() {
+                    // Decide holds a caseworker's decision with these
+                    // outcomes for a second person.
+                    step.params
+                        .insert("four_eyes".into(), self.product.four_eyes.clone().into());
+                }
                 let request = DecideRequested {
                     step,
                     rule_set: self.product.rule_set.clone(),

@@ -161,6 +161,7 @@ impl Case {
                 outcome,
                 enforce,
                 decided_by: "rules".into(),
+                approved_by: None,
             },
         )
     }
