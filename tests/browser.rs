@@ -126,6 +126,7 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
     let (caseworker, caseworker_password) = add_user(&up, "ada", "caseworker");
     let (officer, officer_password) = add_user(&up, "olu", "officer");
     let (auditor, auditor_password) = add_user(&up, "aud", "auditor");
+    let (senior, senior_password) = add_user(&up, "sam", "senior-caseworker");
     // A short password and an unknown role are refused, and make no account.
     let refused = Command::new(casework_testkit::binary_path("casework"))
         .args(["user", "add", "eve", "--role", "caseworker", "--data-dir"])
@@ -154,7 +155,15 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
     )
     .expect("JSON");
     let held = api.submit("transit-held", &held_application).await;
+    // Passport renewal wants a second person for a refusal (four-eyes).
+    let mismatch = api
+        .submit(
+            "passport-renewal",
+            &example("passport-renewal", "refer-document-mismatch"),
+        )
+        .await;
     api.wait_for_status(&referred, "referred", &token).await;
+    api.wait_for_status(&mismatch, "referred", &token).await;
     api.wait_for_case(&held, &token, "stuck", |case| {
         case["stuck_since"].is_string()
     })
@@ -170,6 +179,9 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
             ("OFFICER_PASSWORD", officer_password),
             ("AUDITOR_NAME", auditor),
             ("AUDITOR_PASSWORD", auditor_password),
+            ("SENIOR_NAME", senior),
+            ("SENIOR_PASSWORD", senior_password),
+            ("PASSPORT_REFERRED", mismatch),
             ("REFERRED", referred),
             ("LOST", lost),
             ("HELD", held),

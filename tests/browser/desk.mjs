@@ -114,6 +114,42 @@ const local = {
     await context.close();
   },
 
+  async 'a caseworker’s refusal of a passport waits for a senior caseworker, who approves it'(browser) {
+    const reference = env('PASSPORT_REFERRED');
+    const first = await signedIn(browser, 'CASEWORKER', `/desk/cases/${reference}`);
+    let page = first.page;
+    assert.match(await page.locator('main').innerText(), /will need a senior caseworker’s approval/);
+    await page.getByLabel('Refuse').check();
+    await page.fill('#reason', 'The passport presented belongs to someone else.');
+    await follow(page, page.getByRole('button', { name: 'Record decision' }));
+    assert.match(await page.locator('.govuk-notification-banner').innerText(), /A senior caseworker must approve it/);
+    assert.equal(await page.getByRole('heading', { name: 'Decision awaiting approval' }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Record approval' }).count(), 0, 'a caseworker cannot approve');
+    await axe(page, 'case page awaiting approval');
+    await first.context.close();
+
+    const second = await signedIn(browser, 'SENIOR', '/desk');
+    page = second.page;
+    // Listed first under "Decisions awaiting approval" (and still among the referred cases).
+    const row = page.locator('tr', { hasText: reference }).first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /Refuse[\s\S]*ada/);
+    await axe(page, 'work queue with decisions awaiting approval');
+    await shot(page, 'desk-queue-awaiting-approval');
+    await follow(page, page.getByRole('link', { name: reference }).first());
+    // Nothing chosen: a GOV.UK error, nothing changed.
+    await follow(page, page.getByRole('button', { name: 'Record approval' }));
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /Select whether you approve the decision/);
+    await axe(page, 'approval with an error');
+    await shot(page, 'desk-approval');
+    await page.getByLabel('Approve it').check();
+    await follow(page, page.getByRole('button', { name: 'Record approval' }));
+    assert.match(await page.locator('.govuk-notification-banner').innerText(), /Decision approved/);
+    await until(page, `${reference} closed`, async () => /Closed/.test(await page.locator('main .govuk-tag').first().innerText()));
+    assert.match(await page.locator('main').innerText(), /refused/);
+    await second.context.close();
+  },
+
   async 'a caseworker re-requests a stuck check from the case page'(browser) {
     const held = env('HELD');
     const { context, page } = await signedIn(browser, 'CASEWORKER', '/desk?status=stuck');

@@ -236,7 +236,8 @@ pub struct ApprovalRequest {
 /// Query of the referral queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ReferralQuery {
-    /// `open` (the default), `awaiting-approval` or `decided`.
+    /// `open`, `awaiting-approval` or `decided`; by default `open`, or
+    /// every status when `case` is given.
     pub status: Option<String>,
     /// Only this product's referrals.
     pub product: Option<String>,
@@ -274,10 +275,13 @@ async fn list_referrals(
     query: web::Query<ReferralQuery>,
     state: web::Data<Decide>,
 ) -> Result<HttpResponse, Problem> {
+    let for_case = query.case.as_deref().is_some_and(|c| !c.trim().is_empty());
     let status = match query.status.as_deref().map(str::trim) {
-        None | Some("") | Some(OPEN) => OPEN,
-        Some(DECIDED) => DECIDED,
-        Some(AWAITING_APPROVAL) => AWAITING_APPROVAL,
+        // A case's referrals, whatever their status, unless one is asked for.
+        None | Some("") if for_case => None,
+        None | Some("") | Some(OPEN) => Some(OPEN),
+        Some(DECIDED) => Some(DECIDED),
+        Some(AWAITING_APPROVAL) => Some(AWAITING_APPROVAL),
         Some(other) => {
             return Err(Problem::bad_request(format!(
                 "status is `{OPEN}`, `{AWAITING_APPROVAL}` or `{DECIDED}`, not `{other}`"
@@ -286,7 +290,10 @@ async fn list_referrals(
     };
     let (limit, offset) = casework_runtime::http::page(query.limit, query.offset)
         .map_err(|e| Problem::invalid(vec![e]))?;
-    let mut select = referral::Entity::find().filter(referral::Column::Status.eq(status));
+    let mut select = referral::Entity::find();
+    if let Some(status) = status {
+        select = select.filter(referral::Column::Status.eq(status));
+    }
     if let Some(product) = query
         .product
         .as_deref()
