@@ -130,6 +130,7 @@ fn log_of(req: &HttpRequest) -> Option<AuditLog> {
 
 /// Query of `GET /api/<service>/v1/audit-records`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Records naming this id: a case reference or id, a person id, a
     /// document number.
@@ -141,11 +142,13 @@ pub struct AuditQuery {
     /// Before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// At most this many (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 
 /// Who read what: this service's audit records naming a subject, or of one
-/// user in a period, oldest first. Reading the trail is itself recorded.
+/// user, or (neither given) every record, in a period, oldest first.
+/// Reading the trail is itself recorded.
 #[utoipa::path(
     get,
     path = "/v1/audit-records",
@@ -153,11 +156,11 @@ pub struct AuditQuery {
     security(("bearer" = ["role:auditor"])),
     params(AuditQuery, ("Purpose" = String, Header, description = "Why you search (required): it goes on the audit trail")),
     responses(
-        (status = 200, description = "The records, oldest first", body = Object),
+        (status = 200, description = "The records, oldest first", body = Vec<Object>),
         (status = 400, body = Problem, description = "No `Purpose` header"),
+        (status = 422, body = Problem, description = "`limit` out of range"),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
-        (status = 422, body = Problem, description = "Neither a subject nor a user given"),
     )
 )]
 pub(crate) async fn audit_records(
@@ -166,14 +169,15 @@ pub(crate) async fn audit_records(
 ) -> Result<HttpResponse, Problem> {
     purpose_required(&req)?;
     let query = query.into_inner();
-    let subject = query.subject.filter(|s| !s.trim().is_empty());
-    let who = query.who.filter(|s| !s.trim().is_empty());
-    if subject.is_none() && who.is_none() {
+    let limit = query.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
         return Err(Problem::invalid(vec![casework_contracts::FieldError::new(
-            "/subject",
-            "give a subject (a case, a person, a document) or a user (`who`)",
+            "/limit",
+            "between 1 and 1000",
         )]));
     }
+    let subject = query.subject.filter(|s| !s.trim().is_empty());
+    let who = query.who.filter(|s| !s.trim().is_empty());
     let log = log_of(&req).ok_or_else(|| Problem::not_found("this service has no audit trail"))?;
     let what = subject
         .iter()
@@ -187,7 +191,7 @@ pub(crate) async fn audit_records(
             who,
             from: query.from,
             to: query.to,
-            limit: query.limit.unwrap_or(200).clamp(1, 1000),
+            limit,
         })
         .await
         .map_err(Problem::from)?;

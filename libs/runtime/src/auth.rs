@@ -177,6 +177,18 @@ impl PolicyTable {
         }
     }
 
+    /// The methods `pattern` declares a policy for (empty: an unknown path).
+    pub fn methods(&self, pattern: &str) -> Vec<String> {
+        let mut methods: Vec<String> = self
+            .policies
+            .keys()
+            .filter(|(_, path)| path == pattern)
+            .map(|(method, _)| method.clone())
+            .collect();
+        methods.sort();
+        methods
+    }
+
     /// The policy of a matched route; [`Policy::Undeclared`] if it has none.
     pub fn policy(&self, method: &str, pattern: &str) -> &Policy {
         self.policies

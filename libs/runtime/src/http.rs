@@ -103,6 +103,74 @@ pub fn complete_openapi(name: &str, mut doc: utoipa::openapi::OpenApi) -> utoipa
         ),
     );
     doc.servers = Some(vec![utoipa::openapi::Server::new(format!("/api/{name}"))]);
+    declare_errors(doc)
+}
+
+/// Every error answer as the server sends it: `application/problem+json`
+/// (handlers declare `body = Problem`, which utoipa files under JSON), and
+/// the ones the guard adds to any route: 401 and 403 where a token is
+/// needed, 429 where a limit applies (public writes, department scopes),
+/// and a `default` for the rest (a busy database's 503, a body too large).
+fn declare_errors(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (operation, writes) in operations {
+            let Some(operation) = operation else { continue };
+            let responses = &mut operation.responses.responses;
+            for (code, response) in responses.iter_mut() {
+                let error = code.starts_with('4') || code.starts_with('5');
+                if let (true, RefOr::T(response)) = (error, response)
+                    && let Some(json) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert(crate::problem::PROBLEM_JSON.into(), json);
+                }
+            }
+            let policy = operation
+                .security
+                .as_deref()
+                .map_or(Policy::Undeclared, crate::auth::policy_of);
+            let public = policy == Policy::Public;
+            let scoped = matches!(&policy, Policy::Grants(grants) if grants.iter().any(|g| g.starts_with("scope:")));
+            let mut add = |code: &str, description: &str| {
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            if !public {
+                add("401", "No valid bearer token");
+                add("403", "The token lacks the grants this operation needs");
+            }
+            if scoped || (public && writes) {
+                add(
+                    "429",
+                    "Over the client's quota or the address's limit; see Retry-After",
+                );
+            }
+            add("default", "Any other error, as problem+json");
+        }
+    }
     doc
 }
 
@@ -225,6 +293,14 @@ pub async fn guard(
             .policies
             .policy(req.method().as_str(), pattern)
             .clone();
+        if policy == Policy::Undeclared {
+            // A path the documents know, asked with a method they do not
+            // list (TRACE, say): 405, not the refusal of an unclassified route.
+            let allowed = state.policies.methods(pattern);
+            if !allowed.is_empty() {
+                return Err(Problem::method_not_allowed(&allowed).into());
+            }
+        }
         if let Err(problem) = authorize(&state.auth, &policy, &req).await {
             tracing::info!(parent: &span, method = %req.method(), path = %req.path(), problem = %problem, "request refused");
             crate::audit::refused(&state, &req).await;
@@ -357,13 +433,21 @@ pub fn page(
     offset: Option<u64>,
 ) -> Result<(u64, u64), casework_contracts::FieldError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
+    let offset = offset.unwrap_or(0);
+    // The databases count rows in signed 64 bits.
+    if i64::try_from(offset).is_err() {
+        return Err(casework_contracts::FieldError::new(
+            "/offset",
+            format!("at most {}", i64::MAX),
+        ));
+    }
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(casework_contracts::FieldError::new(
             "/limit",
             format!("between 1 and {MAX_PAGE}"),
         ));
     }
-    Ok((limit, offset.unwrap_or(0)))
+    Ok((limit, offset))
 }
 
 /// What readiness needs to know of a service.
@@ -406,5 +490,30 @@ impl ServiceHealth {
             }
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers_are_declared_as_problem_json() {
+        let doc = serde_json::to_value(complete_openapi("register", HealthApi::openapi())).unwrap();
+        let audit = &doc["paths"]["/v1/audit-records"]["get"]["responses"];
+        assert!(
+            audit["400"]["content"]["application/problem+json"].is_object(),
+            "{audit}"
+        );
+        assert!(
+            audit["400"]["content"]["application/json"].is_null(),
+            "{audit}"
+        );
+        assert!(audit["default"]["content"]["application/problem+json"].is_object());
+        let livez = &doc["paths"]["/livez"]["get"]["responses"];
+        assert!(
+            livez["401"].is_null(),
+            "a public route needs no token: {livez}"
+        );
     }
 }

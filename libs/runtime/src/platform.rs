@@ -255,6 +255,8 @@ impl Platform {
                 app = app.service(
                     web::scope(&format!("/api/{name}"))
                         .app_data(doc.clone())
+                        // A malformed query string: 400 problem+json, on every service.
+                        .app_data(http::query_config())
                         .configure(move |cfg| routes(cfg))
                         .configure(http::health_routes),
                 );

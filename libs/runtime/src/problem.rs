@@ -26,9 +26,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<FieldError>,
-    /// Seconds until a refused request may be tried again (`Retry-After`).
+    /// Headers the answer carries besides the body (`Retry-After`, `Allow`);
+    /// boxed, so the common problem stays small.
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub headers: Option<Box<Vec<(&'static str, String)>>>,
 }
 
 impl Problem {
@@ -40,13 +41,21 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             errors: Vec::new(),
-            retry_after: None,
+            headers: None,
         }
     }
 
     /// Adds the detail.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds a header to the answer.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers
+            .get_or_insert_with(Default::default)
+            .push((name, value.into()));
         self
     }
 
@@ -114,15 +123,26 @@ impl Problem {
 
     /// 429: over a limit; `Retry-After` says when to try again.
     pub fn too_many_requests(detail: impl Into<String>, wait: std::time::Duration) -> Self {
-        let mut problem = Self::new(
+        // Whole seconds, rounded up: never "try again in 0 s".
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-requests",
             "Too many requests",
         )
-        .detail(detail);
-        // Whole seconds, rounded up: never "try again in 0 s".
-        problem.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-        problem
+        .detail(detail)
+        .header("retry-after", seconds.to_string())
+    }
+
+    /// 405: the resource exists, not with this method; `Allow` lists those it has.
+    pub fn method_not_allowed(allowed: &[String]) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+        )
+        .detail(format!("this resource answers {}", allowed.join(", ")))
+        .header("allow", allowed.join(", "))
     }
 
     /// 503: a dependency is unavailable; the client may retry.
@@ -215,8 +235,8 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
-        if let Some(seconds) = self.retry_after {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        for (name, value) in self.headers.iter().flat_map(|h| h.iter()) {
+            response.insert_header((*name, value.as_str()));
         }
         response.json(self)
     }

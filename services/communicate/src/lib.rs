@@ -210,6 +210,7 @@ pub struct NotificationView {
 
 /// Query of the notifications list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     /// The case reference.
     pub case: String,

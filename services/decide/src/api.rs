@@ -217,10 +217,13 @@ pub struct ReferralPage {
 
 /// A caseworker's decision on a referral.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// `grant` or `refuse`.
+    #[schema(pattern = "^(grant|refuse)$")]
     pub outcome: String,
     /// Why, in words fit for the decision letter: required, at most 2000 characters.
+    #[schema(max_length = 2000, pattern = "\\S")]
     pub reason: String,
 }
 
@@ -235,22 +238,27 @@ pub struct ApprovalRequest {
 
 /// Query of the referral queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReferralQuery {
     /// `open`, `awaiting-approval` or `decided`; by default `open`, or
     /// every status when `case` is given.
+    #[param(pattern = "^(|open|awaiting-approval|decided)$")]
     pub status: Option<String>,
     /// Only this product's referrals.
     pub product: Option<String>,
     /// Only this case's (its reference).
     pub case: Option<String>,
     /// Page size: 50 unless given, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// How many to skip.
+    #[param(maximum = 9223372036854775807_u64)]
     pub offset: Option<u64>,
 }
 
 /// Query of the decisions on a case.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DecisionQuery {
     /// The case reference.
     pub case: String,

@@ -156,25 +156,33 @@ pub struct AlertPage {
 
 /// Query of the actions list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActionQuery {
     /// `open` or `closed`; every action unless given.
+    #[param(pattern = "^(|open|closed)$")]
     pub status: Option<String>,
     /// Only this case's actions (its reference).
     pub case: Option<String>,
     /// Page size: 50 unless given, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// How many to skip.
+    #[param(maximum = 9223372036854775807_u64)]
     pub offset: Option<u64>,
 }
 
 /// Query of the alert queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertQuery {
     /// `open` (the default) or `acknowledged`.
+    #[param(pattern = "^(|open|acknowledged)$")]
     pub status: Option<String>,
     /// Page size: 50 unless given, at most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// How many to skip.
+    #[param(maximum = 9223372036854775807_u64)]
     pub offset: Option<u64>,
 }
 

@@ -218,6 +218,7 @@ impl From<document::Model> for DocumentView {
 
 /// Query of the documents list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DocumentQuery {
     /// The case reference.
     pub case: String,

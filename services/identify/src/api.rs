@@ -153,6 +153,7 @@ impl From<identity_check::Model> for CheckView {
 
 /// Query of a case's identity checks.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckQuery {
     /// The case's id (a UUID).
     pub case: String,
@@ -260,10 +261,14 @@ async fn get_person(
 
 /// Query of the person search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonQuery {
-    /// The surname, compared normalised (`Dubois`, `DUBOIS` and `Dubóis` are alike).
+    /// The surname, compared normalised (`Dubois`, `DUBOIS` and `Dubóis` are
+    /// alike); it must hold a letter or digit.
+    #[param(required = true, pattern = "[\\p{L}\\p{N}]")]
     pub surname: Option<String>,
     /// The date of birth, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub date_of_birth: Option<String>,
 }
 
@@ -344,6 +349,7 @@ pub struct DocumentCheckRequest {
     /// The machine-readable zone, its lines in order.
     pub mrz: Vec<String>,
     /// The day to check it on (two-digit years and expiry); today if absent.
+    #[schema(value_type = Option<String>, format = Date)]
     pub on: Option<NaiveDate>,
 }
 

@@ -237,10 +237,14 @@ pub struct WatchlistEntryView {
 
 /// Query of the warnings-index search.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WatchlistQuery {
-    /// Surname; compared in its normalised form (accents and case do not matter).
+    /// Surname; compared in its normalised form (accents and case do not
+    /// matter); it must hold a letter or digit.
+    #[param(pattern = "[\\p{L}\\p{N}]")]
     pub surname: String,
     /// Date of birth, `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
     pub date_of_birth: Option<NaiveDate>,
 }
 
@@ -322,6 +326,7 @@ pub struct InvestigationView {
 
 /// Query of the investigations list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InvestigationQuery {
     /// The case's id or reference.
     pub case: String,

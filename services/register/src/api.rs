@@ -191,23 +191,31 @@ pub struct CasePage {
 
 /// Case search: every filter is optional and they combine.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseSearch {
     /// A case reference (exact; the check character is verified).
     pub reference: Option<String>,
     /// The applicant's surname (accents, case and punctuation ignored).
     pub surname: Option<String>,
     /// The applicant's date of birth, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub date_of_birth: Option<String>,
     /// `received`, `in-progress`, `referred`, `decided`, `closed`, or
     /// `stuck`; several, comma-separated, match any of them.
+    #[param(
+        pattern = "^((received|in-progress|referred|decided|closed|stuck)(,(received|in-progress|referred|decided|closed|stuck))*)?$"
+    )]
     pub status: Option<String>,
     /// `newest` (the default) or `oldest` first, by when received.
+    #[param(pattern = "^(|newest|oldest)$")]
     pub sort: Option<String>,
     /// A product id.
     pub product: Option<String>,
     /// Page size (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// Results to skip.
+    #[param(maximum = 9223372036854775807_u64)]
     pub offset: Option<u64>,
 }
 
@@ -235,7 +243,7 @@ pub struct TimelineEntry {
     security(()),
     params(
         ("product" = String, Path, description = "Product id, e.g. visit-visa"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$", description = "Makes retries safe: 1 to 255 printable ASCII characters, no spaces"),
     ),
     request_body(content = Object, description = "The application; see /v1/products/{product}/schema"),
     responses(
