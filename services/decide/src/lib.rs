@@ -349,9 +349,17 @@ pub async fn approve_referral(
             },
         )
         .await?;
+        // Never guess an outcome: a row that names none is corrupt.
         let outcome = match referral.decision_outcome.as_deref() {
             Some("grant") => Outcome::Grant,
-            _ => Outcome::Refuse,
+            Some("refuse") => Outcome::Refuse,
+            other => {
+                return Err(Problem::from(StoreError::Corrupt {
+                    table: "referrals",
+                    id: referral.id.clone(),
+                    reason: format!("awaiting approval with outcome {other:?}"),
+                }));
+            }
         };
         let reason = referral.decision_reason.clone().unwrap_or_default();
         let made = make_decision(

@@ -444,6 +444,11 @@ async fn a_four_eyes_refusal_waits_for_a_second_person(backend: Backend) {
         Decided::Made(view) => panic!("made at once: {view:?}"),
     };
     assert_eq!(waiting.status, "awaiting-approval");
+    let answer = |body: Value, who: &'static str| {
+        let id = r.id.clone();
+        let (store, outbox) = (h.store.clone(), h.outbox.clone());
+        async move { approve_referral(&store, &outbox, &id, &body, who).await }
+    };
     assert_eq!(waiting.four_eyes, ["refuse"]);
     assert_eq!(waiting.decided_by.as_deref(), Some("ada"));
     // Nothing decided or emitted yet beyond the rules' referral.
@@ -455,26 +460,15 @@ async fn a_four_eyes_refusal_waits_for_a_second_person(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.status, 409, "{err}");
     // The proposer may not approve their own decision.
-    let err = approve_referral(&h.store, &h.outbox, &r.id, &json!({"approve": true}), "ada")
-        .await
-        .unwrap_err();
+    let err = answer(json!({"approve": true}), "ada").await.unwrap_err();
     assert_eq!(err.status, 403, "{err}");
     // Returning it needs a reason, then reopens it.
-    let err = approve_referral(
-        &h.store,
-        &h.outbox,
-        &r.id,
-        &json!({"approve": false}),
-        "grace",
-    )
-    .await
-    .unwrap_err();
+    let err = answer(json!({"approve": false}), "grace")
+        .await
+        .unwrap_err();
     assert_eq!(err.status, 422, "{err}");
-    let returned = approve_referral(
-        &h.store,
-        &h.outbox,
-        &r.id,
-        &json!({"approve": false, "reason": "Ask for the bank statements first"}),
+    let returned = answer(
+        json!({"approve": false, "reason": "Ask for the bank statements first"}),
         "grace",
     )
     .await
@@ -489,15 +483,7 @@ async fn a_four_eyes_refusal_waits_for_a_second_person(backend: Backend) {
     decide_referral(&h.store, &h.outbox, &r.id, &refuse, "ada")
         .await
         .unwrap();
-    let approved = approve_referral(
-        &h.store,
-        &h.outbox,
-        &r.id,
-        &json!({"approve": true}),
-        "grace",
-    )
-    .await
-    .unwrap();
+    let approved = answer(json!({"approve": true}), "grace").await.unwrap();
     assert_eq!(approved.status, "decided");
     assert_eq!(approved.approved_by.as_deref(), Some("grace"));
     let events = h.emitted().await;
@@ -505,15 +491,7 @@ async fn a_four_eyes_refusal_waits_for_a_second_person(backend: Backend) {
     assert_eq!(events[1].data["outcome"], "refuse");
     assert_eq!(events[1].data["decided_by"], "ada");
     assert_eq!(events[1].data["approved_by"], "grace");
-    let err = approve_referral(
-        &h.store,
-        &h.outbox,
-        &r.id,
-        &json!({"approve": true}),
-        "grace",
-    )
-    .await
-    .unwrap_err();
+    let err = answer(json!({"approve": true}), "grace").await.unwrap_err();
     assert_eq!(err.status, 409, "{err}");
 
     // The rules' outcomes and a grant are not held.

@@ -958,3 +958,25 @@ async fn status_form(req: HttpRequest, state: web::Data<Web>) -> PageResult {
     let session = state.sessions.find_or_begin(&req).await?;
     crate::status::render_form(&state, &session, &[], "", &Value::Null, StatusCode::OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_redirects_carry_hsts_only_behind_tls() {
+        const HSTS: &str = "strict-transport-security";
+        let page = html(StatusCode::OK, String::new(), None, true);
+        assert_eq!(page.headers().get(HSTS).unwrap(), "max-age=31536000");
+        assert!(page.headers().get("content-security-policy").is_some());
+        assert!(see_other("/", None, true).headers().get(HSTS).is_some());
+        // Plain HTTP (the laptop default): a browser would pin nothing useful.
+        assert!(
+            html(StatusCode::OK, String::new(), None, false)
+                .headers()
+                .get(HSTS)
+                .is_none()
+        );
+        assert!(see_other("/", None, false).headers().get(HSTS).is_none());
+    }
+}
