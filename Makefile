@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test lint fmt fuzz api-fuzz chromium screenshots bench-web bench-backbone bench-intake bench-pipeline clean-data vendor-diff
+.PHONY: run test lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -88,6 +88,15 @@ bench-intake:
 bench-pipeline:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline
+
+## What the audit trail costs: a case read and intake with the trail on
+## against the same binary with its appends skipped (the `bench-switch`
+## feature, built here only), and `casework audit verify` per million
+## records. Release build; `make bench-*` afterwards rebuilds without it.
+bench-audit:
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker --features casework/bench-switch
+	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench audit
+	$(CARGO) bench $(CARGOFLAGS) -p casework-audit --bench verify
 
 ## The web front end: a form page's server time at 50/s open loop against
 ## GET /livez, and the bytes of a first visit. Release build.

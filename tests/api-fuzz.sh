@@ -26,19 +26,43 @@ fi
 [ -x "$BIN" ] || cargo build ${CARGOFLAGS:-} -p casework
 
 data=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-broker=$((port + 1))
 log="$data/casework.log"
-# Limits off: the fuzzer sends hundreds of requests a minute from one address.
-CASEWORK__HTTP__PUBLIC_REQUESTS_PER_MINUTE=0 CASEWORK__AUTH__CLIENT_REQUESTS_PER_MINUTE=0 \
-  "$BIN" up --data-dir "$data" --listen "127.0.0.1:$port" --broker-listen "127.0.0.1:$broker" >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 120); do
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+
+# A port nobody listens on, below the kernel's ephemeral range (32768 up):
+# a port in that range can be taken by any outgoing connection between
+# choosing it and binding it, which failed a CI run once.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+# Start the platform; a start that fails (a port taken after all) is tried
+# again on other ports, twice, and the third failure shows its log.
+for attempt in 1 2 3; do
+  port=$(free_port)
+  broker=$(free_port)
+  [ "$broker" = "$port" ] && continue
+  rm -rf "${data:?}"/* && : >"$log"
+  # Limits off: the fuzzer sends hundreds of requests a minute from one address.
+  CASEWORK__HTTP__PUBLIC_REQUESTS_PER_MINUTE=0 CASEWORK__AUTH__CLIENT_REQUESTS_PER_MINUTE=0 \
+    "$BIN" up --data-dir "$data" --listen "127.0.0.1:$port" --broker-listen "127.0.0.1:$broker" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 120); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-  sleep 0.5
+  echo "api-fuzz: the platform did not start on ports $port/$broker (attempt $attempt)"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  pid=
+  if [ "$attempt" = 3 ]; then tail -n 50 "$log"; exit 1; fi
 done
-curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$log"; exit 1; }
 
 token=$("$BIN" token --data-dir "$data" --sub api-fuzz \
   --role caseworker --role senior-caseworker --role officer --role auditor --role admin \

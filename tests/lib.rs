@@ -434,13 +434,23 @@ pub mod load {
     /// own, logging at `BENCH_LOG` (a `CASEWORK__TELEMETRY__LOG` filter,
     /// default `warn`) to this process's stderr; and its broker's address.
     pub fn start_up(data_dir: &std::path::Path) -> (CaseworkProcess, String) {
+        start_up_with(data_dir, &[])
+    }
+
+    /// [`start_up`] with more environment variables.
+    pub fn start_up_with(
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> (CaseworkProcess, String) {
         let listen = format!("127.0.0.1:{}", free_port());
         let broker = format!("127.0.0.1:{}", free_port());
         let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
+        let mut env = env.to_vec();
+        env.push(("CASEWORK__TELEMETRY__LOG", &log));
         let process = CaseworkProcess::start(
             &workspace(),
             &["up", "--listen", &listen, "--broker-listen", &broker],
-            &[("CASEWORK__TELEMETRY__LOG", &log)],
+            &env,
             data_dir,
         );
         (process, broker)

@@ -726,6 +726,117 @@ async fn departments_are_oauth_clients_with_quotas(backend: Backend) {
     );
 }
 
+/// The desk's pages × the roles: each page answers each role as its policy
+/// says (200 for a page, anything but 403 for a form it may send; 403
+/// otherwise), and no page answers without a session (303 to sign in).
+/// Written out here as the policy's specification: a change to who may see
+/// a page fails this test until the table says so too.
+async fn every_desk_page_answers_each_role_as_its_policy_says(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let base = up.process.base_url.clone();
+    let api = Api::new(&base);
+    let reference = api
+        .submit(
+            "visit-visa",
+            &casework_e2e::example("visit-visa", "valid-tourist"),
+        )
+        .await;
+    api.wait_for_status(&reference, "closed", &up.process.token("caseworker"))
+        .await;
+    let case = format!("/desk/cases/{reference}");
+    let alert = "/desk/alerts/0190f5c6-1111-7000-8000-000000000001/acknowledge";
+    const SENIOR: &str = "senior-caseworker";
+    // (method, path, roles let in)
+    let matrix: Vec<(&str, String, &[&str])> = vec![
+        ("GET", "/desk".into(), &["caseworker", SENIOR]),
+        ("GET", "/desk/search".into(), &["caseworker", SENIOR]),
+        ("GET", "/desk/alerts".into(), &["officer", SENIOR]),
+        ("GET", "/desk/audit".into(), &["auditor"]),
+        ("GET", case.clone(), &["caseworker", SENIOR, "auditor"]),
+        ("POST", format!("{case}/decision"), &["caseworker", SENIOR]),
+        ("POST", format!("{case}/approval"), &[SENIOR]),
+        (
+            "POST",
+            format!("{case}/checks/identity/retry"),
+            &["caseworker", SENIOR],
+        ),
+        ("POST", alert.into(), &["officer"]),
+    ];
+    let roles = ["caseworker", SENIOR, "officer", "auditor", "admin"];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let password = "matrix-correct-horse-battery";
+    for role in roles {
+        let name = format!("matrix-{role}");
+        up.run_with_input(
+            &["user", "add", &name, "--role", role],
+            &format!("{password}\n"),
+        );
+        let cookie = casework_e2e::staff_session(&base, &name, password).await;
+        // Any desk page carries the session's CSRF token (its sign-out form).
+        let page = client
+            .get(format!("{base}/desk/audit"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = casework_e2e::csrf_of(&page);
+        for (method, path, allowed) in &matrix {
+            let request = match *method {
+                "GET" => client.get(format!("{base}{path}")),
+                _ => client
+                    .post(format!("{base}{path}"))
+                    .form(&[("csrf_token", csrf.as_str())]),
+            };
+            let status = request
+                .header(reqwest::header::COOKIE, &cookie)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            match (allowed.contains(&role), *method) {
+                (true, "GET") => assert_eq!(status, StatusCode::OK, "{method} {path} as {role}"),
+                (true, _) => assert!(
+                    !matches!(status.as_u16(), 401 | 403) && !status.is_server_error(),
+                    "{method} {path} as {role}: {status}"
+                ),
+                (false, _) => {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role}")
+                }
+            }
+        }
+    }
+    // No session: every page sends the visitor to sign in; a POST without
+    // a session's CSRF token is refused before anything else.
+    for (method, path, _) in &matrix {
+        let response = match *method {
+            "GET" => client.get(format!("{base}{path}")),
+            _ => client.post(format!("{base}{path}")),
+        }
+        .send()
+        .await
+        .unwrap();
+        if *method == "GET" {
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{method} {path}");
+            let to = response.headers()["location"].to_str().unwrap();
+            assert!(to.starts_with("/sign-in"), "{method} {path} -> {to}");
+        } else {
+            assert!(
+                matches!(response.status().as_u16(), 303 | 400 | 403),
+                "{method} {path} without a session: {}",
+                response.status()
+            );
+        }
+    }
+}
+
 casework_testkit::on_both_backends!(
     departments_are_oauth_clients_with_quotas,
     every_read_of_personal_data_is_on_the_audit_trail,
@@ -734,4 +845,5 @@ casework_testkit::on_both_backends!(
     a_burst_of_applications_opens_one_case_each,
     every_protected_route_refuses_missing_and_wrong_tokens,
     separate_service_processes_do_the_same,
+    every_desk_page_answers_each_role_as_its_policy_says,
 );

@@ -177,6 +177,15 @@ const local = {
     await follow(page, page.getByRole('button', { name: 'Search' }));
     assert.match(await page.locator('.govuk-error-summary').innerText(), /Date of birth must be a real date/);
     await axe(page, 'search with an error');
+    // A reference with a mistyped character fails its check character.
+    const reference = env('REFERRED');
+    const last = reference.at(-1);
+    const mistyped = reference.slice(0, -1) + (last === 'X' ? 'Y' : 'X');
+    for (const part of ['day', 'month', 'year']) await page.fill(`#date_of_birth-${part}`, '');
+    await page.fill('#surname', '');
+    await page.fill('#reference', mistyped);
+    await follow(page, page.getByRole('button', { name: 'Search' }));
+    assert.match(await page.locator('.govuk-error-summary').innerText(), /Enter a reference in the correct format/);
     await context.close();
   },
 

@@ -253,6 +253,17 @@ pub async fn append_all<C: ConnectionTrait>(
 pub struct AuditLog {
     commit: GroupCommit<Appender>,
     store: Store,
+    /// Bench-only: appends are skipped (see [`bench_skips_appends`]).
+    skip: bool,
+}
+
+/// Whether this process skips audit appends: only a build with the
+/// `bench-switch` feature (`make bench-audit` builds one) and only when
+/// `CASEWORK_BENCH_SKIP_AUDIT=1`, so the bench measures what the trail
+/// costs against the same binary. Shipped builds cannot skip the trail.
+pub fn bench_skips_appends() -> bool {
+    cfg!(feature = "bench-switch")
+        && std::env::var("CASEWORK_BENCH_SKIP_AUDIT").is_ok_and(|v| v == "1")
 }
 
 /// Entries that share one commit at most.
@@ -261,14 +272,22 @@ const MAX_BATCH: usize = 256;
 impl AuditLog {
     /// The trail in `store` (migrated with the platform's tables).
     pub fn start(store: Store) -> Self {
+        let skip = bench_skips_appends();
+        if skip {
+            tracing::warn!("bench switch: audit appends are skipped in this process");
+        }
         Self {
             commit: GroupCommit::start(store.clone(), Arc::new(Appender), MAX_BATCH),
             store,
+            skip,
         }
     }
 
     /// Appends `entry`, returning its sequence number once it is durable.
     pub async fn append(&self, entry: Entry) -> Result<i64, StoreError> {
+        if self.skip {
+            return Ok(0);
+        }
         self.commit.submit(entry).await
     }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod ids;
 pub mod names;
 pub mod payloads;
+pub mod reference;
 pub mod registry;
 pub mod views;
 
@@ -24,4 +25,5 @@ pub use envelope::{Event, EventId, EventType, KafkaHeader, KafkaRecord};
 pub use error::{ContractError, FieldError};
 pub use ids::{CaseId, CaseStatus, Outcome, PersonId, Service, StepId, StepStatus};
 pub use payloads::Payload;
+pub use reference::CaseReference;
 pub use registry::SchemaRegistry;

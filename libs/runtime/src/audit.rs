@@ -106,19 +106,35 @@ async fn append(req: &HttpRequest, action: Action, what: Vec<Subject>) -> Result
         return Ok(());
     };
     let claims = req.extensions().get::<Claims>().cloned();
-    let entry = Entry {
-        who: claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default(),
-        roles: claims.as_ref().map(grants).unwrap_or_default(),
-        action,
-        what,
-        purpose: purpose(req),
-        recipient: String::new(),
-        outcome: Outcome::Allowed,
-    };
+    let entry = disclosed(
+        Entry {
+            who: claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default(),
+            roles: claims.as_ref().map(grants).unwrap_or_default(),
+            action,
+            what,
+            purpose: purpose(req),
+            recipient: String::new(),
+            outcome: Outcome::Allowed,
+        },
+        claims.as_ref(),
+    );
     log.append(entry).await.map(|_| ()).map_err(|err| {
         tracing::error!(error = %err, "audit record not written; the data is not given");
         Problem::unavailable("the audit trail cannot be written; try again")
     })
+}
+
+/// Data given to a department's OAuth client has left the platform: a read
+/// by a client is a disclosure to it (`recipient` its client id); its
+/// searches stay searches, with the recipient named.
+fn disclosed(mut entry: Entry, claims: Option<&Claims>) -> Entry {
+    if let Some(client) = claims.and_then(|c| c.client_id.as_ref()) {
+        if entry.action == Action::Read {
+            entry.action = Action::Disclose;
+        }
+        entry.recipient = client.clone();
+    }
+    entry
 }
 
 /// The trail of the service `req` is for.
@@ -226,5 +242,50 @@ pub(crate) async fn refused(state: &HttpState, req: &actix_web::dev::ServiceRequ
     };
     if let Err(err) = log.append(entry).await {
         tracing::error!(error = %err, "refusal not recorded on the audit trail");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(action: Action) -> Entry {
+        Entry {
+            who: "dwp".into(),
+            roles: vec!["scope:identity-check".into()],
+            action,
+            what: vec![Subject::new("person", "p-1")],
+            purpose: "benefit-claim".into(),
+            recipient: String::new(),
+            outcome: Outcome::Allowed,
+        }
+    }
+
+    fn claims(client_id: Option<&str>) -> Claims {
+        Claims {
+            sub: "dwp".into(),
+            iss: "casework".into(),
+            aud: "casework".into(),
+            exp: 0,
+            iat: 0,
+            roles: vec![],
+            scopes: vec!["identity-check".into()],
+            client_id: client_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_read_by_a_department_client_is_a_disclosure_to_it() {
+        let read = disclosed(entry(Action::Read), Some(&claims(Some("dwp"))));
+        assert_eq!(read.action, Action::Disclose);
+        assert_eq!(read.recipient, "dwp");
+        let search = disclosed(entry(Action::Search), Some(&claims(Some("dwp"))));
+        assert_eq!(search.action, Action::Search);
+        assert_eq!(search.recipient, "dwp");
+        // A person's token (no client_id) reads; nothing leaves.
+        let staff = disclosed(entry(Action::Read), Some(&claims(None)));
+        assert_eq!(staff.action, Action::Read);
+        assert!(staff.recipient.is_empty());
+        assert_eq!(disclosed(entry(Action::Read), None).action, Action::Read);
     }
 }

@@ -228,13 +228,47 @@ pub struct DecisionRequest {
 }
 
 /// A senior caseworker's answer to a decision awaiting approval.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct ApprovalRequest {
     /// `true` makes the decision; `false` returns the referral to the queue.
     pub approve: bool,
     /// Why, required to return it: what to reconsider.
     pub reason: Option<String>,
 }
+
+// The schema says what the handler checks: a return (`approve: false`)
+// needs a reason with something in it; an approval may have one. A derived
+// schema cannot say "required when", so it is written out.
+impl utoipa::PartialSchema for ApprovalRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let schema = serde_json::json!({
+            "description": "A senior caseworker's answer to a decision awaiting approval.",
+            "oneOf": [
+                {
+                    "title": "Approve",
+                    "type": "object",
+                    "required": ["approve"],
+                    "properties": {
+                        "approve": {"type": "boolean", "enum": [true], "description": "Makes the decision."},
+                        "reason": {"type": ["string", "null"], "maxLength": crate::MAX_REASON_CHARS, "description": "Why, if you wish."}
+                    }
+                },
+                {
+                    "title": "Return",
+                    "type": "object",
+                    "required": ["approve", "reason"],
+                    "properties": {
+                        "approve": {"type": "boolean", "enum": [false], "description": "Returns the referral to the queue."},
+                        "reason": {"type": "string", "pattern": "\\S", "maxLength": crate::MAX_REASON_CHARS, "description": "What to reconsider."}
+                    }
+                }
+            ]
+        });
+        serde_json::from_value(schema).expect("a valid schema")
+    }
+}
+
+impl utoipa::ToSchema for ApprovalRequest {}
 
 /// Query of the referral queue.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -264,8 +264,8 @@ async fn get_person(
 #[into_params(parameter_in = Query)]
 pub struct PersonQuery {
     /// The surname, compared normalised (`Dubois`, `DUBOIS` and `Dubóis` are
-    /// alike); it must hold a letter or digit.
-    #[param(required = true, pattern = "[\\p{L}\\p{N}]")]
+    /// alike); one without a letter or digit finds no one.
+    #[param(required = true, min_length = 1)]
     pub surname: Option<String>,
     /// The date of birth, `YYYY-MM-DD`.
     #[param(format = Date)]
@@ -298,13 +298,11 @@ async fn search_persons(
 ) -> Result<HttpResponse, Problem> {
     casework_runtime::audit::purpose_required(&req)?;
     let mut errors = Vec::new();
-    let surname = normalise(query.surname.as_deref().unwrap_or_default());
-    if surname.is_empty() {
-        errors.push(field_error(
-            "/surname",
-            "required: a surname with at least one letter",
-        ));
+    let given = query.surname.as_deref().unwrap_or_default();
+    if given.is_empty() {
+        errors.push(field_error("/surname", "required: a surname"));
     }
+    let surname = normalise(given);
     let date_of_birth = query.date_of_birth.as_deref().map(str::trim);
     if let Some(date) = date_of_birth.filter(|d| d.parse::<NaiveDate>().is_err()) {
         errors.push(field_error(
@@ -315,7 +313,10 @@ async fn search_persons(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let mut search = person::Entity::find().filter(person::Column::NormalisedSurname.eq(&surname));
+    // A surname with no letter or digit normalises to nothing: it finds no one.
+    let mut search = person::Entity::find()
+        .filter(person::Column::NormalisedSurname.eq(&surname))
+        .filter(person::Column::NormalisedSurname.ne(""));
     if let Some(date) = date_of_birth {
         search = search.filter(person::Column::DateOfBirth.eq(date));
     }
@@ -345,11 +346,12 @@ fn field_error(pointer: &str, message: &str) -> FieldError {
 
 /// A document to check.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentCheckRequest {
     /// The machine-readable zone, its lines in order.
     pub mrz: Vec<String>,
     /// The day to check it on (two-digit years and expiry); today if absent.
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub on: Option<NaiveDate>,
 }
 

@@ -240,8 +240,8 @@ pub struct WatchlistEntryView {
 #[into_params(parameter_in = Query)]
 pub struct WatchlistQuery {
     /// Surname; compared in its normalised form (accents and case do not
-    /// matter); it must hold a letter or digit.
-    #[param(pattern = "[\\p{L}\\p{N}]")]
+    /// matter); one without a letter or digit finds no one.
+    #[param(min_length = 1)]
     pub surname: String,
     /// Date of birth, `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
@@ -269,12 +269,14 @@ async fn search_watchlist(
     state: web::Data<Investigate>,
 ) -> Result<HttpResponse, Problem> {
     casework_runtime::audit::purpose_required(&req)?;
-    let surname = normalise(&query.surname);
-    if surname.is_empty() {
-        return Err(Problem::bad_request("`surname` must contain a letter"));
+    if query.surname.is_empty() {
+        return Err(Problem::bad_request("`surname` is required"));
     }
+    // A surname with no letter or digit normalises to nothing: it finds no one.
+    let surname = normalise(&query.surname);
     let mut find = watchlist_entry::Entity::find()
-        .filter(watchlist_entry::Column::NormalisedSurname.eq(&surname));
+        .filter(watchlist_entry::Column::NormalisedSurname.eq(&surname))
+        .filter(watchlist_entry::Column::NormalisedSurname.ne(""));
     if let Some(date_of_birth) = query.date_of_birth {
         find = find.filter(watchlist_entry::Column::DateOfBirth.eq(date_of_birth));
     }

@@ -73,8 +73,16 @@ async fn an_import_takes_ndjson_and_answers_with_its_report() {
     assert_eq!(actix::call_service(&app, request).await.status(), 413);
 
     let request = actix::TestRequest::get()
-        .uri("/v1/watchlist?surname=%20")
+        .uri("/v1/watchlist?surname=")
         .insert_header(("Purpose", "test"))
         .to_request();
     assert_eq!(actix::call_service(&app, request).await.status(), 400);
+    // A surname with no letter or digit is a search that finds no one.
+    let request = actix::TestRequest::get()
+        .uri("/v1/watchlist?surname=%20.")
+        .insert_header(("Purpose", "test"))
+        .to_request();
+    let response = actix::call_service(&app, request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(actix::read_body(response).await.as_ref(), b"[]");
 }

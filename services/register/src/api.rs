@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use crate::cases::{self, case, timeline};
 use crate::intake::{self, Intake, IntakeOutcome, IntakeRequest};
 use crate::process::Process;
-use crate::reference::CaseReference;
+use casework_contracts::CaseReference;
 
 /// Register's running state, shared by its handlers.
 pub(crate) struct Register {
@@ -193,7 +193,8 @@ pub struct CasePage {
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseSearch {
-    /// A case reference (exact; the check character is verified).
+    /// A case reference (exact; one whose check character does not match
+    /// finds no case).
     pub reference: Option<String>,
     /// The applicant's surname (accents, case and punctuation ignored).
     pub surname: Option<String>,
@@ -637,21 +638,18 @@ async fn search_cases(
         });
     let mut select = case::Entity::find();
     if let Some(reference) = query.reference.as_deref().filter(|r| !r.trim().is_empty()) {
-        match CaseReference::parse(reference) {
-            Some(reference) => {
-                select = select.filter(case::Column::Reference.eq(reference.as_str()));
-            }
-            None => errors.push(casework_contracts::FieldError::new(
-                "/reference",
-                "not a case reference (its check character does not match)",
-            )),
-        }
+        // No case has a reference whose check character fails: it matches
+        // nothing (the desk's search page tells the user it is mistyped).
+        let exact = CaseReference::parse(reference)
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default();
+        select = select.filter(case::Column::Reference.eq(exact));
     }
     if let Some(surname) = query.surname.as_deref().filter(|s| !s.trim().is_empty()) {
         select =
             select.filter(case::Column::ApplicantSurnameNormalised.eq(names::normalise(surname)));
     }
-    if let Some(date) = query.date_of_birth.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(date) = query.date_of_birth.as_deref() {
         if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
             errors.push(casework_contracts::FieldError::new(
                 "/date_of_birth",

@@ -11,7 +11,6 @@ pub mod cases;
 pub mod intake;
 pub mod migrations;
 pub mod process;
-pub mod reference;
 
 use std::sync::Arc;
 

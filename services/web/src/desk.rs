@@ -864,6 +864,14 @@ pub(crate) async fn search(
             "Date of birth must be a real date".into(),
         ));
     }
+    // Register finds nothing for a reference whose check character fails;
+    // the page says it is mistyped instead.
+    if !reference.is_empty() && casework_contracts::CaseReference::parse(&reference).is_none() {
+        errors.push((
+            "reference",
+            "Enter a reference in the correct format, like VV-7KQ4-M2XD-P".into(),
+        ));
+    }
     let asked = [&reference, &surname, &date_of_birth, &status, &product]
         .iter()
         .any(|v| !v.is_empty());
@@ -915,10 +923,6 @@ pub(crate) async fn search(
                 let problem: Value = response.json().await.unwrap_or_default();
                 for e in problem["errors"].as_array().into_iter().flatten() {
                     match e["pointer"].as_str() {
-                        Some("/reference") => errors.push((
-                            "reference",
-                            "Enter a reference in the correct format, like VV-7KQ4-M2XD-P".into(),
-                        )),
                         Some("/date_of_birth") => errors.push((
                             "date_of_birth-day",
                             "Date of birth must be a real date".into(),
