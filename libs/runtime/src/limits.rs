@@ -21,7 +21,7 @@ use crate::settings::Settings;
 pub struct Limits {
     counted: RateLimiter,
     public_per_minute: u32,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<Network>,
     client_per_minute: u32,
     client_quotas: HashMap<String, u32>,
 }
@@ -148,10 +148,11 @@ impl RateLimiter {
 pub fn client_address(
     peer: Option<IpAddr>,
     forwarded_for: Option<&str>,
-    trusted: &[IpAddr],
+    trusted: &[Network],
 ) -> Option<IpAddr> {
     let peer = peer?;
-    if !trusted.contains(&peer) {
+    let trusted_one = |address: &IpAddr| trusted.iter().any(|n| n.contains(address));
+    if !trusted_one(&peer) {
         return Some(peer);
     }
     let Some(header) = forwarded_for else {
@@ -160,12 +161,75 @@ pub fn client_address(
     // Rightmost first: entries a client wrote itself come leftmost.
     for hop in header.rsplit(',') {
         match hop.trim().parse::<IpAddr>() {
-            Ok(address) if trusted.contains(&address) => continue,
+            Ok(address) if trusted_one(&address) => continue,
             Ok(address) => return Some(address),
             Err(_) => return Some(peer),
         }
     }
     Some(peer)
+}
+
+/// An address or a network (`10.0.0.0/8`, `fd00::/8`): a trusted proxy in a
+/// cluster is any pod of the ingress controller or the web front end, whose
+/// addresses come from the pod network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Whether `address` is in this network.
+    pub fn contains(&self, address: &IpAddr) -> bool {
+        match (self.address, address) {
+            (IpAddr::V4(net), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(*a) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(*a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address: IpAddr = address
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not an address or a network like 10.0.0.0/8"))?;
+        let most = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => most,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= most)
+                .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to {most}"))?,
+        };
+        Ok(Self { address, prefix })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
@@ -197,7 +261,7 @@ mod tests {
     fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
         let loopback: IpAddr = "127.0.0.1".parse().unwrap();
         let outsider: IpAddr = "203.0.113.9".parse().unwrap();
-        let trusted = [loopback];
+        let trusted = ["127.0.0.1".parse().unwrap()];
         // Behind the web front end: the applicant's address.
         assert_eq!(
             client_address(Some(loopback), Some("198.51.100.7"), &trusted),
@@ -216,6 +280,32 @@ mod tests {
         assert_eq!(
             client_address(Some(loopback), Some("junk"), &trusted),
             Some(loopback)
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxy_may_be_a_whole_network() {
+        let pods: Network = "10.244.0.0/16".parse().unwrap();
+        assert!(pods.contains(&"10.244.3.7".parse().unwrap()));
+        assert!(!pods.contains(&"10.245.0.1".parse().unwrap()));
+        assert!(!pods.contains(&"::1".parse().unwrap()));
+        let one: Network = "::1".parse().unwrap();
+        assert!(one.contains(&"::1".parse().unwrap()));
+        assert!(!one.contains(&"::2".parse().unwrap()));
+        let all: Network = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(&"203.0.113.9".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "ten", "10.0.0.0/x", "::/129"] {
+            assert!(bad.parse::<Network>().is_err(), "{bad}");
+        }
+        // A request through an ingress pod, then the web front end's pod.
+        let trusted = [pods];
+        assert_eq!(
+            client_address(
+                Some("10.244.1.5".parse().unwrap()),
+                Some("198.51.100.7, 10.244.0.9"),
+                &trusted
+            ),
+            "198.51.100.7".parse().ok()
         );
     }
 }

@@ -75,8 +75,9 @@ pub struct HttpSettings {
     /// that change something (intake, status); 0: no limit.
     pub public_requests_per_minute: u32,
     /// Proxies (the web front end, an ingress) whose `X-Forwarded-For` names
-    /// the client's address; anyone else's is ignored.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// the client's address; anyone else's is ignored. Addresses or networks
+    /// (`10.244.0.0/16`, a cluster's pod network).
+    pub trusted_proxies: Vec<crate::limits::Network>,
 }
 
 /// `[kafka]`.
@@ -313,6 +314,7 @@ impl Settings {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("auth.algorithms")
+                .with_list_parse_key("http.trusted_proxies")
                 .source(Some(env)),
         );
         let settings: Settings = builder
@@ -547,6 +549,26 @@ mod tests {
             settings.database_for("decide").schema.as_deref(),
             Some("decide")
         );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment_as_a_list_with_networks() {
+        let settings = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[(
+                "CASEWORK__HTTP__TRUSTED_PROXIES",
+                "127.0.0.1,::1,10.244.0.0/16",
+            )]),
+        )
+        .unwrap();
+        let proxies = &settings.http.trusted_proxies;
+        assert_eq!(proxies.len(), 3);
+        assert!(proxies[2].contains(&"10.244.9.9".parse().unwrap()));
+        let wrong = Settings::load_with_env(
+            Path::new("/nonexistent"),
+            env(&[("CASEWORK__HTTP__TRUSTED_PROXIES", "10.0.0.0/99")]),
+        );
+        assert!(wrong.is_err());
     }
 
     #[test]

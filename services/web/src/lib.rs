@@ -98,7 +98,8 @@ pub(crate) struct Web {
 
 /// Where the services' APIs are, and the client that calls them.
 pub(crate) struct Api {
-    /// `web.api_url`; empty: the listener this request arrived on.
+    /// `web.api_url`; empty: the listener this request arrived on; with
+    /// `{service}` in it, the service each path names.
     base: String,
     pub(crate) client: reqwest::Client,
 }
@@ -118,6 +119,13 @@ impl Api {
                 });
             }
             format!("http://{local}{path}")
+        } else if self.base.contains("{service}") {
+            // One address per service (a cluster: a Service per Deployment).
+            let service = path
+                .strip_prefix("/api/")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or_default();
+            format!("{}{path}", self.base.replace("{service}", service))
         } else {
             format!("{}{path}", self.base)
         }
@@ -206,4 +214,26 @@ pub async fn build(
         })],
         stores: vec![ctx.store],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Api;
+
+    #[test]
+    fn the_api_address_may_name_each_service() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let api = |base: &str| Api {
+            base: base.into(),
+            client: reqwest::Client::new(),
+        };
+        assert_eq!(
+            api("http://casework-{service}:8080").url(&req, "/api/decide/v1/referrals"),
+            "http://casework-decide:8080/api/decide/v1/referrals"
+        );
+        assert_eq!(
+            api("http://services.internal").url(&req, "/api/decide/v1/referrals"),
+            "http://services.internal/api/decide/v1/referrals"
+        );
+    }
 }
