@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline clean-data vendor-diff
+.PHONY: run test cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -21,8 +21,20 @@ run: node_modules/.package-lock.json
 ## target with the features `cargo test` uses, so the second compiles nothing
 ## again.
 test: node_modules/.package-lock.json chromium
+	tests/cluster/validate.sh
 	$(CARGO) build $(CARGOFLAGS) --workspace --bins --tests
 	$(CARGO) test $(CARGOFLAGS) --workspace
+
+## The cluster path, offline: helm lint, the chart rendered with each values
+## file and the dev overlay, validated against the Kubernetes and CRD schemas.
+cluster-check:
+	tests/cluster/validate.sh
+
+## The dev namespace's manifests (k8s/overlays/dev), on standard output:
+##   make k8s-dev > casework-dev.yaml && kubectl apply -n casework-dev -f casework-dev.yaml
+k8s-dev:
+	@tests/cluster/validate.sh >&2
+	@"$${XDG_CACHE_HOME:-$$HOME/.cache}/casework/cluster-tools/2.2.2/kubectl/kubectl" kustomize k8s/overlays/dev
 
 ## The web front end's packages, pinned by package-lock.json: govuk-frontend
 ## (served at /assets), and for the browser tests playwright-core and
