@@ -122,6 +122,15 @@ impl Up {
         wait_ready(&self.process.base_url).await;
     }
 
+    /// Starts another `casework <args>` process beside this one (e.g. a
+    /// second `serve web`): the same data directory (the signing key),
+    /// databases and clock, and `extra_env`.
+    pub fn start_beside(&self, args: &[&str], extra_env: &[(&str, &str)]) -> CaseworkProcess {
+        let mut env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend_from_slice(extra_env);
+        CaseworkProcess::start(&workspace(), args, &env, &self.process.data_dir.clone())
+    }
+
     /// Runs `casework <args>` (e.g. `seed`) against this platform's data
     /// directory and databases, on its clock, as an operator would beside it.
     pub fn run(&self, args: &[&str]) -> String {

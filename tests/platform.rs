@@ -845,6 +845,105 @@ async fn every_desk_page_answers_each_role_as_its_policy_says(backend: Backend) 
     }
 }
 
+/// The web front end as several instances: sessions live in its database,
+/// not in a process, so a member of staff signed in through one instance
+/// is signed in at another, signing out at one ends the session at both, and
+/// an applicant's answers sent to one are kept for the other.
+async fn web_instances_share_sessions(backend: Backend) {
+    let Some(up) = Up::start(backend).await else {
+        return;
+    };
+    let first = up.process.base_url.clone();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let api_url = first.clone();
+    let second = up.start_beside(
+        &["serve", "web", "--listen", &listen],
+        &[("CASEWORK__WEB__API_URL", &api_url)],
+    );
+    wait_ready(&second.base_url).await;
+    let second = second.base_url.clone();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |url: String, cookie: String| {
+        client
+            .get(url)
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+    };
+
+    // Staff: signed in at the first, at work at the second.
+    let password = "two-instances-correct-horse";
+    up.run_with_input(
+        &["user", "add", "ada", "--role", "caseworker"],
+        &format!("{password}\n"),
+    );
+    let cookie = casework_e2e::staff_session(&first, "ada", password).await;
+    let queue = get(format!("{second}/desk"), cookie.clone()).await.unwrap();
+    assert_eq!(queue.status(), StatusCode::OK);
+    let page = queue.text().await.unwrap();
+    assert!(
+        page.contains("ada"),
+        "the second instance knows who is signed in"
+    );
+    // Signing out at the second ends the session at the first.
+    let csrf = casework_e2e::csrf_of(&page);
+    let out = client
+        .post(format!("{second}/sign-out"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = get(format!("{first}/desk"), cookie.clone()).await.unwrap();
+    assert_eq!(
+        after.status(),
+        StatusCode::SEE_OTHER,
+        "signed out everywhere"
+    );
+    assert!(
+        after.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/sign-in")
+    );
+
+    // The public: a page from the first, its answer to the second, kept at the first.
+    let form = reqwest::get(format!("{first}/apply/visit-visa/name"))
+        .await
+        .unwrap();
+    let cookie = casework_e2e::session_cookie(&form);
+    let csrf = casework_e2e::csrf_of(&form.text().await.unwrap());
+    let answered = client
+        .post(format!("{second}/apply/visit-visa/name"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("applicant-given_names", "Ingrid"),
+            ("applicant-surname", "Bergqvist"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answered.status(),
+        StatusCode::SEE_OTHER,
+        "the second accepts the first's session"
+    );
+    let again = get(format!("{first}/apply/visit-visa/name"), cookie)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        again.contains("Bergqvist"),
+        "the answer is kept for the first"
+    );
+}
+
 casework_testkit::on_both_backends!(
     departments_are_oauth_clients_with_quotas,
     every_read_of_personal_data_is_on_the_audit_trail,
@@ -854,4 +953,5 @@ casework_testkit::on_both_backends!(
     every_protected_route_refuses_missing_and_wrong_tokens,
     separate_service_processes_do_the_same,
     every_desk_page_answers_each_role_as_its_policy_says,
+    web_instances_share_sessions,
 );
