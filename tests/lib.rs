@@ -258,6 +258,31 @@ pub async fn staff_session(base_url: &str, name: &str, password: &str) -> String
     session_cookie(&signed)
 }
 
+/// A process's Prometheus metrics (`GET /metrics`), as text.
+pub async fn metrics(base_url: &str) -> String {
+    reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics")
+}
+
+/// The first sample of `name` whose labels contain `labels` (e.g.
+/// `database="register"`): its label set and value.
+pub fn metric(text: &str, name: &str, labels: &str) -> Option<(String, f64)> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter_map(|(series, value)| Some((series, value.parse::<f64>().ok()?)))
+        .find(|(series, _)| {
+            series
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') && rest.contains(labels))
+        })
+        .map(|(series, value)| (series.to_owned(), value))
+}
+
 /// Waits for the aggregate `/readyz` to be green.
 pub async fn wait_ready(base_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -689,6 +689,44 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
         "{}",
         letters[0].error
     );
+    // What an operator watches: the dead letter and the stuck case are
+    // metrics, and the relay's published count and backlog.
+    let metrics = casework_e2e::metrics(&register.base_url).await;
+    assert_eq!(
+        casework_e2e::metric(&metrics, "casework_dead_letters_total", "group=\"").map(|(_, v)| v),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(
+        casework_e2e::metric(
+            &metrics,
+            "casework_outbox_published_total",
+            "database=\"register\""
+        )
+        .is_some_and(|(_, v)| v >= 2.0),
+        "{metrics}"
+    );
+    // librdkafka reports lag every 15 s.
+    casework_e2e::eventually(
+        std::time::Duration::from_secs(40),
+        "the stuck case, the backlog and the consumer's lag as metrics",
+        async || {
+            let metrics = casework_e2e::metrics(&register.base_url).await;
+            let stuck = casework_e2e::metric(
+                &metrics,
+                "casework_cases_stuck",
+                "product=\"dbs-basic-check\"",
+            );
+            let backlog =
+                casework_e2e::metric(&metrics, "casework_outbox_backlog", "database=\"register\"");
+            let lag = casework_e2e::metric(&metrics, "casework_consumer_lag", "group=\"");
+            match (stuck, backlog, lag) {
+                (Some((_, s)), Some(_), Some(_)) if s >= 1.0 => Ok(()),
+                _ => Err(metrics),
+            }
+        },
+    )
+    .await;
 }
 
 /// Register alone against a broker no Identify listens on, with a product

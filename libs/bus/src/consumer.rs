@@ -114,9 +114,34 @@ impl ConsumerHealth {
 
 struct RebalanceContext {
     health: ConsumerHealth,
+    /// The group, for the lag gauge's label.
+    group: String,
 }
 
-impl ClientContext for RebalanceContext {}
+/// How often librdkafka reports its statistics (the lag gauge's period).
+const STATISTICS_INTERVAL_MS: &str = "15000";
+
+impl ClientContext for RebalanceContext {
+    /// Sets `casework_consumer_lag`: records in each assigned partition not
+    /// yet consumed, from librdkafka's statistics.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for (topic, detail) in &statistics.topics {
+            for (partition, p) in &detail.partitions {
+                // -1 is librdkafka's unassigned partition; a negative lag is unknown.
+                if *partition < 0 || p.consumer_lag < 0 {
+                    continue;
+                }
+                metrics::gauge!(
+                    "casework_consumer_lag",
+                    "group" => self.group.clone(),
+                    "topic" => topic.clone(),
+                    "partition" => partition.to_string()
+                )
+                .set(p.consumer_lag as f64);
+            }
+        }
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -237,8 +262,10 @@ impl InboxConsumer {
                 "fetch.wait.max.ms",
                 self.settings.fetch_wait.as_millis().to_string(),
             )
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
             .create_with_context(RebalanceContext {
                 health: self.health.clone(),
+                group: self.group.clone(),
             })?;
         match self.settings.assignment {
             Assignment::Group => {

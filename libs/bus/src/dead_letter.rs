@@ -88,6 +88,12 @@ pub async fn send(
     producer
         .send(&dead_letter_topic(message.topic()), &record)
         .await?;
+    metrics::counter!(
+        "casework_dead_letters_total",
+        "topic" => message.topic().to_owned(),
+        "group" => consumer_group.to_owned()
+    )
+    .increment(1);
     Ok(())
 }
 

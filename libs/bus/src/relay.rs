@@ -15,6 +15,9 @@ use crate::settings::{Backoff, BusSettings};
 
 /// How often old published rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the backlog gauge is counted afresh (one `COUNT` of the
+/// unpublished list: cheap, but not worth doing every round).
+const BACKLOG_EVERY: Duration = Duration::from_secs(15);
 
 /// One per service: reads unpublished outbox rows in id order, publishes them
 /// and marks them published. Woken by [`Store::commit`]; also polls, so rows
@@ -36,6 +39,8 @@ pub struct OutboxRelay {
     unmarked: Vec<i64>,
     /// When the oldest of `unmarked` was acknowledged.
     unmarked_since: Option<Instant>,
+    /// The `database` label of its metrics (the service).
+    name: String,
 }
 
 impl OutboxRelay {
@@ -47,7 +52,14 @@ impl OutboxRelay {
             settings,
             unmarked: Vec::new(),
             unmarked_since: None,
+            name: "outbox".into(),
         }
+    }
+
+    /// Names the relay's metrics (`database` label): the service it serves.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_owned();
+        self
     }
 
     /// Runs until `shutdown`, then publishes what is left (best effort),
@@ -55,7 +67,12 @@ impl OutboxRelay {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Backoff::new(self.settings.retry_backoff);
         let mut last_prune = Instant::now();
+        let mut last_count: Option<Instant> = None;
         loop {
+            if last_count.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY) {
+                last_count = Some(Instant::now());
+                self.count_backlog().await;
+            }
             let round = self.publish_pending().await;
             if let Err(err) = self.mark_if_due().await {
                 tracing::warn!(error = %err, "outbox relay could not mark rows published; will retry");
@@ -148,6 +165,8 @@ impl OutboxRelay {
         }
         tracing::debug!(published = published.len(), "outbox rows published");
         let count = published.len();
+        metrics::counter!("casework_outbox_published_total", "database" => self.name.clone())
+            .increment(count as u64);
         if count > 0 {
             self.unmarked_since.get_or_insert_with(Instant::now);
             self.unmarked.extend(published);
@@ -191,6 +210,18 @@ impl OutboxRelay {
         self.unmarked.clear();
         self.unmarked_since = None;
         Ok(())
+    }
+
+    /// Sets `casework_outbox_backlog`: events committed, not yet published.
+    /// A backlog that grows is a relay that cannot reach the broker.
+    async fn count_backlog(&self) {
+        match outbox::backlog(self.store.connection()).await {
+            Ok(rows) => {
+                metrics::gauge!("casework_outbox_backlog", "database" => self.name.clone())
+                    .set(rows as f64);
+            }
+            Err(err) => tracing::debug!(error = %err, "outbox backlog not counted"),
+        }
     }
 
     async fn prune(&self) {

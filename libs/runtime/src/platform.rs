@@ -201,9 +201,13 @@ impl Platform {
             // No producer, no events to relay (the web front end alone).
             for store in part.stores.iter().filter(|_| producer.is_some()) {
                 let producer = producer.clone().expect("filtered on a producer");
-                relays.push(background.spawn(
-                    OutboxRelay::new(store.clone(), producer, bus.clone()).run(shutdown.clone()),
-                ));
+                relays.push(
+                    background.spawn(
+                        OutboxRelay::new(store.clone(), producer, bus.clone())
+                            .named(part.name)
+                            .run(shutdown.clone()),
+                    ),
+                );
             }
             let mut consumer_health = Vec::new();
             for consumer in part.consumers {

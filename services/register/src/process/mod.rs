@@ -325,6 +325,27 @@ impl Process {
                 Ok(marked) => tracing::warn!(marked, "steps overdue; cases marked stuck"),
                 Err(err) => tracing::warn!(error = %err, "overdue-step sweep failed; will retry"),
             }
+            self.count_stuck(&store).await;
+        }
+    }
+
+    /// Sets `casework_cases_stuck{product}`: cases waiting on a step past
+    /// its time, which the desk's queue lists and a caseworker re-requests.
+    async fn count_stuck(&self, store: &Store) {
+        use sea_orm::PaginatorTrait;
+        for product in self.products.products() {
+            let stuck = case::Entity::find()
+                .filter(case::Column::Product.eq(&product.id))
+                .filter(case::Column::StuckSince.is_not_null())
+                .count(store.connection())
+                .await;
+            match stuck {
+                Ok(n) => {
+                    metrics::gauge!("casework_cases_stuck", "product" => product.id.clone())
+                        .set(n as f64);
+                }
+                Err(err) => tracing::debug!(error = %err, "stuck cases not counted"),
+            }
         }
     }
 
