@@ -120,7 +120,9 @@ bench-web: node_modules/.package-lock.json
 vendor-diff:
 	$(CARGO) fetch $(CARGOFLAGS)
 	rm -rf target/vendor-orig && mkdir -p target/vendor-orig
-	tar -xzf "$$(find $${CARGO_HOME:-$$HOME/.cargo}/registry/cache -name 'tansu-storage-0.6.0.crate' | head -n1)" -C target/vendor-orig
-	diff -ruN --exclude=Cargo.lock --exclude=.cargo_vcs_info.json --exclude=.cargo-ok target/vendor-orig/tansu-storage-0.6.0 vendor/tansu-storage \
-	  | sed -E -e 's|target/vendor-orig/tansu-storage-0.6.0/|a/|' -e 's|vendor/tansu-storage/|b/|' -e 's/^((---|\+\+\+) [^\t]+)\t.*/\1/' \
-	  > vendor/tansu-storage.patch || true
+	for crate in tansu-broker tansu-storage; do \
+	  tar -xzf "$$(find $${CARGO_HOME:-$$HOME/.cargo}/registry/cache -name "$$crate-0.6.0.crate" | head -n1)" -C target/vendor-orig; \
+	  diff -ruN --exclude=Cargo.lock --exclude=.cargo_vcs_info.json --exclude=.cargo-ok target/vendor-orig/$$crate-0.6.0 vendor/$$crate \
+	    | sed -E -e "s|target/vendor-orig/$$crate-0.6.0/|a/|" -e "s|vendor/$$crate/|b/|" -e 's/^((---|\+\+\+) [^\t]+)\t.*/\1/' \
+	    > vendor/$$crate.patch || true; \
+	done

@@ -944,6 +944,159 @@ async fn web_instances_share_sessions(backend: Backend) {
     );
 }
 
+/// Scale-out, with processes on PostgreSQL: every service in its own
+/// `casework serve` process and Decide twice, the two sharing its
+/// partitions in one consumer group. One Decide is SIGKILLed mid-stream;
+/// the other takes its partitions over when its session expires, and every
+/// case is decided exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_of_a_service_share_its_partitions_and_survive_losing_one() {
+    scale_out(false).await;
+}
+
+/// The same with static members (`kafka.consumer_instance` set: KIP-345),
+/// whose expiry the embedded broker's coordinator used to ignore.
+#[tokio::test(flavor = "multi_thread")]
+async fn static_members_too_share_partitions_and_survive_losing_one() {
+    scale_out(true).await;
+}
+
+async fn scale_out(static_members: bool) {
+    init_tracing();
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let broker = TestBroker::shared();
+    let dir = TempDir::new("scale-out");
+    let mut env = database_env(&db);
+    env.push((
+        "CASEWORK__KAFKA__BOOTSTRAP_SERVERS",
+        broker.bootstrap.clone(),
+    ));
+    env.push(("CASEWORK__KAFKA__TOPIC_PREFIX", unique_prefix()));
+    env.push(("CASEWORK__CLOCK__TODAY", casework_e2e::TODAY.to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let start = |service: &str, instance: &str| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut env = env.clone();
+        if static_members {
+            env.push(("CASEWORK__KAFKA__CONSUMER_INSTANCE", instance));
+        }
+        CaseworkProcess::start_logging_to(
+            &workspace(),
+            &["serve", service, "--listen", &listen],
+            &env,
+            dir.path(),
+            &dir.path().join(format!("{service}-{instance}.log")),
+        )
+    };
+    let mut others = Vec::new();
+    for service in [
+        "register",
+        "identify",
+        "investigate",
+        "enforce",
+        "fulfil",
+        "communicate",
+    ] {
+        others.push(start(service, "only"));
+    }
+    // The first migrates Decide's schema; the second starts on it.
+    let mut first = start("decide", "first");
+    wait_ready(&first.base_url).await;
+    let second = start("decide", "second");
+    for process in others.iter().chain([&first, &second]) {
+        wait_ready(&process.base_url).await;
+    }
+    let register = others[0].base_url.clone();
+    let api = Api::new(&register);
+    let caseworker = others[0].token("caseworker");
+    let partitions_of = |log: &str| -> Vec<u64> {
+        let text = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
+        // The log may be coloured: drop the escape sequences.
+        let mut plain = String::with_capacity(text.len());
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                chars.by_ref().find(|c| c.is_ascii_alphabetic());
+            } else {
+                plain.push(c);
+            }
+        }
+        plain
+            .lines()
+            .filter(|l| l.contains("consumer assigned partitions"))
+            .filter_map(|l| l.split("partitions=").nth(1))
+            .filter_map(|n| n.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+
+    let application = casework_e2e::example("visit-visa", "valid-tourist");
+    let mut references = Vec::new();
+    for _ in 0..12 {
+        references.push(api.submit("visit-visa", &application).await);
+    }
+    for reference in &references {
+        api.wait_for_status(reference, "closed", &caseworker).await;
+    }
+    // Both instances hold some of Decide's partitions.
+    let (a, b) = (
+        partitions_of("decide-first.log"),
+        partitions_of("decide-second.log"),
+    );
+    assert!(
+        a.last().is_some_and(|n| *n > 0) && b.last().is_some_and(|n| *n > 0),
+        "each instance holds partitions: first {a:?}, second {b:?}"
+    );
+
+    // Mid-stream: more applications, and the first instance dies.
+    for _ in 0..12 {
+        references.push(api.submit("visit-visa", &application).await);
+    }
+    first.kill();
+    for _ in 0..12 {
+        references.push(api.submit("visit-visa", &application).await);
+    }
+    let decide_url = second.base_url.clone();
+    for reference in &references {
+        casework_e2e::eventually(
+            std::time::Duration::from_secs(90),
+            &format!("{reference} closed after an instance died"),
+            async || {
+                let case = api.case(reference, &caseworker).await;
+                if case["status"] == "closed" {
+                    Ok(())
+                } else {
+                    Err(case.to_string())
+                }
+            },
+        )
+        .await;
+        let decisions: Value = reqwest::Client::new()
+            .get(format!(
+                "{decide_url}/api/decide/v1/decisions?case={reference}"
+            ))
+            .bearer_auth(&caseworker)
+            .header("Purpose", "test")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            decisions.as_array().map(Vec::len),
+            Some(1),
+            "{reference}: decided once: {decisions}"
+        );
+    }
+    let after = partitions_of("decide-second.log");
+    assert!(
+        after.last() == Some(&3),
+        "the survivor holds every partition of Decide's topic: {after:?}"
+    );
+}
+
 casework_testkit::on_both_backends!(
     departments_are_oauth_clients_with_quotas,
     every_read_of_personal_data_is_on_the_audit_trail,

@@ -54,10 +54,6 @@ migration Job (it connects as the schemas' owner).
   value: {{ $v.kafka.replication | quote }}
 - name: CASEWORK__KAFKA__TOPIC_PREFIX
   value: {{ $v.kafka.topicPrefix | quote }}
-# The pod's name: its stable member name in its consumer groups.
-- name: CASEWORK__KAFKA__CONSUMER_INSTANCE
-  valueFrom:
-    fieldRef: {fieldPath: metadata.name}
 - name: DB_USERNAME
   valueFrom:
     secretKeyRef:

@@ -744,6 +744,41 @@ impl Outage {
     }
 }
 
+/// PostgreSQL: a commit through one `Store` wakes a relay waiting on
+/// another `Store` of the same schema (another process, as far as the
+/// database can tell: its own connections), by `LISTEN`/`NOTIFY`; without it
+/// that relay would wait for its poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgresql_a_commit_in_one_process_wakes_the_relay_of_another() {
+    init_tracing();
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut settings = db.settings.clone();
+    settings.schema = Some("wake_test".into());
+    let writer = Store::connect(&settings).await.expect("connect");
+    let relay = Store::connect(&settings).await.expect("connect again");
+    // The relay's side waits; its first wait starts its listener.
+    let waiting = tokio::spawn({
+        let relay = relay.clone();
+        async move { relay.outbox_written().await }
+    });
+    // Commit on the writer's side until the wake arrives: the first commits
+    // may come before the listener is listening.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !waiting.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "a commit on another Store did not wake the waiting relay"
+        );
+        let txn = sea_orm::TransactionTrait::begin(writer.writer())
+            .await
+            .expect("begin");
+        writer.commit(txn).await.expect("commit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 casework_testkit::on_both_backends!(
     round_trip_with_trace_context,
     bad_records_go_to_the_dlq_and_the_consumer_continues,

@@ -32,15 +32,40 @@ use crate::settings::{DatabaseSettings, SqliteSynchronous};
 /// a consumer that sees one gives the writer up between events
 /// ([`Store::requests_waiting`]), and background work does not take the
 /// writer while one is waiting ([`Store::begin_background_write`]).
+///
+/// A commit wakes the relay of its own process directly. On PostgreSQL it
+/// also sends `NOTIFY casework_outbox_<schema>` (delivered when the
+/// transaction commits), and a relay waiting in another process, which
+/// `LISTEN`s on that channel, wakes too: with several instances of a
+/// service, a request served by one wakes the relay in whichever runs it.
+/// The relay's poll stays as the fallback (a dropped listener, SQLite).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
     writer: DatabaseConnection,
     outbox_written: Arc<Notify>,
+    /// PostgreSQL: the channel commits notify and the relay listens on.
+    channel: Option<String>,
+    /// Whether the listener task has been started (by the first waiter).
+    listening: Arc<std::sync::atomic::AtomicBool>,
     /// Request writes queued for the single writer; `None` on PostgreSQL.
     requests_waiting: Option<Arc<WaitingRequests>>,
     /// SQLite only.
     checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// Wakes `wake` on every notification on `channel`, until the connection fails.
+async fn listen(
+    pool: &sea_orm::sqlx::PgPool,
+    channel: &str,
+    wake: &Notify,
+) -> Result<std::convert::Infallible, sea_orm::sqlx::Error> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    loop {
+        listener.recv().await?;
+        wake.notify_one();
+    }
 }
 
 /// How long background work defers to requests at most before it takes the
@@ -130,10 +155,17 @@ impl Store {
         } else {
             (db.clone(), None, None)
         };
+        let channel = settings
+            .schema
+            .as_ref()
+            .filter(|_| !settings.is_sqlite())
+            .map(|schema| format!("casework_outbox_{schema}"));
         Ok(Self {
             db,
             writer,
             outbox_written: Arc::new(Notify::new()),
+            channel,
+            listening: Arc::default(),
             requests_waiting,
             checkpointer,
         })
@@ -253,14 +285,47 @@ impl Store {
     /// Commits a transaction and wakes the outbox relay, which publishes
     /// whatever the transaction appended to the outbox.
     pub async fn commit(&self, txn: DatabaseTransaction) -> Result<(), StoreError> {
+        if let Some(channel) = &self.channel {
+            // Sent at commit, to every process listening (the schema name
+            // was checked to be a plain identifier at connect).
+            txn.execute_unprepared(&format!("NOTIFY {channel}")).await?;
+        }
         txn.commit().await?;
         self.outbox_written.notify_one();
         Ok(())
     }
 
-    /// Resolves when a transaction has committed since the last call.
+    /// Resolves when a transaction has committed since the last call, in
+    /// this process or (PostgreSQL) in another on the same schema.
     pub async fn outbox_written(&self) {
+        self.listen_once();
         self.outbox_written.notified().await;
+    }
+
+    /// PostgreSQL: starts, once, the task that `LISTEN`s on this schema's
+    /// channel and wakes the relay on each notification; it reconnects
+    /// after a failure.
+    fn listen_once(&self) {
+        let Some(channel) = self.channel.clone() else {
+            return;
+        };
+        if self.listening.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.db.get_postgres_connection_pool().clone();
+        let wake = self.outbox_written.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let Err(err) = listen(&pool, &channel, &wake).await;
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %err, channel = %channel, retry_in = ?delay, "outbox listener lost; the relay polls meanwhile");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        });
     }
 
     /// Whether the database answers (for `readyz`).
