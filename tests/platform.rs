@@ -185,14 +185,7 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing(backend: Backend) {
     assert_eq!(reused.status(), StatusCode::CONFLICT);
 
     // Nothing but the one valid application became a case.
-    let metrics = client
-        .get(format!("{base}/api/register/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = casework_e2e::metrics(&format!("{base}/api/register")).await;
     let created: Vec<&str> = metrics
         .lines()
         .filter(|l| l.starts_with("http_requests_total") && l.contains("status=\"201\""))
@@ -1012,18 +1005,8 @@ async fn scale_out(static_members: bool) {
     let api = Api::new(&register);
     let caseworker = others[0].token("caseworker");
     let partitions_of = |log: &str| -> Vec<u64> {
-        let text = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
-        // The log may be coloured: drop the escape sequences.
-        let mut plain = String::with_capacity(text.len());
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                chars.by_ref().find(|c| c.is_ascii_alphabetic());
-            } else {
-                plain.push(c);
-            }
-        }
-        plain
+        std::fs::read_to_string(dir.path().join(log))
+            .unwrap_or_default()
             .lines()
             .filter(|l| l.contains("consumer assigned partitions"))
             .filter_map(|l| l.split("partitions=").nth(1))

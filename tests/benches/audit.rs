@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use casework_e2e::load::{Run, applicant_address, ms, open_loop, start_up_with};
 use casework_e2e::{Api, env_number, example, wait_ready};
-use casework_testkit::TempDir;
+use casework_testkit::{TempDir, median};
 
 type Request = Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>;
 
@@ -27,16 +27,6 @@ struct Round {
     read: Run,
     read_sustained: f64,
     intake: Run,
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// Register's record count, from `casework audit verify`'s report.

@@ -29,7 +29,7 @@ use casework_bus::{BusSettings, EventHandler, HandlerError, InboxConsumer, Outbo
 use casework_contracts::{Event, EventType, KafkaRecord, SchemaRegistry};
 use casework_store::Store;
 use casework_testkit::{
-    Backend, TestBroker, TestDatabase, sample_application_received, unique_prefix,
+    Backend, TestBroker, TestDatabase, median, sample_application_received, unique_prefix,
 };
 use futures::future::join_all;
 use rdkafka::ClientConfig;
@@ -211,11 +211,6 @@ async fn raw_run(broker: &TestBroker, records: &[KafkaRecord]) -> f64 {
         elapsed.as_secs_f64()
     );
     n as f64 / elapsed.as_secs_f64()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
 }
 
 #[tokio::main]

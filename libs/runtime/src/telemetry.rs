@@ -60,7 +60,12 @@ pub fn init(
         .map_err(|e| RuntimeError::Config(format!("telemetry.log `{}`: {e}", settings.log)))?;
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        // Colour only on a terminal: a pod's log, a file or a pipe gets plain text.
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init()
         .map_err(|e| RuntimeError::Config(format!("logging already initialised: {e}")))?;

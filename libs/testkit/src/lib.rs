@@ -101,6 +101,17 @@ pub fn binary_path(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// The median of a benchmark's runs (the mean of the middle two of an even number).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
