@@ -54,3 +54,6 @@ done
 "$kubectl" kustomize k8s/overlays/dev >"$out/overlay-dev.yaml"
 "$kubectl" kustomize k8s/base >"$out/base.yaml"
 python3 tests/cluster/validate.py "$out"/chart-*.yaml "$out/base.yaml" "$out/overlay-dev.yaml"
+# The definitions init container's script, run here with sh.
+"$helm" template casework "$chart" --set definitions.configMap=casework-definitions >"$out/seed.yaml"
+python3 tests/cluster/validate.py --seed "$out/seed.yaml"
