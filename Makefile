@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline clean-data vendor-diff
+.PHONY: run test test-containers cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline bench-topology clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -24,6 +24,13 @@ test: node_modules/.package-lock.json chromium
 	tests/cluster/validate.sh
 	$(CARGO) build $(CARGOFLAGS) --workspace --bins --tests
 	$(CARGO) test $(CARGOFLAGS) --workspace
+
+## The product scenarios against Apache Kafka and PostgreSQL in containers
+## (testcontainers), on a machine with a Docker engine; without one the
+## suite prints "not run: no Docker engine" and runs nothing.
+test-containers:
+	$(CARGO) build $(CARGOFLAGS) -p casework -p casework-broker
+	$(CARGO) test $(CARGOFLAGS) -p casework-e2e --features docker-tests --test containers
 
 ## The cluster path, offline: helm lint, the chart rendered with each values
 ## file and the dev overlay, validated against the Kubernetes and CRD schemas.
@@ -54,9 +61,11 @@ screenshots: node_modules/.package-lock.json chromium
 	$(CARGO) build $(CARGOFLAGS) -p casework -p casework-broker
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(CARGO) test $(CARGOFLAGS) -p casework-e2e --test browser
 
+## Formatting, and clippy on every target, the Docker-only suite
+## (tests/containers.rs, feature docker-tests) included, so it always compiles.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy $(CARGOFLAGS) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(CARGOFLAGS) --workspace --all-targets --features casework-e2e/docker-tests -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
@@ -100,6 +109,15 @@ bench-intake:
 bench-pipeline:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline
+
+## What the split topology costs: the pipeline on PostgreSQL as `casework up`
+## against a process per service (casework-broker, serve x7, serve web), in
+## one run. Release build; the machine's PostgreSQL unless
+## CASEWORK_TEST_DATABASE_URL names another.
+bench-topology:
+	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker
+	CASEWORK_TEST_DATABASE_URL=$${CASEWORK_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	  BENCH_TOPOLOGY=compare $(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench pipeline
 
 ## What the audit trail costs: a case read and intake with the trail on
 ## against the same binary with its appends skipped (the `bench-switch`

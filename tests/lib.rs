@@ -58,12 +58,17 @@ pub fn database_env(db: &TestDatabase) -> Vec<(&'static str, String)> {
 /// the suite runs. Test data is dated relative to it.
 pub const TODAY: &str = "2026-12-06";
 
-/// `casework up` on its own ports and data directory.
+/// `casework up` on its own ports and data directory: with its embedded
+/// broker, or, when `CASEWORK_TEST_KAFKA_BOOTSTRAP` names one (an Apache
+/// Kafka, as the `containers` suite starts), on that broker under a topic
+/// and group prefix of its own.
 pub struct Up {
     /// The process.
     pub process: CaseworkProcess,
-    /// Its embedded broker's address.
+    /// The broker it uses: its embedded broker's address, or the external one.
     pub broker: String,
+    /// Its topics' and consumer groups' prefix (empty on the embedded broker).
+    pub topic_prefix: String,
     env: Vec<(&'static str, String)>,
     _dir: TempDir,
     _db: TestDatabase,
@@ -82,8 +87,16 @@ impl Up {
         let db = TestDatabase::create(backend).await?;
         let dir = TempDir::new("up");
         let listen = format!("127.0.0.1:{}", free_port());
-        let broker = format!("127.0.0.1:{}", free_port());
         let mut env = database_env(&db);
+        let (broker, topic_prefix) = match std::env::var(casework_testkit::KAFKA_BOOTSTRAP_VAR) {
+            Ok(external) => {
+                let prefix = casework_testkit::unique_prefix();
+                env.push(("CASEWORK__KAFKA__BOOTSTRAP_SERVERS", external.clone()));
+                env.push(("CASEWORK__KAFKA__TOPIC_PREFIX", prefix.clone()));
+                (external, prefix)
+            }
+            Err(_) => (format!("127.0.0.1:{}", free_port()), String::new()),
+        };
         env.push(("CASEWORK__CLOCK__TODAY", TODAY.to_owned()));
         env.extend(extra_env.iter().map(|(k, v)| (*k, v.clone())));
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -97,6 +110,7 @@ impl Up {
         Some(Up {
             process,
             broker,
+            topic_prefix,
             env,
             _dir: dir,
             _db: db,

@@ -23,6 +23,12 @@
 //! - Baseline, in the same run: raw rdkafka produce-then-consume of
 //!   `BENCH_BASELINE_EVENTS` (default 20,000) records through the same
 //!   embedded broker, the ceiling any event-driven pipeline on it has.
+//!
+//! `make bench-topology` (`BENCH_TOPOLOGY=compare`) measures instead what
+//! the split topology costs: the latency run and the maximum sustained rate
+//! of `casework up` on PostgreSQL (the baseline), then of every service in
+//! its own process — `casework-broker`, `casework serve <service>` ×7 and
+//! `casework serve web` — on the same PostgreSQL server, in the same run.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,27 +39,109 @@ use casework_bus::topics::from_beginning;
 use casework_contracts::Event;
 use casework_contracts::Service;
 use casework_contracts::catalogue::topic_of_service;
-use casework_e2e::{env_number, example, quantile, wait_ready};
-use casework_testkit::{CaseworkProcess, TempDir};
+use casework_e2e::{database_env, env_number, example, quantile, wait_ready, workspace};
+use casework_testkit::{Backend, CaseworkProcess, TempDir, TestBroker, TestDatabase, free_port};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-/// `casework up` with its broker address.
+/// How the platform under test runs.
+#[derive(Clone, Copy, Debug)]
+enum Setup {
+    /// `casework up` as shipped: SQLite, the embedded broker.
+    Shipped,
+    /// `casework up` on PostgreSQL, the embedded broker.
+    UpOnPostgres,
+    /// A process per service on PostgreSQL: `casework-broker`, `casework
+    /// serve <service>` for each of the seven, and `casework serve web`.
+    SplitOnPostgres,
+}
+
+/// The platform's processes, where intake is, and its broker's address.
 struct Platform {
-    process: CaseworkProcess,
+    /// Register's API (intake), where applications are sent.
+    base_url: String,
     broker: String,
+    _processes: Vec<CaseworkProcess>,
+    _broker: Option<TestBroker>,
+    _db: Option<TestDatabase>,
     _dir: TempDir,
 }
 
-async fn start() -> Platform {
+async fn start(setup: Setup) -> Platform {
     let dir = TempDir::new("bench-pipeline");
-    let (process, broker) = casework_e2e::load::start_up(dir.path());
-    wait_ready(&process.base_url).await;
+    if let Setup::Shipped = setup {
+        let (process, broker) = casework_e2e::load::start_up(dir.path());
+        wait_ready(&process.base_url).await;
+        return Platform {
+            base_url: process.base_url.clone(),
+            broker,
+            _processes: vec![process],
+            _broker: None,
+            _db: None,
+            _dir: dir,
+        };
+    }
+    let db = TestDatabase::create(Backend::Postgres).await.expect(
+        "BENCH_TOPOLOGY=compare needs CASEWORK_TEST_DATABASE_URL (make bench-topology sets it)",
+    );
+    let mut env = database_env(&db);
+    let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
+    env.push(("CASEWORK__TELEMETRY__LOG", log));
+    if let Setup::UpOnPostgres = setup {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (process, broker) = casework_e2e::load::start_up_with(dir.path(), &env);
+        wait_ready(&process.base_url).await;
+        return Platform {
+            base_url: process.base_url.clone(),
+            broker,
+            _processes: vec![process],
+            _broker: None,
+            _db: Some(db),
+            _dir: dir,
+        };
+    }
+    let broker = TestBroker::start();
+    env.push((
+        "CASEWORK__KAFKA__BOOTSTRAP_SERVERS",
+        broker.bootstrap.clone(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let serve = |service: &str, extra: &[(&str, &str)]| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut env = env.clone();
+        env.extend_from_slice(extra);
+        CaseworkProcess::start(
+            &workspace(),
+            &["serve", service, "--listen", &listen],
+            &env,
+            dir.path(),
+        )
+    };
+    let mut processes: Vec<CaseworkProcess> = Service::ALL
+        .iter()
+        .map(|s| serve(s.as_str(), &[]))
+        .collect();
+    for process in &processes {
+        wait_ready(&process.base_url).await;
+    }
+    let register = processes[Service::ALL
+        .iter()
+        .position(|s| *s == Service::Register)
+        .expect("Register")]
+    .base_url
+    .clone();
+    // The web front end is not on intake's path; it runs, as it would.
+    let web = serve("web", &[("CASEWORK__WEB__API_URL", &register)]);
+    wait_ready(&web.base_url).await;
+    processes.push(web);
     Platform {
-        process,
-        broker,
+        base_url: register,
+        broker: broker.bootstrap.clone(),
+        _processes: processes,
+        _broker: Some(broker),
+        _db: Some(db),
         _dir: dir,
     }
 }
@@ -145,7 +233,7 @@ async fn run(platform: &Platform, rate: f64, seconds: f64) -> Run {
     let client = reqwest::Client::new();
     let url = format!(
         "{}/api/register/v1/applications/visit-visa",
-        platform.process.base_url
+        platform.base_url
     );
     let application = Arc::new(example("visit-visa", "valid-tourist"));
     let total = (rate * seconds) as usize;
@@ -215,8 +303,8 @@ async fn run(platform: &Platform, rate: f64, seconds: f64) -> Run {
 
 /// One offered rate for 20 s on a fresh platform: whether it kept up, and
 /// the complete cases a second.
-async fn throughput(offered: f64) -> (bool, f64) {
-    let platform = start().await;
+async fn throughput(setup: Setup, offered: f64) -> (bool, f64) {
+    let platform = start(setup).await;
     let result = run(&platform, offered, 20.0).await;
     println!("throughput: {}", result.line());
     drop(platform);
@@ -398,17 +486,80 @@ async fn raw_baseline(broker: &str, n: usize) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The highest offered rate kept up, found by rising rates then halving the
+/// gap to the first missed; its complete cases a second.
+async fn sustained(setup: Setup) -> f64 {
+    let mut sustained = 0.0;
+    let mut kept = 0.0;
+    let mut missed = None;
+    for offered in [25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0] {
+        let (ok, rate) = throughput(setup, offered).await;
+        if !ok {
+            missed = Some(offered);
+            break;
+        }
+        (kept, sustained) = (offered, rate);
+    }
+    while let Some(above) = missed
+        && above - kept > 10.0
+    {
+        let offered = ((kept + above) / 2.0).round();
+        let (ok, rate) = throughput(setup, offered).await;
+        if ok {
+            (kept, sustained) = (offered, rate);
+        } else {
+            missed = Some(offered);
+        }
+    }
+    sustained
+}
+
+/// `BENCH_TOPOLOGY=compare`: `casework up` against a process per service,
+/// both on PostgreSQL, latency and sustained rate each.
+async fn compare_topologies(rate: f64, seconds: f64) {
+    println!(
+        "topology benchmark: auto-granted visit visas from HTTP intake to case.closed on PostgreSQL; \
+         casework up (baseline) against casework-broker + casework serve x7 + serve web"
+    );
+    let mut results = Vec::new();
+    for setup in [Setup::UpOnPostgres, Setup::SplitOnPostgres] {
+        let platform = start(setup).await;
+        let latency = run(&platform, rate, seconds).await;
+        println!("{setup:?} latency: {}", latency.line());
+        drop(platform);
+        let rate = sustained(setup).await;
+        println!("{setup:?} sustained: {rate:.0} complete cases/s");
+        results.push((latency, rate));
+    }
+    let [(up_latency, up), (split_latency, split)] = &results[..] else {
+        unreachable!("two setups")
+    };
+    println!(
+        "topology: casework up on PostgreSQL p50 {:.0} ms, p99 {:.0} ms at {rate:.0}/s, {up:.0} cases/s sustained; \
+         split p50 {:.0} ms, p99 {:.0} ms, {split:.0} cases/s sustained; split/up: p50 {:.2}x, sustained {:.2}",
+        ms(up_latency.quantile(0.5)),
+        ms(up_latency.quantile(0.99)),
+        ms(split_latency.quantile(0.5)),
+        ms(split_latency.quantile(0.99)),
+        ms(split_latency.quantile(0.5)) / ms(up_latency.quantile(0.5)),
+        split / up,
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let rate = env_number("BENCH_RATE", 20.0);
     let seconds = env_number("BENCH_SECONDS", 30.0);
     let baseline_events = env_number("BENCH_BASELINE_EVENTS", 20_000.0) as usize;
+    if std::env::var("BENCH_TOPOLOGY").as_deref() == Ok("compare") {
+        return compare_topologies(rate, seconds).await;
+    }
     println!(
         "pipeline benchmark: casework up (release), every service, shipped defaults; \
          auto-granted visit visas from HTTP intake to case.closed; open-loop load from this process"
     );
 
-    let platform = start().await;
+    let platform = start(Setup::Shipped).await;
     let latency = run(&platform, rate, seconds).await;
     println!("latency: {}", latency.line());
     // Let the last notifications go out before counting.
@@ -428,28 +579,7 @@ async fn main() {
     );
     drop(platform);
 
-    let mut sustained = 0.0;
-    let mut kept = 0.0;
-    let mut missed = None;
-    for offered in [25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0] {
-        let (ok, rate) = throughput(offered).await;
-        if !ok {
-            missed = Some(offered);
-            break;
-        }
-        (kept, sustained) = (offered, rate);
-    }
-    while let Some(above) = missed
-        && above - kept > 10.0
-    {
-        let offered = ((kept + above) / 2.0).round();
-        let (ok, rate) = throughput(offered).await;
-        if ok {
-            (kept, sustained) = (offered, rate);
-        } else {
-            missed = Some(offered);
-        }
-    }
+    let sustained = sustained(Setup::Shipped).await;
     let ratio = sustained * per_case / baseline;
     println!(
         "pipeline: p50 {:.0} ms, p99 {:.0} ms to closed at {rate:.0}/s; {sustained:.0} complete cases/s sustained; \

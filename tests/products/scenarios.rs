@@ -1,9 +1,6 @@
-//! Every product from a public application to a closed case, through all
-//! seven services of `casework up`: auto-grant, auto-refusal with
-//! enforcement, referral decided by a caseworker; a product defined only in
-//! this test's configuration; a returning applicant; results of a parallel
-//! stage delivered many times at once; and every event on the broker read
-//! back and checked against its schema. On SQLite and on PostgreSQL.
+//! The product scenarios, each `async fn(Backend)`: `products.rs` runs them
+//! on SQLite and PostgreSQL with the embedded broker, `containers.rs` on
+//! PostgreSQL and Apache Kafka in containers.
 
 use std::time::Duration;
 
@@ -138,7 +135,7 @@ async fn decide_referral(
     (status, decision)
 }
 
-async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
+pub async fn each_product_runs_from_application_to_a_closed_case(backend: Backend) {
     let Some(up) = Up::start(backend).await else {
         return;
     };
@@ -400,10 +397,10 @@ async fn every_event_on_the_broker_is_a_valid_cloudevent(up: &Up) {
         .expect("shipped products");
     let registry = SchemaRegistry::load(&workspace().join("schemas"), &products.schema_files())
         .expect("shipped schemas");
-    let settings = BusSettings::new(&up.broker);
+    let settings = BusSettings::new(&up.broker).with_prefix(&up.topic_prefix);
     let mut checked = 0;
     for service in Service::ALL {
-        let topic = service.topic();
+        let topic = settings.prefixed(&service.topic());
         for message in read_all(&settings, &topic).await.expect("read topic") {
             let headers: Vec<(&str, Option<&[u8]>)> = message
                 .headers()
@@ -431,7 +428,7 @@ async fn every_event_on_the_broker_is_a_valid_cloudevent(up: &Up) {
     assert!(checked > 50, "only {checked} events on the broker");
 }
 
-async fn a_returning_applicant_is_resolved_to_the_same_person(backend: Backend) {
+pub async fn a_returning_applicant_is_resolved_to_the_same_person(backend: Backend) {
     let Some(up) = Up::start(backend).await else {
         return;
     };
@@ -457,7 +454,7 @@ async fn a_returning_applicant_is_resolved_to_the_same_person(backend: Backend) 
     assert_eq!(people.as_array().map(Vec::len), Some(1), "{people}");
 }
 
-async fn a_product_defined_only_as_data_runs_end_to_end(backend: Backend) {
+pub async fn a_product_defined_only_as_data_runs_end_to_end(backend: Backend) {
     let dir = TempDir::new("product");
     let fixtures = workspace().join("tests/fixtures/transit-visa");
     let env = config_with_transit_visa(dir.path(), false);
@@ -494,7 +491,7 @@ async fn a_product_defined_only_as_data_runs_end_to_end(backend: Backend) {
 /// plays the other services on: the two results of a parallel stage,
 /// each delivered many times under fresh event ids and all at once, must
 /// advance the case exactly once.
-async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Backend) {
+pub async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Backend) {
     init_tracing();
     let Some(db) = TestDatabase::create(backend).await else {
         return;
@@ -733,7 +730,7 @@ async fn parallel_results_delivered_many_times_advance_the_case_once(backend: Ba
 /// whose identity check times out after a second: the case is marked stuck,
 /// a caseworker asks again (a new attempt), and the first attempt's late
 /// answer still completes the check and moves the case on.
-async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(backend: Backend) {
+pub async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(backend: Backend) {
     init_tracing();
     let Some(db) = TestDatabase::create(backend).await else {
         return;
@@ -879,11 +876,3 @@ async fn an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts(bac
         "{case}"
     );
 }
-
-casework_testkit::on_both_backends!(
-    an_overdue_step_marks_the_case_stuck_and_a_late_result_still_counts,
-    each_product_runs_from_application_to_a_closed_case,
-    a_returning_applicant_is_resolved_to_the_same_person,
-    a_product_defined_only_as_data_runs_end_to_end,
-    parallel_results_delivered_many_times_advance_the_case_once,
-);
