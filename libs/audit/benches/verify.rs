@@ -10,21 +10,14 @@ use std::time::Instant;
 use casework_audit::{Action, Entry, Outcome, Subject, append_all, verify};
 use casework_testkit::{Backend, migrated_store};
 use sea_orm::TransactionTrait;
-use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
-/// The platform's tables alone, as every service's migrator starts.
-struct Platform;
-
-impl MigratorTrait for Platform {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        casework_store::migrations::platform()
-    }
-}
+// The platform's tables alone, as every service's migrator starts.
+casework_store::migrator![];
 
 const BATCH: u64 = 1_000;
 
 async fn run(backend: Backend, records: u64) {
-    let Some((_db, store)) = migrated_store::<Platform>(backend).await else {
+    let Some((_db, store)) = migrated_store::<Migrator>(backend).await else {
         println!("{backend:?}: skipped (CASEWORK_TEST_DATABASE_URL is not set)");
         return;
     };

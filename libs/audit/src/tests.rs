@@ -1,17 +1,10 @@
 use casework_testkit::{Backend, TestDatabase, migrated_store};
 use sea_orm::ConnectionTrait;
-use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 use super::*;
 
-/// The platform's tables alone, as every service's migrator starts.
-struct Platform;
-
-impl MigratorTrait for Platform {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        casework_store::migrations::platform()
-    }
-}
+// The platform's tables alone, as every service's migrator starts.
+casework_store::migrator![];
 
 fn entry(who: &str, case: &str) -> Entry {
     Entry {
@@ -30,7 +23,7 @@ async fn execute(store: &Store, sql: &str) -> Result<(), sea_orm::DbErr> {
 }
 
 async fn appended(backend: Backend) -> Option<(TestDatabase, Store, AuditLog)> {
-    let (db, store) = migrated_store::<Platform>(backend).await?;
+    let (db, store) = migrated_store::<Migrator>(backend).await?;
     let log = AuditLog::start(store.clone());
     // Concurrent appends share commits; the chain stays one line.
     let mut tasks = Vec::new();
@@ -201,7 +194,7 @@ async fn on_postgresql_the_application_role_appends_but_cannot_change_the_trail(
     };
     let owned = Store::connect(&as_role(owner)).await.expect("as the owner");
     owned
-        .migrate::<Platform>()
+        .migrate::<Migrator>()
         .await
         .expect("migrate as the owner");
     owned.grant_to("trail", app).await.expect("grant");

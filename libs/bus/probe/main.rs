@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use casework_bus::producer::EventProducer;
 use casework_bus::{Assignment, BusSettings, EventHandler, HandlerError, InboxConsumer};
 use casework_contracts::{Event, EventType, SchemaRegistry};
+use casework_store::migrations::Migration;
 use casework_store::{DatabaseSettings, Store};
 use clap::Parser;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
@@ -96,41 +97,16 @@ enum Ledger {
     Traceparent,
 }
 
-struct CreateLedger;
-
-impl MigrationName for CreateLedger {
-    fn name(&self) -> &str {
-        "m20261122_100001_create_probe_ledger"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreateLedger {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Ledger::Table)
-                    .if_not_exists()
-                    .col(pk_auto(Ledger::Id))
-                    .col(string(Ledger::EventId))
-                    .col(string(Ledger::Subject))
-                    .col(string_null(Ledger::Traceparent))
-                    .to_owned(),
-            )
-            .await
-    }
-}
-
-struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateLedger));
-        migrations
-    }
-}
+casework_store::migrator![
+    Migration::new("m20261122_100001_create_probe_ledger").create_table(
+        "ledger",
+        Table::create()
+            .col(pk_auto(Ledger::Id))
+            .col(string(Ledger::EventId))
+            .col(string(Ledger::Subject))
+            .col(string_null(Ledger::Traceparent)),
+    )
+];
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -81,6 +81,23 @@ where
     .await
 }
 
+/// [`read`] of a case, by its reference or id, and of records of one `kind`
+/// that belong to it (its documents, notifications, persons), by their ids.
+pub async fn read_case_and<I, S>(
+    req: &HttpRequest,
+    case: impl Into<String>,
+    kind: &str,
+    ids: I,
+) -> Result<(), Problem>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut what = vec![Subject::new("case", case)];
+    what.extend(ids.into_iter().map(|id| Subject::new(kind, id)));
+    read(req, what).await
+}
+
 /// [`search`] that found records of one `kind`, by their ids.
 pub async fn search_found<I, S>(req: &HttpRequest, kind: &str, ids: I) -> Result<(), Problem>
 where

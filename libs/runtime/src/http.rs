@@ -420,6 +420,23 @@ pub async fn read_json(
     Ok((body.freeze(), value))
 }
 
+/// The query of every list of one case's records (`?case=`): the case's
+/// reference, or its id where the operation says so.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// The case: its reference (e.g. `VV-XQAE-PBE9-2`), or its id where
+    /// the operation says so.
+    pub case: String,
+}
+
+impl CaseQuery {
+    /// The case as a reference: trimmed, in capitals, as references are kept.
+    pub fn reference(&self) -> String {
+        self.case.trim().to_ascii_uppercase()
+    }
+}
+
 /// Rows a page holds when a request names no `limit`.
 pub const DEFAULT_PAGE: u64 = 50;
 /// The most rows a page may hold.
@@ -448,6 +465,35 @@ pub fn page(
         ));
     }
     Ok((limit, offset))
+}
+
+/// One page of `select`, in `order` (ties broken by the later columns), and
+/// how many rows the whole of `select` holds: every paged list's query.
+pub async fn fetch_page<E>(
+    select: sea_orm::Select<E>,
+    order: &[(E::Column, sea_orm::Order)],
+    (limit, offset): (u64, u64),
+    db: &sea_orm::DatabaseConnection,
+) -> Result<(u64, Vec<E::Model>), Problem>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+{
+    use sea_orm::{PaginatorTrait, QueryOrder, QuerySelect};
+    let total = select.clone().count(db).await?;
+    let mut select = select;
+    for (column, direction) in order {
+        select = select.order_by(*column, direction.clone());
+    }
+    let rows = select.limit(limit).offset(offset).all(db).await?;
+    Ok((total, rows))
+}
+
+/// A list's optional `case` filter as a reference: `None` when absent or blank.
+pub fn reference_filter(case: Option<&str>) -> Option<String> {
+    case.map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_ascii_uppercase)
 }
 
 /// What readiness needs to know of a service.

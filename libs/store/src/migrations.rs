@@ -16,54 +16,102 @@ pub fn col(name: &str) -> Alias {
     Alias::new(name)
 }
 
-/// A migration that creates one table and its indexes — the shape of nearly
-/// every migration here — written as data: its name, the table and its
-/// columns, then its indexes. Both are created `IF NOT EXISTS`; `down` drops
-/// the table.
+/// A migration written as data, the one way migrations are written here:
+/// its name, then its steps in order — tables created, columns added,
+/// indexes on the table last named, statements a backend needs that the
+/// schema builder cannot say (triggers). Tables and indexes are created `IF
+/// NOT EXISTS`; columns are added one `ALTER TABLE` each (SQLite takes one
+/// change per statement). `down` undoes the steps in reverse: drops the
+/// tables and the added columns (a migration that dropped a column cannot
+/// be undone).
 ///
 /// ```
-/// use casework_store::migrations::{CreateTable, col};
+/// use casework_store::migrations::{Migration, col};
 /// use sea_orm_migration::prelude::*;
 /// use sea_orm_migration::schema::{string, timestamp_with_time_zone};
 ///
-/// let referrals = CreateTable::new(
-///     "m20261122_400002_create_referrals",
-///     "referrals",
-///     Table::create()
-///         .col(string(col("id")).primary_key())
-///         .col(string(col("status")))
-///         .col(timestamp_with_time_zone(col("created_at"))),
-/// )
-/// .index("referrals_status", &["status", "created_at"]);
+/// let referrals = Migration::new("m20261122_400002_create_referrals")
+///     .create_table(
+///         "referrals",
+///         Table::create()
+///             .col(string(col("id")).primary_key())
+///             .col(string(col("status")))
+///             .col(timestamp_with_time_zone(col("created_at"))),
+///     )
+///     .index("referrals_status", &["status", "created_at"]);
 /// ```
-pub struct CreateTable {
+pub struct Migration {
     name: &'static str,
+    steps: Vec<Step>,
+    /// The table the next index is on.
     table: String,
-    statement: TableCreateStatement,
-    indexes: Vec<IndexCreateStatement>,
 }
 
-impl CreateTable {
-    /// Creates `table` with the columns of `columns` (a `Table::create()`
-    /// with its `.col(...)`s; the name and `IF NOT EXISTS` are set here).
-    pub fn new(name: &'static str, table: &str, columns: &mut TableCreateStatement) -> Self {
-        let statement = columns.table(col(table)).if_not_exists().to_owned();
+/// Statements for a backend, as SQL text.
+type Statements = fn(sea_orm::DatabaseBackend) -> Vec<String>;
+
+enum Step {
+    CreateTable(String, TableCreateStatement),
+    AddColumn(String, ColumnDef),
+    DropColumn(String, String),
+    /// Its name, its table, the statement.
+    CreateIndex(String, String, IndexCreateStatement),
+    Sql(Statements),
+}
+
+impl Migration {
+    /// A migration named `name` (`mYYYYMMDD_NNNNNN_what`), with no steps yet.
+    pub fn new(name: &'static str) -> Self {
         Self {
             name,
-            table: table.to_owned(),
-            statement,
-            indexes: Vec::new(),
+            steps: Vec::new(),
+            table: String::new(),
         }
     }
 
-    /// And an index on `columns`, in order.
+    /// Creates `table` with the columns of `columns` (a `Table::create()`
+    /// with its `.col(...)`s; the name and `IF NOT EXISTS` are set here).
+    pub fn create_table(mut self, table: &str, columns: &mut TableCreateStatement) -> Self {
+        let statement = columns.table(col(table)).if_not_exists().to_owned();
+        self.steps
+            .push(Step::CreateTable(table.to_owned(), statement));
+        self.table = table.to_owned();
+        self
+    }
+
+    /// Adds `columns` (nullable or defaulted) to `table`.
+    pub fn add_columns(mut self, table: &str, columns: Vec<ColumnDef>) -> Self {
+        for column in columns {
+            self.steps.push(Step::AddColumn(table.to_owned(), column));
+        }
+        self.table = table.to_owned();
+        self
+    }
+
+    /// Drops `columns` from `table`; such a migration cannot be undone.
+    pub fn drop_columns(mut self, table: &str, columns: &[&str]) -> Self {
+        for column in columns {
+            self.steps
+                .push(Step::DropColumn(table.to_owned(), (*column).to_owned()));
+        }
+        self.table = table.to_owned();
+        self
+    }
+
+    /// An index on `columns` of the table last named, in order.
     pub fn index(self, name: &str, columns: &[&str]) -> Self {
         self.with_index(name, columns, false)
     }
 
-    /// And a unique index on `columns`, in order.
+    /// A unique index on `columns` of the table last named, in order.
     pub fn unique_index(self, name: &str, columns: &[&str]) -> Self {
         self.with_index(name, columns, true)
+    }
+
+    /// Statements the schema builder cannot say, per backend (run in `up` only).
+    pub fn statements(mut self, statements: Statements) -> Self {
+        self.steps.push(Step::Sql(statements));
+        self
     }
 
     fn with_index(mut self, name: &str, columns: &[&str], unique: bool) -> Self {
@@ -75,101 +123,147 @@ impl CreateTable {
         for column in columns {
             index.col(col(column));
         }
-        self.indexes.push(index.to_owned());
+        self.steps.push(Step::CreateIndex(
+            name.to_owned(),
+            self.table.clone(),
+            index.to_owned(),
+        ));
         self
     }
 }
 
-impl MigrationName for CreateTable {
+impl MigrationName for Migration {
     fn name(&self) -> &str {
         self.name
     }
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for CreateTable {
+impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(self.statement.clone()).await?;
-        for index in &self.indexes {
-            manager.create_index(index.clone()).await?;
+        for step in &self.steps {
+            match step {
+                Step::CreateTable(_, statement) => manager.create_table(statement.clone()).await?,
+                Step::AddColumn(table, column) => {
+                    manager
+                        .alter_table(
+                            Table::alter()
+                                .table(col(table))
+                                .add_column(column.clone())
+                                .to_owned(),
+                        )
+                        .await?
+                }
+                Step::DropColumn(table, column) => {
+                    manager
+                        .alter_table(
+                            Table::alter()
+                                .table(col(table))
+                                .drop_column(col(column))
+                                .to_owned(),
+                        )
+                        .await?
+                }
+                Step::CreateIndex(_, _, index) => manager.create_index(index.clone()).await?,
+                Step::Sql(statements) => {
+                    for statement in statements(manager.get_database_backend()) {
+                        manager
+                            .get_connection()
+                            .execute_unprepared(&statement)
+                            .await?;
+                    }
+                }
+            }
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(col(&self.table)).to_owned())
-            .await
-    }
-}
-
-/// A migration that adds nullable (or defaulted) columns to a table, one
-/// `ALTER TABLE` each (SQLite takes one change per statement); `down` drops
-/// them.
-pub struct AddColumns {
-    name: &'static str,
-    table: String,
-    columns: Vec<ColumnDef>,
-}
-
-impl AddColumns {
-    /// Adds `columns` to `table`.
-    pub fn new(name: &'static str, table: &str, columns: Vec<ColumnDef>) -> Self {
-        Self {
-            name,
-            table: table.to_owned(),
-            columns,
-        }
-    }
-}
-
-impl MigrationName for AddColumns {
-    fn name(&self) -> &str {
-        self.name
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddColumns {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in &self.columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(col(&self.table))
-                        .add_column(column.clone())
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in &self.columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(col(&self.table))
-                        .drop_column(col(&column.get_column_name()))
-                        .to_owned(),
-                )
-                .await?;
+        for step in self.steps.iter().rev() {
+            match step {
+                Step::CreateTable(table, _) => {
+                    manager
+                        .drop_table(Table::drop().table(col(table)).if_exists().to_owned())
+                        .await?
+                }
+                Step::AddColumn(table, column) => {
+                    manager
+                        .alter_table(
+                            Table::alter()
+                                .table(col(table))
+                                .drop_column(col(&column.get_column_name()))
+                                .to_owned(),
+                        )
+                        .await?
+                }
+                Step::DropColumn(table, column) => {
+                    return Err(DbErr::Migration(format!(
+                        "{}: {table}.{column} was dropped and cannot be restored",
+                        self.name
+                    )));
+                }
+                Step::CreateIndex(name, table, _) => {
+                    manager
+                        .drop_index(
+                            Index::drop()
+                                .if_exists()
+                                .name(name)
+                                .table(col(table))
+                                .to_owned(),
+                        )
+                        .await?
+                }
+                // Triggers go with their tables.
+                Step::Sql(_) => {}
+            }
         }
         Ok(())
     }
 }
 
 /// The outbox, inbox, idempotency-key and audit-trail migrations, in
-/// order. A service's `Migrator` starts its list with these and appends its own.
+/// order. A service's `Migrator` starts its list with these and appends its
+/// own (`migrator!`).
 pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
     vec![
-        Box::new(CreateOutbox),
-        Box::new(CreateInbox),
-        Box::new(CreateIdempotencyKeys),
+        Box::new(outbox()),
+        Box::new(inbox()),
+        Box::new(idempotency_keys()),
         Box::new(ListUnpublishedOutboxRows),
-        Box::new(CreateAuditTrail),
+        Box::new(audit_trail()),
     ]
+}
+
+/// Declares a service's migrator, `Migrator`: the platform's tables
+/// ([`platform`]), then the service's own migrations in order.
+///
+/// ```
+/// use casework_store::migrations::{Migration, col};
+/// use sea_orm_migration::prelude::*;
+/// use sea_orm_migration::schema::string;
+///
+/// casework_store::migrator![
+///     Migration::new("m20261122_400001_create_decisions")
+///         .create_table("decisions", Table::create().col(string(col("id")).primary_key())),
+/// ];
+/// ```
+#[macro_export]
+macro_rules! migrator {
+    ($($migration:expr),* $(,)?) => {
+        /// The service's migrator: the platform's tables, then its own, in order.
+        #[derive(Debug)]
+        pub struct Migrator;
+
+        impl ::sea_orm_migration::MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn ::sea_orm_migration::MigrationTrait>> {
+                // Not mutated when the service adds none.
+                #[allow(unused_mut)]
+                let mut migrations = $crate::migrations::platform();
+                $(migrations.push(Box::new($migration));)*
+                migrations
+            }
+        }
+    };
 }
 
 /// The audit trail of personal-data reads (`casework_audit`): records in a
@@ -178,129 +272,84 @@ pub fn platform() -> Vec<Box<dyn MigrationTrait>> {
 /// append-only: triggers refuse every UPDATE and DELETE on them, whoever
 /// asks; on PostgreSQL the application role is also granted no more than
 /// SELECT and INSERT on them (`casework migrate` with `database.app_role`).
-pub struct CreateAuditTrail;
-
-impl MigrationName for CreateAuditTrail {
-    fn name(&self) -> &str {
-        "m20261207_000001_create_audit_trail"
-    }
+pub fn audit_trail() -> Migration {
+    Migration::new("m20261207_000001_create_audit_trail")
+        .create_table(
+            "audit_records",
+            Table::create()
+                .col(big_integer(col("seq")).primary_key())
+                .col(string(col("at")))
+                .col(string(col("who")))
+                .col(text(col("roles")))
+                .col(string(col("action")))
+                .col(text(col("what")))
+                .col(string(col("purpose")))
+                .col(string(col("recipient")))
+                .col(string(col("outcome")))
+                .col(string(col("prev_hash")))
+                .col(string(col("hash"))),
+        )
+        .index("audit_records_who_at", &["who", "at"])
+        .create_table(
+            "audit_subjects",
+            Table::create()
+                .col(big_integer(col("seq")))
+                .col(string(col("kind")))
+                .col(string(col("subject")))
+                .primary_key(
+                    Index::create()
+                        .col(col("subject"))
+                        .col(col("kind"))
+                        .col(col("seq")),
+                ),
+        )
+        .create_table(
+            "audit_head",
+            Table::create()
+                .col(integer(col("id")).primary_key())
+                .col(big_integer(col("seq")))
+                .col(string(col("hash"))),
+        )
+        .statements(append_only)
 }
 
 /// The hash the first record of a chain follows.
 pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-#[async_trait::async_trait]
-impl MigrationTrait for CreateAuditTrail {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("audit_records"))
-                    .if_not_exists()
-                    .col(big_integer(col("seq")).primary_key())
-                    .col(string(col("at")))
-                    .col(string(col("who")))
-                    .col(text(col("roles")))
-                    .col(string(col("action")))
-                    .col(text(col("what")))
-                    .col(string(col("purpose")))
-                    .col(string(col("recipient")))
-                    .col(string(col("outcome")))
-                    .col(string(col("prev_hash")))
-                    .col(string(col("hash")))
+/// The chain's genesis head, and the triggers that keep records and
+/// subjects append-only.
+fn append_only(backend: sea_orm::DatabaseBackend) -> Vec<String> {
+    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+    let mut statements = vec![if postgres {
+        format!(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}') ON CONFLICT DO NOTHING"
+        )
+    } else {
+        format!("INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}')")
+    }];
+    for table in ["audit_records", "audit_subjects"] {
+        if postgres {
+            statements.extend([
+                "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'audit records are append-only'; END; $$ LANGUAGE plpgsql"
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("audit_records_who_at")
-                    .table(col("audit_records"))
-                    .col(col("who"))
-                    .col(col("at"))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("audit_subjects"))
-                    .if_not_exists()
-                    .col(big_integer(col("seq")))
-                    .col(string(col("kind")))
-                    .col(string(col("subject")))
-                    .primary_key(
-                        Index::create()
-                            .col(col("subject"))
-                            .col(col("kind"))
-                            .col(col("seq")),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("audit_head"))
-                    .if_not_exists()
-                    .col(integer(col("id")).primary_key())
-                    .col(big_integer(col("seq")))
-                    .col(string(col("hash")))
-                    .to_owned(),
-            )
-            .await?;
-        let db = manager.get_connection();
-        let backend = manager.get_database_backend();
-        let genesis = match backend {
-            sea_orm::DatabaseBackend::Postgres => format!(
-                "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}') ON CONFLICT DO NOTHING"
-            ),
-            _ => format!(
-                "INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '{AUDIT_GENESIS}')"
-            ),
-        };
-        db.execute_unprepared(&genesis).await?;
-        for table in ["audit_records", "audit_subjects"] {
-            let statements = match backend {
-                sea_orm::DatabaseBackend::Postgres => vec![
-                    "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ \
-                     BEGIN RAISE EXCEPTION 'audit records are append-only'; END; $$ LANGUAGE plpgsql"
-                        .to_owned(),
-                    format!(
-                        "DROP TRIGGER IF EXISTS {table}_append_only ON {table}"
-                    ),
-                    format!(
-                        "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} \
-                         FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
-                    ),
-                ],
-                _ => ["UPDATE", "DELETE"]
-                    .iter()
-                    .map(|op| {
-                        format!(
-                            "CREATE TRIGGER IF NOT EXISTS {table}_no_{} BEFORE {op} ON {table} \
-                             BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
-                            op.to_lowercase()
-                        )
-                    })
-                    .collect(),
-            };
-            for statement in statements {
-                db.execute_unprepared(&statement).await?;
+                format!("DROP TRIGGER IF EXISTS {table}_append_only ON {table}"),
+                format!(
+                    "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION audit_append_only()"
+                ),
+            ]);
+        } else {
+            for op in ["UPDATE", "DELETE"] {
+                statements.push(format!(
+                    "CREATE TRIGGER IF NOT EXISTS {table}_no_{} BEFORE {op} ON {table} \
+                     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END",
+                    op.to_lowercase()
+                ));
             }
         }
-        Ok(())
     }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["audit_head", "audit_subjects", "audit_records"] {
-            manager
-                .drop_table(Table::drop().table(col(table)).if_exists().to_owned())
-                .await?;
-        }
-        Ok(())
-    }
+    statements
 }
 
 /// The outbox's index for the relay and pruner until [`ListUnpublishedOutboxRows`].
@@ -319,121 +368,55 @@ fn outbox_index(name: &str, columns: impl IntoIterator<Item = Alias>) -> IndexCr
 }
 
 /// The transactional outbox: events written in the same transaction as the
-/// state change that caused them, published by the relay.
-pub struct CreateOutbox;
-
-impl MigrationName for CreateOutbox {
-    fn name(&self) -> &str {
-        "m20261122_000001_create_outbox"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for CreateOutbox {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("outbox"))
-                    .if_not_exists()
-                    .col(big_pk_auto(col("id")))
-                    .col(string(col("event_id")).unique_key())
-                    .col(string(col("topic")))
-                    .col(string(col("record_key")))
-                    .col(text(col("event")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .col(timestamp_with_time_zone_null(col("published_at")))
-                    .to_owned(),
-            )
-            .await?;
-        // The relay reads unpublished rows in id order; the pruner reads published ones by age.
-        manager
-            .create_index(outbox_index(
-                PUBLISHED_AT_ID,
-                [col("published_at"), col("id")],
-            ))
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(col("outbox")).to_owned())
-            .await
-    }
+/// state change that caused them, published by the relay. The relay read
+/// unpublished rows in id order, the pruner published ones by age (until
+/// [`ListUnpublishedOutboxRows`]).
+pub fn outbox() -> Migration {
+    Migration::new("m20261122_000001_create_outbox")
+        .create_table(
+            "outbox",
+            Table::create()
+                .col(big_pk_auto(col("id")))
+                .col(string(col("event_id")).unique_key())
+                .col(string(col("topic")))
+                .col(string(col("record_key")))
+                .col(text(col("event")))
+                .col(timestamp_with_time_zone(col("created_at")))
+                .col(timestamp_with_time_zone_null(col("published_at"))),
+        )
+        .index(PUBLISHED_AT_ID, &["published_at", "id"])
 }
 
 /// The idempotent inbox: the ids of events a consumer group has applied.
-pub struct CreateInbox;
-
-impl MigrationName for CreateInbox {
-    fn name(&self) -> &str {
-        "m20261122_000002_create_inbox"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for CreateInbox {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("inbox"))
-                    .if_not_exists()
-                    .col(string(col("consumer_group")))
-                    .col(string(col("event_id")))
-                    .col(timestamp_with_time_zone(col("received_at")))
-                    .primary_key(
-                        Index::create()
-                            .col(col("consumer_group"))
-                            .col(col("event_id")),
-                    )
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(col("inbox")).to_owned())
-            .await
-    }
+pub fn inbox() -> Migration {
+    Migration::new("m20261122_000002_create_inbox").create_table(
+        "inbox",
+        Table::create()
+            .col(string(col("consumer_group")))
+            .col(string(col("event_id")))
+            .col(timestamp_with_time_zone(col("received_at")))
+            .primary_key(
+                Index::create()
+                    .col(col("consumer_group"))
+                    .col(col("event_id")),
+            ),
+    )
 }
 
 /// Responses of creating requests by `Idempotency-Key`, so a retried request
 /// gets the first one's answer instead of creating a second thing.
-pub struct CreateIdempotencyKeys;
-
-impl MigrationName for CreateIdempotencyKeys {
-    fn name(&self) -> &str {
-        "m20261122_000003_create_idempotency_keys"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for CreateIdempotencyKeys {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(col("idempotency_keys"))
-                    .if_not_exists()
-                    .col(string(col("scope")))
-                    .col(string(col("key")))
-                    .col(string(col("request_hash")))
-                    .col(integer(col("status")))
-                    .col(text(col("body")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .primary_key(Index::create().col(col("scope")).col(col("key")))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(col("idempotency_keys")).to_owned())
-            .await
-    }
+pub fn idempotency_keys() -> Migration {
+    Migration::new("m20261122_000003_create_idempotency_keys").create_table(
+        "idempotency_keys",
+        Table::create()
+            .col(string(col("scope")))
+            .col(string(col("key")))
+            .col(string(col("request_hash")))
+            .col(integer(col("status")))
+            .col(text(col("body")))
+            .col(timestamp_with_time_zone(col("created_at")))
+            .primary_key(Index::create().col(col("scope")).col(col("key"))),
+    )
 }
 
 /// Lists the outbox rows still to publish in a narrow table of their own, in

@@ -172,18 +172,12 @@ pub async fn backlog<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use sea_orm::Statement;
-    use sea_orm_migration::{MigrationTrait, MigratorTrait};
+    use sea_orm_migration::MigratorTrait;
 
     use super::*;
     use crate::store::TempStore;
 
-    struct Platform;
-
-    impl MigratorTrait for Platform {
-        fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-            crate::migrations::platform()
-        }
-    }
+    crate::migrator![];
 
     fn event(n: usize) -> PendingEvent {
         PendingEvent {
@@ -207,7 +201,7 @@ mod tests {
     async fn marked_rows_leave_the_unpublished_list_and_only_they_are_pruned() {
         let temp = TempStore::new().await;
         let store = &temp.store;
-        store.migrate::<Platform>().await.unwrap();
+        store.migrate::<Migrator>().await.unwrap();
         let txn = store.begin_write().await.unwrap();
         append(&txn, (0..3).map(event)).await.unwrap();
         store.commit(txn).await.unwrap();
@@ -246,7 +240,7 @@ mod tests {
         let temp = TempStore::new().await;
         let store = &temp.store;
         // The three migrations before the list, with one row published and one not.
-        Platform::up(store.writer(), Some(3)).await.unwrap();
+        Migrator::up(store.writer(), Some(3)).await.unwrap();
         for (id, published) in [(1, "'2026-11-22T10:00:00Z'"), (2, "NULL")] {
             let sql = format!(
                 "INSERT INTO outbox (id, event_id, topic, record_key, event, created_at, published_at) \
@@ -258,12 +252,12 @@ mod tests {
                 .await
                 .unwrap();
         }
-        Platform::up(store.writer(), None).await.unwrap();
+        Migrator::up(store.writer(), None).await.unwrap();
         assert_eq!(ids(store).await, [2]);
 
         // And back (past the audit trail, which came after): the published
         // row gets a time again, the other does not.
-        Platform::down(store.writer(), Some(2)).await.unwrap();
+        Migrator::down(store.writer(), Some(2)).await.unwrap();
         let sql = "SELECT id FROM outbox WHERE published_at IS NULL";
         let rows = store
             .connection()

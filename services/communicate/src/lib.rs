@@ -14,16 +14,17 @@ use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::payloads::{CommunicateRequested, NotificationSent, Payload};
 use casework_contracts::{Event, EventType};
+use casework_runtime::http::CaseQuery;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts, telemetry};
 use casework_store::Store;
-use casework_store::migrations::{CreateTable, col};
+use casework_store::migrations::{Migration, col};
 use chrono::{SecondsFormat, SubsecRound, Utc};
 use minijinja::Environment;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, Set};
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{string, text, timestamp_with_time_zone};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::OpenApi;
 
 /// The service's name.
@@ -72,37 +73,28 @@ pub mod notification {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Communicate's migrator.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_200001_create_notifications",
-                "notifications",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(string(col("milestone")))
-                    .col(string(col("channel")))
-                    .col(string(col("recipient")))
-                    .col(text(col("subject")))
-                    .col(text(col("body")))
-                    .col(string(col("provider")))
-                    .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("sent_at"))),
-            )
-            // Exactly one notification per milestone per case.
-            .unique_index("notifications_case_milestone", &["case_id", "milestone"])
-            .index("notifications_reference", &["reference"]),
-        ));
-        migrations
-    }
-}
+// Communicate's migrator.
+casework_store::migrator![
+    Migration::new("m20261122_200001_create_notifications")
+        .create_table(
+            "notifications",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(string(col("milestone")))
+                .col(string(col("channel")))
+                .col(string(col("recipient")))
+                .col(text(col("subject")))
+                .col(text(col("body")))
+                .col(string(col("provider")))
+                .col(string(col("status")))
+                .col(timestamp_with_time_zone(col("sent_at"))),
+        )
+        // Exactly one notification per milestone per case.
+        .unique_index("notifications_case_milestone", &["case_id", "milestone"])
+        .index("notifications_reference", &["reference"]),
+];
 
 /// Loads every template under `dir` (`<product>/<milestone>.txt`), checking
 /// that each parses. A template's first line is `Subject: ...`.
@@ -208,29 +200,21 @@ pub struct NotificationView {
     pub sent_at: String,
 }
 
-/// Query of the notifications list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NotificationQuery {
-    /// The case reference.
-    pub case: String,
-}
-
 /// The notifications sent about a case.
 #[utoipa::path(
     get,
     path = "/v1/notifications",
     tag = "notifications",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(NotificationQuery),
+    params(CaseQuery),
     responses((status = 200, body = Vec<NotificationView>), (status = 401, body = Problem), (status = 403, body = Problem))
 )]
 async fn list_notifications(
     req: actix_web::HttpRequest,
-    query: web::Query<NotificationQuery>,
+    query: web::Query<CaseQuery>,
     state: web::Data<Communicate>,
 ) -> Result<HttpResponse, Problem> {
-    let reference = query.case.trim().to_ascii_uppercase();
+    let reference = query.reference();
     let rows = notification::Entity::find()
         .filter(notification::Column::Reference.eq(&reference))
         .order_by_asc(notification::Column::SentAt)
@@ -240,15 +224,8 @@ async fn list_notifications(
             tracing::error!(error = %e, "cannot list notifications");
             Problem::unavailable("the notification store is unavailable")
         })?;
-    let mut read = vec![casework_runtime::audit::Subject::new(
-        "case",
-        reference.clone(),
-    )];
-    read.extend(
-        rows.iter()
-            .map(|n| casework_runtime::audit::Subject::new("notification", n.id.clone())),
-    );
-    casework_runtime::audit::read(&req, read).await?;
+    let ids = rows.iter().map(|n| n.id.clone());
+    casework_runtime::audit::read_case_and(&req, reference, "notification", ids).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|n| NotificationView {

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use casework_bus::Outbox;
-use casework_runtime::http::{HttpState, read_json};
+use casework_runtime::http::{CaseQuery, HttpState, fetch_page, read_json, reference_filter};
 use casework_runtime::{Claims, Problem};
 use casework_store::Store;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
@@ -290,14 +290,6 @@ pub struct ReferralQuery {
     pub offset: Option<u64>,
 }
 
-/// Query of the decisions on a case.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DecisionQuery {
-    /// The case reference.
-    pub case: String,
-}
-
 /// The referral queue: referrals by status, oldest first, with their reasons and evidence.
 #[utoipa::path(
     get,
@@ -344,24 +336,15 @@ async fn list_referrals(
     {
         select = select.filter(referral::Column::Product.eq(product));
     }
-    if let Some(case) = query
-        .case
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        select = select.filter(referral::Column::Reference.eq(case.to_ascii_uppercase()));
+    if let Some(reference) = reference_filter(query.case.as_deref()) {
+        select = select.filter(referral::Column::Reference.eq(reference));
     }
-    let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(Problem::from)?;
-    let rows = select
-        .order_by_asc(referral::Column::CreatedAt)
-        .order_by_asc(referral::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await
-        .map_err(Problem::from)?;
+    let order = [
+        (referral::Column::CreatedAt, Order::Asc),
+        (referral::Column::Id, Order::Asc),
+    ];
+    let (total, rows) =
+        fetch_page(select, &order, (limit, offset), state.store.connection()).await?;
     casework_runtime::audit::read_each(&req, "case", rows.iter().map(|r| r.reference.clone()))
         .await?;
     Ok(HttpResponse::Ok().json(ReferralPage {
@@ -396,14 +379,7 @@ async fn get_referral(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no referral `{id}`")))?;
-    casework_runtime::audit::read(
-        &req,
-        vec![casework_runtime::audit::Subject::new(
-            "case",
-            row.reference.clone(),
-        )],
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", [row.reference.clone()]).await?;
     Ok(HttpResponse::Ok().json(ReferralView::from(row)))
 }
 
@@ -493,7 +469,7 @@ async fn approve(
     path = "/v1/decisions",
     tag = "decisions",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(DecisionQuery),
+    params(CaseQuery),
     responses(
         (status = 200, body = Vec<DecisionView>),
         (status = 400, body = Problem),
@@ -503,10 +479,10 @@ async fn approve(
 )]
 async fn list_decisions(
     req: HttpRequest,
-    query: web::Query<DecisionQuery>,
+    query: web::Query<CaseQuery>,
     state: web::Data<Decide>,
 ) -> Result<HttpResponse, Problem> {
-    let reference = query.case.trim().to_ascii_uppercase();
+    let reference = query.reference();
     let rows = decision::Entity::find()
         .filter(decision::Column::Reference.eq(&reference))
         .order_by_asc(decision::Column::CreatedAt)
@@ -514,14 +490,7 @@ async fn list_decisions(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::read(
-        &req,
-        vec![casework_runtime::audit::Subject::new(
-            "case",
-            reference.clone(),
-        )],
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", [reference.clone()]).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DecisionView::from).collect::<Vec<_>>()))
 }
 

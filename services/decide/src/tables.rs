@@ -3,8 +3,8 @@
 //! JSON columns (`reasons`, `fired`, `evidence`) are `json`, not `jsonb`, on
 //! PostgreSQL, so the evidence is kept exactly as the request carried it.
 
-use casework_store::migrations::{AddColumns, CreateTable, col};
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use casework_store::migrations::{Migration, col};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
     big_integer, boolean, json, json_null, string, string_null, string_uniq, text_null,
     timestamp_with_time_zone, timestamp_with_time_zone_null,
@@ -129,79 +129,64 @@ pub mod referral {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Decide's migrator: the platform's tables, then decisions and referrals.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_400001_create_decisions",
-                "decisions",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(string(col("product")))
-                    .col(string(col("step_id")))
-                    .col(string(col("kind")))
-                    .col(string(col("outcome")))
-                    .col(json(col("reasons")))
-                    .col(json(col("fired")))
-                    .col(boolean(col("enforce")))
-                    .col(string(col("rule_set")))
-                    .col(big_integer(col("rule_set_version")))
-                    .col(json(col("evidence")))
-                    .col(string(col("decided_by")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            // One decision of each kind per step: a request delivered twice decides once.
-            .unique_index("decisions_step_kind", &["step_id", "kind"])
-            .index("decisions_reference", &["reference", "created_at"]),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_400002_create_referrals",
-                "referrals",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(string(col("product")))
-                    .col(string_uniq(col("step_id")))
-                    .col(string(col("rule_set")))
-                    .col(big_integer(col("rule_set_version")))
-                    .col(json(col("reasons")))
-                    .col(json(col("fired")))
-                    .col(json(col("evidence")))
-                    .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .col(timestamp_with_time_zone_null(col("decided_at")))
-                    .col(string_null(col("decided_by")))
-                    .col(string_null(col("decision_outcome")))
-                    .col(text_null(col("decision_reason"))),
-            )
-            // The queue: by status, oldest first.
-            .index("referrals_queue", &["status", "created_at"]),
-        ));
-        // Four-eyes: a decision some products want approved by a second person.
-        migrations.push(Box::new(AddColumns::new(
-            "m20261208_400003_referrals_four_eyes",
-            "referrals",
-            vec![
-                json_null(col("four_eyes")),
-                string_null(col("approved_by")),
-                timestamp_with_time_zone_null(col("approved_at")),
-                text_null(col("returned_reason")),
-            ],
-        )));
-        migrations.push(Box::new(AddColumns::new(
-            "m20261208_400004_decisions_approved_by",
+// Decide's migrator: the platform's tables, then decisions and referrals.
+casework_store::migrator![
+    Migration::new("m20261122_400001_create_decisions")
+        .create_table(
             "decisions",
-            vec![string_null(col("approved_by"))],
-        )));
-        migrations
-    }
-}
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(string(col("product")))
+                .col(string(col("step_id")))
+                .col(string(col("kind")))
+                .col(string(col("outcome")))
+                .col(json(col("reasons")))
+                .col(json(col("fired")))
+                .col(boolean(col("enforce")))
+                .col(string(col("rule_set")))
+                .col(big_integer(col("rule_set_version")))
+                .col(json(col("evidence")))
+                .col(string(col("decided_by")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        // One decision of each kind per step: a request delivered twice decides once.
+        .unique_index("decisions_step_kind", &["step_id", "kind"])
+        .index("decisions_reference", &["reference", "created_at"]),
+    Migration::new("m20261122_400002_create_referrals")
+        .create_table(
+            "referrals",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(string(col("product")))
+                .col(string_uniq(col("step_id")))
+                .col(string(col("rule_set")))
+                .col(big_integer(col("rule_set_version")))
+                .col(json(col("reasons")))
+                .col(json(col("fired")))
+                .col(json(col("evidence")))
+                .col(string(col("status")))
+                .col(timestamp_with_time_zone(col("created_at")))
+                .col(timestamp_with_time_zone_null(col("decided_at")))
+                .col(string_null(col("decided_by")))
+                .col(string_null(col("decision_outcome")))
+                .col(text_null(col("decision_reason"))),
+        )
+        // The queue: by status, oldest first.
+        .index("referrals_queue", &["status", "created_at"]),
+    // Four-eyes: a decision some products want approved by a second person.
+    Migration::new("m20261208_400003_referrals_four_eyes").add_columns(
+        "referrals",
+        vec![
+            json_null(col("four_eyes")),
+            string_null(col("approved_by")),
+            timestamp_with_time_zone_null(col("approved_at")),
+            text_null(col("returned_reason")),
+        ],
+    ),
+    Migration::new("m20261208_400004_decisions_approved_by")
+        .add_columns("decisions", vec![string_null(col("approved_by"))]),
+];

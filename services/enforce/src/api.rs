@@ -2,10 +2,11 @@
 //! Each operation's `security` is its access policy.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use casework_runtime::http::{fetch_page, reference_filter};
 use casework_runtime::{Claims, Problem};
 use casework_store::Store;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
@@ -209,25 +210,16 @@ async fn list_actions(
     if let Some(status) = status_filter(query.status.as_deref(), None, [OPEN, CLOSED])? {
         select = select.filter(action::Column::Status.eq(status));
     }
-    if let Some(case) = query
-        .case
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        select = select.filter(action::Column::Reference.eq(case.to_ascii_uppercase()));
+    if let Some(reference) = reference_filter(query.case.as_deref()) {
+        select = select.filter(action::Column::Reference.eq(reference));
     }
     let (limit, offset) = page(query.limit, query.offset)?;
-    let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(Problem::from)?;
-    let rows = select
-        .order_by_asc(action::Column::CreatedAt)
-        .order_by_asc(action::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await
-        .map_err(Problem::from)?;
+    let order = [
+        (action::Column::CreatedAt, Order::Asc),
+        (action::Column::Id, Order::Asc),
+    ];
+    let (total, rows) =
+        fetch_page(select, &order, (limit, offset), state.store.connection()).await?;
     casework_runtime::audit::read_each(&req, "case", rows.iter().map(|a| a.reference.clone()))
         .await?;
     Ok(HttpResponse::Ok().json(ActionPage {
@@ -262,14 +254,7 @@ async fn get_action(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("there is no action `{id}`")))?;
-    casework_runtime::audit::read(
-        &req,
-        vec![casework_runtime::audit::Subject::new(
-            "case",
-            row.reference.clone(),
-        )],
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", [row.reference.clone()]).await?;
     Ok(HttpResponse::Ok().json(ActionView::from(row)))
 }
 
@@ -296,16 +281,12 @@ async fn list_alerts(
         status_filter(query.status.as_deref(), Some(OPEN), [OPEN, ACKNOWLEDGED])?.unwrap_or(OPEN);
     let select = alert::Entity::find().filter(alert::Column::Status.eq(status));
     let (limit, offset) = page(query.limit, query.offset)?;
-    let db = state.store.connection();
-    let total = select.clone().count(db).await.map_err(Problem::from)?;
-    let rows = select
-        .order_by_asc(alert::Column::CreatedAt)
-        .order_by_asc(alert::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await
-        .map_err(Problem::from)?;
+    let order = [
+        (alert::Column::CreatedAt, Order::Asc),
+        (alert::Column::Id, Order::Asc),
+    ];
+    let (total, rows) =
+        fetch_page(select, &order, (limit, offset), state.store.connection()).await?;
     casework_runtime::audit::read_each(&req, "case", rows.iter().map(|a| a.reference.clone()))
         .await?;
     Ok(HttpResponse::Ok().json(AlertPage {

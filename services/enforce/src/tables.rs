@@ -3,8 +3,8 @@
 //! Ids are UUIDs as text, like every other service's. JSON columns are `json`
 //! on PostgreSQL, so the subject is kept exactly as the request carried it.
 
-use casework_store::migrations::{CreateTable, col};
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use casework_store::migrations::{Migration, col};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
     json, json_null, string, string_null, string_uniq, text, timestamp_with_time_zone,
     timestamp_with_time_zone_null,
@@ -87,55 +87,44 @@ pub mod alert {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Enforce's migrator: the platform's tables, then its own.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_700001_create_enforcement_actions",
-                "enforcement_actions",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(string(col("product")))
-                    // One action per step: a request delivered twice acts once.
-                    .col(string_uniq(col("step_id")))
-                    .col(string(col("action")))
-                    .col(json(col("subject")))
-                    .col(json(col("reasons")))
-                    .col(json_null(col("watchlist")))
-                    .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            .index("enforcement_actions_status", &["status", "created_at"])
-            .index(
-                "enforcement_actions_reference",
-                &["reference", "created_at"],
-            ),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_700002_create_alerts",
-                "alerts",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("action_id")))
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(text(col("summary")))
-                    .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .col(timestamp_with_time_zone_null(col("acknowledged_at")))
-                    .col(string_null(col("acknowledged_by"))),
-            )
-            // The officers' queue: by status, oldest first.
-            .index("alerts_queue", &["status", "created_at"]),
-        ));
-        migrations
-    }
-}
+// Enforce's migrator: the platform's tables, then its own.
+casework_store::migrator![
+    Migration::new("m20261122_700001_create_enforcement_actions")
+        .create_table(
+            "enforcement_actions",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(string(col("product")))
+                // One action per step: a request delivered twice acts once.
+                .col(string_uniq(col("step_id")))
+                .col(string(col("action")))
+                .col(json(col("subject")))
+                .col(json(col("reasons")))
+                .col(json_null(col("watchlist")))
+                .col(string(col("status")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index("enforcement_actions_status", &["status", "created_at"])
+        .index(
+            "enforcement_actions_reference",
+            &["reference", "created_at"],
+        ),
+    Migration::new("m20261122_700002_create_alerts")
+        .create_table(
+            "alerts",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("action_id")))
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(text(col("summary")))
+                .col(string(col("status")))
+                .col(timestamp_with_time_zone(col("created_at")))
+                .col(timestamp_with_time_zone_null(col("acknowledged_at")))
+                .col(string_null(col("acknowledged_by"))),
+        )
+        // The officers' queue: by status, oldest first.
+        .index("alerts_queue", &["status", "created_at"]),
+];

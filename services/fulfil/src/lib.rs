@@ -14,17 +14,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::EventType;
 use casework_contracts::payloads::{FulfilRequested, Payload};
 use casework_disclosure::RehabilitationTables;
+use casework_runtime::http::CaseQuery;
 use casework_runtime::{Problem, RuntimeError, ServiceContext, ServiceParts};
 use casework_store::Store;
-use casework_store::migrations::{CreateTable, col};
+use casework_store::migrations::{Migration, col};
 use chrono::SecondsFormat;
 use sea_orm::QueryOrder;
 use sea_orm::entity::prelude::*;
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
     big_integer, date, json, string, text, text_null, timestamp_with_time_zone,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::OpenApi;
 
 mod issue;
@@ -83,48 +84,38 @@ pub mod document {
 /// The event types Fulfil's consumer handles.
 pub const CONSUMES: [&str; 1] = [FulfilRequested::TYPE];
 
-/// Fulfil's migrator.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_600001_create_documents",
-                "documents",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(string(col("product")))
-                    .col(string(col("step_id")))
-                    .col(string(col("kind")))
-                    .col(string(col("document_number")))
-                    .col(json(col("holder")))
-                    .col(text_null(col("mrz")))
-                    .col(text(col("content")))
-                    .col(date(col("issued_on")))
-                    .col(date(col("valid_until")))
-                    .col(string(col("status")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            // One document per request step, and no number issued twice.
-            .unique_index("documents_step_id", &["step_id"])
-            .unique_index("documents_document_number", &["document_number"])
-            .index("documents_reference", &["reference"]),
-        ));
-        migrations.push(Box::new(CreateTable::new(
-            "m20261122_600002_create_document_sequences",
-            "document_sequences",
+// Fulfil's migrator.
+casework_store::migrator![
+    Migration::new("m20261122_600001_create_documents")
+        .create_table(
+            "documents",
             Table::create()
-                .col(string(col("kind")).primary_key())
-                .col(big_integer(col("next"))),
-        )));
-        migrations
-    }
-}
+                .col(string(col("id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(string(col("product")))
+                .col(string(col("step_id")))
+                .col(string(col("kind")))
+                .col(string(col("document_number")))
+                .col(json(col("holder")))
+                .col(text_null(col("mrz")))
+                .col(text(col("content")))
+                .col(date(col("issued_on")))
+                .col(date(col("valid_until")))
+                .col(string(col("status")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        // One document per request step, and no number issued twice.
+        .unique_index("documents_step_id", &["step_id"])
+        .unique_index("documents_document_number", &["document_number"])
+        .index("documents_reference", &["reference"]),
+    Migration::new("m20261122_600002_create_document_sequences").create_table(
+        "document_sequences",
+        Table::create()
+            .col(string(col("kind")).primary_key())
+            .col(big_integer(col("next"))),
+    ),
+];
 
 struct Fulfil {
     store: Store,
@@ -216,44 +207,29 @@ impl From<document::Model> for DocumentView {
     }
 }
 
-/// Query of the documents list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DocumentQuery {
-    /// The case reference.
-    pub case: String,
-}
-
 /// The documents issued for a case.
 #[utoipa::path(
     get,
     path = "/v1/documents",
     tag = "documents",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(DocumentQuery),
+    params(CaseQuery),
     responses((status = 200, body = Vec<DocumentView>), (status = 401, body = Problem), (status = 403, body = Problem))
 )]
 async fn list_documents(
     req: HttpRequest,
-    query: web::Query<DocumentQuery>,
+    query: web::Query<CaseQuery>,
     state: web::Data<Fulfil>,
 ) -> Result<HttpResponse, Problem> {
-    let reference = query.case.trim().to_ascii_uppercase();
+    let reference = query.reference();
     let rows = document::Entity::find()
         .filter(document::Column::Reference.eq(&reference))
         .order_by_asc(document::Column::CreatedAt)
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    let mut read = vec![casework_runtime::audit::Subject::new(
-        "case",
-        reference.clone(),
-    )];
-    read.extend(
-        rows.iter()
-            .map(|d| casework_runtime::audit::Subject::new("document", d.document_number.clone())),
-    );
-    casework_runtime::audit::read(&req, read).await?;
+    let numbers = rows.iter().map(|d| d.document_number.clone());
+    casework_runtime::audit::read_case_and(&req, reference, "document", numbers).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(DocumentView::from).collect::<Vec<_>>()))
 }
 
@@ -278,12 +254,11 @@ async fn get_document(
         .await
         .map_err(Problem::from)?
         .ok_or_else(|| Problem::not_found(format!("no document numbered `{number}`")))?;
-    casework_runtime::audit::read(
+    casework_runtime::audit::read_case_and(
         &req,
-        vec![
-            casework_runtime::audit::Subject::new("document", row.document_number.clone()),
-            casework_runtime::audit::Subject::new("case", row.reference.clone()),
-        ],
+        &row.reference,
+        "document",
+        [&row.document_number],
     )
     .await?;
     Ok(HttpResponse::Ok().json(DocumentView::from(row)))

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::FieldError;
 use casework_contracts::names::normalise;
 use casework_contracts::payloads::DocumentCheck;
-use casework_runtime::http::{HttpState, read_json};
+use casework_runtime::http::{CaseQuery, HttpState, read_json};
 use casework_runtime::{Clock, Problem};
 use casework_store::Store;
 use chrono::{NaiveDate, SecondsFormat};
@@ -151,22 +151,15 @@ impl From<identity_check::Model> for CheckView {
     }
 }
 
-/// Query of a case's identity checks.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CheckQuery {
-    /// The case's id (a UUID).
-    pub case: String,
-}
-
 /// The identity checks of a case, oldest first: each result with its
-/// confidence and reasons, and the person it resolved to.
+/// confidence and reasons, and the person it resolved to. `case` is the
+/// case's id (a UUID).
 #[utoipa::path(
     get,
     path = "/v1/identity-checks",
     tag = "persons",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
-    params(CheckQuery),
+    params(CaseQuery),
     responses(
         (status = 200, body = Vec<CheckView>),
         (status = 401, body = Problem),
@@ -176,7 +169,7 @@ pub struct CheckQuery {
 )]
 async fn list_checks(
     req: HttpRequest,
-    query: web::Query<CheckQuery>,
+    query: web::Query<CaseQuery>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
     let case = query.case.trim().to_ascii_lowercase();
@@ -186,15 +179,12 @@ async fn list_checks(
         .all(state.store.connection())
         .await
         .map_err(Problem::from)?;
-    let mut read = vec![casework_runtime::audit::Subject::new("case", case.clone())];
-    read.extend(checks.iter().filter_map(|c| {
-        serde_json::from_str::<Value>(&c.result).ok().and_then(|r| {
-            r["person_id"]
-                .as_str()
-                .map(|p| casework_runtime::audit::Subject::new("person", p))
-        })
-    }));
-    casework_runtime::audit::read(&req, read).await?;
+    let persons = checks.iter().filter_map(|c| {
+        serde_json::from_str::<Value>(&c.result)
+            .ok()
+            .and_then(|r| r["person_id"].as_str().map(str::to_owned))
+    });
+    casework_runtime::audit::read_case_and(&req, case.clone(), "person", persons).await?;
     Ok(HttpResponse::Ok().json(checks.into_iter().map(CheckView::from).collect::<Vec<_>>()))
 }
 
@@ -238,11 +228,7 @@ async fn get_person(
         .all(db)
         .await
         .map_err(Problem::from)?;
-    casework_runtime::audit::read(
-        &req,
-        vec![casework_runtime::audit::Subject::new("person", id.clone())],
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "person", [id.clone()]).await?;
     Ok(HttpResponse::Ok().json(PersonView {
         person: person.into(),
         documents: documents

@@ -28,28 +28,16 @@ use std::sync::Arc;
 use casework_contracts::EventType;
 use casework_contracts::payloads::{IdentifyRequested, Payload};
 use casework_runtime::{RuntimeError, ServiceContext, ServiceParts};
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait};
 use utoipa::OpenApi;
 
 pub use api::{IdentifyApi, routes};
 pub use handler::Identifier;
+pub use tables::Migrator;
 
 /// The service's name.
 pub const NAME: &str = casework_contracts::Service::Identify.as_str();
 /// The event type Identify consumes.
 pub const REQUESTED: &str = IdentifyRequested::TYPE;
-
-/// Identify's migrator: the platform's tables, then the person index.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(tables::CreatePersonIndex));
-        migrations
-    }
-}
 
 /// The event types Identify's consumer handles.
 pub const CONSUMES: [&str; 1] = [REQUESTED];

@@ -3,10 +3,8 @@
 //! Ids are UUIDs as text and dates `YYYY-MM-DD` text, as in the rest of the
 //! platform, so both databases store and compare them alike.
 
-use async_trait::async_trait;
-use casework_store::migrations::col;
-use sea_orm::DbErr;
-use sea_orm_migration::prelude::{Index, MigrationName, MigrationTrait, SchemaManager, Table};
+use casework_store::migrations::{Migration, col};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{big_pk_auto, string, string_null, text, timestamp_with_time_zone};
 
 /// A row of `persons`: one person of the index.
@@ -107,106 +105,57 @@ pub mod identity_check {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Creates `persons`, `person_documents` and `identity_checks`.
-pub(crate) struct CreatePersonIndex;
-
-impl MigrationName for CreatePersonIndex {
-    fn name(&self) -> &str {
-        "m20261122_300001_create_person_index"
-    }
-}
-
-#[async_trait]
-impl MigrationTrait for CreatePersonIndex {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let persons = col("persons");
-        manager
-            .create_table(
-                Table::create()
-                    .table(persons.clone())
-                    .if_not_exists()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("given_names")))
-                    .col(string(col("surname")))
-                    .col(string(col("normalised_given_names")))
-                    .col(string(col("normalised_surname")))
-                    .col(string(col("date_of_birth")))
-                    .col(string_null(col("nationality")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
-            )
-            .await?;
+// Identify's migrator: the platform's tables, then the person index.
+casework_store::migrator![
+    Migration::new("m20261122_300001_create_person_index")
+        .create_table(
+            "persons",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("given_names")))
+                .col(string(col("surname")))
+                .col(string(col("normalised_given_names")))
+                .col(string(col("normalised_surname")))
+                .col(string(col("date_of_birth")))
+                .col(string_null(col("nationality")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
         // The match key, unique: the match rule treats it as one person, and
         // uniqueness keeps two concurrent first applications from creating
         // two. Its prefix (surname, date of birth) serves the search.
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .unique()
-                    .name("persons_match_key")
-                    .table(persons)
-                    .col(col("normalised_surname"))
-                    .col(col("date_of_birth"))
-                    .col(col("normalised_given_names"))
-                    .to_owned(),
-            )
-            .await?;
-        let documents = col("person_documents");
-        manager
-            .create_table(
-                Table::create()
-                    .table(documents.clone())
-                    .if_not_exists()
-                    .col(big_pk_auto(col("id")))
-                    .col(string(col("person_id")))
-                    .col(string(col("document_number")))
-                    .col(string(col("format")))
-                    .col(string(col("issuing_state")))
-                    .col(string(col("expiry")))
-                    .col(string(col("case_id")))
-                    .col(timestamp_with_time_zone(col("recorded_at")))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .unique()
-                    .name("person_documents_document")
-                    .table(documents)
-                    .col(col("person_id"))
-                    .col(col("issuing_state"))
-                    .col(col("document_number"))
-                    .to_owned(),
-            )
-            .await?;
-        let checks = col("identity_checks");
-        manager
-            .create_table(
-                Table::create()
-                    .table(checks.clone())
-                    .if_not_exists()
-                    .col(string(col("step_id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("person_id")))
-                    .col(string(col("confidence")))
-                    .col(text(col("result")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .if_not_exists()
-                    .name("identity_checks_person")
-                    .table(checks)
-                    .col(col("person_id"))
-                    .col(col("created_at"))
-                    .to_owned(),
-            )
-            .await
-    }
-}
+        .unique_index(
+            "persons_match_key",
+            &[
+                "normalised_surname",
+                "date_of_birth",
+                "normalised_given_names"
+            ],
+        )
+        .create_table(
+            "person_documents",
+            Table::create()
+                .col(big_pk_auto(col("id")))
+                .col(string(col("person_id")))
+                .col(string(col("document_number")))
+                .col(string(col("format")))
+                .col(string(col("issuing_state")))
+                .col(string(col("expiry")))
+                .col(string(col("case_id")))
+                .col(timestamp_with_time_zone(col("recorded_at"))),
+        )
+        .unique_index(
+            "person_documents_document",
+            &["person_id", "issuing_state", "document_number"],
+        )
+        .create_table(
+            "identity_checks",
+            Table::create()
+                .col(string(col("step_id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("person_id")))
+                .col(string(col("confidence")))
+                .col(text(col("result")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index("identity_checks_person", &["person_id", "created_at"]),
+];

@@ -9,6 +9,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::names::normalise;
 use casework_runtime::Problem;
+use casework_runtime::http::CaseQuery;
 use casework_store::{Store, StoreError};
 use chrono::{NaiveDate, SecondsFormat};
 use futures::StreamExt;
@@ -326,21 +327,14 @@ pub struct InvestigationView {
     pub created_at: String,
 }
 
-/// Query of the investigations list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InvestigationQuery {
-    /// The case's id or reference.
-    pub case: String,
-}
-
-/// The investigations of a case, oldest first.
+/// The investigations of a case, oldest first. `case` is the case's id or
+/// its reference.
 #[utoipa::path(
     get,
     path = "/v1/investigations",
     tag = "investigations",
     security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:officer", "role:auditor"])),
-    params(InvestigationQuery),
+    params(CaseQuery),
     responses(
         (status = 200, body = Vec<InvestigationView>),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -348,7 +342,7 @@ pub struct InvestigationQuery {
 )]
 async fn list_investigations(
     req: HttpRequest,
-    query: web::Query<InvestigationQuery>,
+    query: web::Query<CaseQuery>,
     state: web::Data<Investigate>,
 ) -> Result<HttpResponse, Problem> {
     let case = query.case.trim();
@@ -362,15 +356,8 @@ async fn list_investigations(
         .all(state.store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    let mut read = vec![casework_runtime::audit::Subject::new(
-        "case",
-        case.to_owned(),
-    )];
-    read.extend(
-        rows.iter()
-            .map(|r| casework_runtime::audit::Subject::new("case", r.reference.clone())),
-    );
-    casework_runtime::audit::read(&req, read).await?;
+    let references = rows.iter().map(|r| r.reference.clone());
+    casework_runtime::audit::read_case_and(&req, case, "case", references).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(|row| {

@@ -12,15 +12,8 @@
 //! whether it is: that is computed on the day it matters
 //! (`casework_disclosure`).
 
-// `#[async_trait]` migrations need the elided lifetime (see casework-store).
-#![allow(elided_lifetimes_in_paths)]
-
-use async_trait::async_trait;
-use casework_store::migrations::{CreateTable, col};
-use sea_orm::DbErr;
-use sea_orm_migration::prelude::{
-    MigrationName, MigrationTrait, MigratorTrait, SchemaManager, Table,
-};
+use casework_store::migrations::{Migration, col};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
     boolean, boolean_null, date, date_null, json, string, string_null, text,
     timestamp_with_time_zone,
@@ -191,150 +184,109 @@ pub mod investigation {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Investigate's migrator: the platform's tables, then its own.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_500001_create_watchlist",
-                "watchlist_entries",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("given_names")))
-                    .col(string(col("surname")))
-                    .col(string(col("normalised_given_names")))
-                    .col(string(col("normalised_surname")))
-                    .col(date(col("date_of_birth")))
-                    .col(string_null(col("nationality")))
-                    .col(string_null(col("document_number")))
-                    .col(string(col("category")))
-                    .col(string(col("severity")))
-                    .col(text(col("summary")))
-                    .col(string(col("source")))
-                    .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            .index(
-                "watchlist_entries_normalised_surname_date_of_birth",
-                &["normalised_surname", "date_of_birth"],
-            )
-            .index("watchlist_entries_document_number", &["document_number"])
-            .unique_index("watchlist_entries_source_ref", &["source_ref"]),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_500002_create_criminal_records",
-                "criminal_records",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("given_names")))
-                    .col(string(col("surname")))
-                    .col(string(col("normalised_given_names")))
-                    .col(string(col("normalised_surname")))
-                    .col(date(col("date_of_birth")))
-                    .col(text(col("offence")))
-                    .col(text(col("disposal")))
-                    .col(string(col("court")))
-                    .col(date(col("conviction_date")))
-                    // Replaced by the record's facts in `ConvictionFacts`.
-                    .col(boolean(col("spent")))
-                    .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            .index(
-                "criminal_records_normalised_surname_date_of_birth",
-                &["normalised_surname", "date_of_birth"],
-            )
-            .unique_index("criminal_records_source_ref", &["source_ref"]),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_500003_create_lost_stolen_documents",
-                "lost_stolen_documents",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("document_number")))
-                    .col(string(col("issuing_state")))
-                    .col(date(col("reported_on")))
-                    .col(string(col("status")))
-                    .col(string_null(col("source_ref")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            // One report per document: the number leads, so it also serves the check.
-            .unique_index(
-                "lost_stolen_documents_document_number_issuing_state",
-                &["document_number", "issuing_state"],
-            )
-            .unique_index("lost_stolen_documents_source_ref", &["source_ref"]),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261122_500004_create_investigations",
-                "investigations",
-                Table::create()
-                    .col(string(col("step_id")).primary_key())
-                    .col(string(col("case_id")))
-                    .col(string(col("reference")))
-                    .col(json(col("result")))
-                    .col(timestamp_with_time_zone(col("created_at"))),
-            )
-            .index("investigations_case_id", &["case_id"])
-            .index("investigations_reference", &["reference"]),
-        ));
-        migrations.push(Box::new(ConvictionFacts));
-        migrations
-    }
-}
-
-struct ConvictionFacts;
-
-impl MigrationName for ConvictionFacts {
-    fn name(&self) -> &str {
-        "m20261206_500005_conviction_facts"
-    }
-}
+// Investigate's migrator: the platform's tables, then its own.
+casework_store::migrator![
+    Migration::new("m20261122_500001_create_watchlist")
+        .create_table(
+            "watchlist_entries",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("given_names")))
+                .col(string(col("surname")))
+                .col(string(col("normalised_given_names")))
+                .col(string(col("normalised_surname")))
+                .col(date(col("date_of_birth")))
+                .col(string_null(col("nationality")))
+                .col(string_null(col("document_number")))
+                .col(string(col("category")))
+                .col(string(col("severity")))
+                .col(text(col("summary")))
+                .col(string(col("source")))
+                .col(string_null(col("source_ref")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index(
+            "watchlist_entries_normalised_surname_date_of_birth",
+            &["normalised_surname", "date_of_birth"],
+        )
+        .index("watchlist_entries_document_number", &["document_number"])
+        .unique_index("watchlist_entries_source_ref", &["source_ref"]),
+    Migration::new("m20261122_500002_create_criminal_records")
+        .create_table(
+            "criminal_records",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("given_names")))
+                .col(string(col("surname")))
+                .col(string(col("normalised_given_names")))
+                .col(string(col("normalised_surname")))
+                .col(date(col("date_of_birth")))
+                .col(text(col("offence")))
+                .col(text(col("disposal")))
+                .col(string(col("court")))
+                .col(date(col("conviction_date")))
+                // Replaced by the record's facts in `conviction_facts`.
+                .col(boolean(col("spent")))
+                .col(string_null(col("source_ref")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index(
+            "criminal_records_normalised_surname_date_of_birth",
+            &["normalised_surname", "date_of_birth"],
+        )
+        .unique_index("criminal_records_source_ref", &["source_ref"]),
+    Migration::new("m20261122_500003_create_lost_stolen_documents")
+        .create_table(
+            "lost_stolen_documents",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("document_number")))
+                .col(string(col("issuing_state")))
+                .col(date(col("reported_on")))
+                .col(string(col("status")))
+                .col(string_null(col("source_ref")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        // One report per document: the number leads, so it also serves the check.
+        .unique_index(
+            "lost_stolen_documents_document_number_issuing_state",
+            &["document_number", "issuing_state"],
+        )
+        .unique_index("lost_stolen_documents_source_ref", &["source_ref"]),
+    Migration::new("m20261122_500004_create_investigations")
+        .create_table(
+            "investigations",
+            Table::create()
+                .col(string(col("step_id")).primary_key())
+                .col(string(col("case_id")))
+                .col(string(col("reference")))
+                .col(json(col("result")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index("investigations_case_id", &["case_id"])
+        .index("investigations_reference", &["reference"]),
+    conviction_facts(),
+];
 
 /// Criminal records carry the facts that decide spentness instead of an
 /// imported verdict: the facts' columns come, `spent` goes. Records loaded
 /// before have no facts and are assessed as undetermined until reloaded.
-#[async_trait]
-impl MigrationTrait for ConvictionFacts {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let table = "criminal_records";
-        // SQLite takes one change per ALTER TABLE.
-        let columns = [
-            string_null(col("disposal_kind")),
-            string_null(col("sentence_length")),
-            date_null(col("sentence_ends_on")),
-            date_null(col("order_ends_on")),
-            boolean(col("order_has_no_end_date"))
-                .default(false)
-                .to_owned(),
-            date_null(col("conditions_end_on")),
-            boolean_null(col("schedule_18")),
-            boolean_null(col("summary_only")),
-        ];
-        for mut column in columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(col(table))
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(col(table))
-                    .drop_column(col("spent"))
+fn conviction_facts() -> Migration {
+    Migration::new("m20261206_500005_conviction_facts")
+        .add_columns(
+            "criminal_records",
+            vec![
+                string_null(col("disposal_kind")),
+                string_null(col("sentence_length")),
+                date_null(col("sentence_ends_on")),
+                date_null(col("order_ends_on")),
+                boolean(col("order_has_no_end_date"))
+                    .default(false)
                     .to_owned(),
-            )
-            .await
-    }
+                date_null(col("conditions_end_on")),
+                boolean_null(col("schedule_18")),
+                boolean_null(col("summary_only")),
+            ],
+        )
+        .drop_columns("criminal_records", &["spent"])
 }

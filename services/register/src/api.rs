@@ -410,14 +410,7 @@ async fn status(
     match found {
         Some((born, status)) if !born.is_empty() && born == query.date_of_birth.trim() => {
             // A disclosure to whoever holds the reference and date of birth.
-            casework_runtime::audit::read(
-                &req,
-                vec![casework_runtime::audit::Subject::new(
-                    "case",
-                    status.reference.clone(),
-                )],
-            )
-            .await?;
+            casework_runtime::audit::read_each(&req, "case", [status.reference.clone()]).await?;
             Ok(HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(status))
@@ -535,14 +528,7 @@ async fn get_case(
             .await
             .map_err(|e| Problem::from(StoreError::from(e)))?
             .ok_or_else(not_found)?;
-        casework_runtime::audit::read(
-            &req,
-            vec![casework_runtime::audit::Subject::new(
-                "case",
-                received.reference.clone(),
-            )],
-        )
-        .await?;
+        casework_runtime::audit::read_each(&req, "case", [received.reference.clone()]).await?;
         return Ok(HttpResponse::Ok().json(CaseView::received(&register.products, received)));
     };
     let entries = timeline::Entity::find()
@@ -562,14 +548,7 @@ async fn get_case(
         .one(register.intake_store.connection())
         .await
         .map_err(|e| Problem::from(StoreError::from(e)))?;
-    casework_runtime::audit::read(
-        &req,
-        vec![
-            casework_runtime::audit::Subject::new("case", case.reference.clone()),
-            casework_runtime::audit::Subject::new("case", case.id.clone()),
-        ],
-    )
-    .await?;
+    casework_runtime::audit::read_each(&req, "case", [&case.reference, &case.id]).await?;
     let time = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     Ok(HttpResponse::Ok().json(CaseView {
         application: received.and_then(|r| serde_json::from_str(&r.application).ok()),
@@ -627,7 +606,6 @@ async fn search_cases(
     query: web::Query<CaseSearch>,
     register: web::Data<Register>,
 ) -> Result<HttpResponse, Problem> {
-    use sea_orm::{PaginatorTrait, QuerySelect};
     casework_runtime::audit::purpose_required(&req)?;
     let query = query.into_inner();
     let mut errors = Vec::new();
@@ -691,22 +669,22 @@ async fn search_cases(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let db = register.store.connection();
-    let store_error = |e: sea_orm::DbErr| Problem::from(StoreError::from(e));
-    let total = select.clone().count(db).await.map_err(store_error)?;
-    let order = if oldest_first {
+    let direction = if oldest_first {
         sea_orm::Order::Asc
     } else {
         sea_orm::Order::Desc
     };
-    let rows = select
-        .order_by(case::Column::ReceivedAt, order.clone())
-        .order_by(case::Column::Reference, order)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await
-        .map_err(store_error)?;
+    let order = [
+        (case::Column::ReceivedAt, direction.clone()),
+        (case::Column::Reference, direction),
+    ];
+    let (total, rows) = casework_runtime::http::fetch_page(
+        select,
+        &order,
+        (limit, offset),
+        register.store.connection(),
+    )
+    .await?;
     casework_runtime::audit::search_found(&req, "case", rows.iter().map(|c| c.reference.clone()))
         .await?;
     Ok(HttpResponse::Ok().json(CasePage {

@@ -13,11 +13,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use casework_runtime::Problem;
-use casework_store::migrations::{CreateTable, col};
+use casework_store::migrations::{Migration, col};
 use casework_store::outbox::{self, PendingEvent};
 use casework_store::{BatchWrite, StoreError, idempotency};
 use sea_orm::EntityTrait;
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{string, string_uniq, text, text_null, timestamp_with_time_zone};
 
 /// The intake database's name: its SQLite file's stem, its PostgreSQL schema.
@@ -81,39 +81,29 @@ pub mod status_failure {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The intake database's migrator: the platform's tables (its outbox and
-/// idempotency keys), then applications and failed status checks.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(CreateTable::new(
-            "m20261123_200001_create_applications",
-            "applications",
+// The intake database's migrator: the platform's tables (its outbox and
+// idempotency keys), then applications and failed status checks.
+casework_store::migrator![
+    Migration::new("m20261123_200001_create_applications").create_table(
+        "applications",
+        Table::create()
+            .col(string(col("id")).primary_key())
+            .col(string_uniq(col("reference")))
+            .col(string(col("product")))
+            .col(text(col("application")))
+            .col(timestamp_with_time_zone(col("received_at")))
+            .col(text_null(col("traceparent"))),
+    ),
+    Migration::new("m20261207_200002_create_status_failures")
+        .create_table(
+            "status_failures",
             Table::create()
                 .col(string(col("id")).primary_key())
-                .col(string_uniq(col("reference")))
-                .col(string(col("product")))
-                .col(text(col("application")))
-                .col(timestamp_with_time_zone(col("received_at")))
-                .col(text_null(col("traceparent"))),
-        )));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261207_200002_create_status_failures",
-                "status_failures",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("reference")))
-                    .col(timestamp_with_time_zone(col("failed_at"))),
-            )
-            .index("status_failures_reference", &["reference", "failed_at"]),
-        ));
-        migrations
-    }
-}
+                .col(string(col("reference")))
+                .col(timestamp_with_time_zone(col("failed_at"))),
+        )
+        .index("status_failures_reference", &["reference", "failed_at"]),
+];
 
 /// A validated application on its way into a group commit, with everything
 /// but the inserts done: its row, and its `application.received` checked

@@ -2,8 +2,8 @@
 //! status checks per client address, and local staff accounts and
 //! department clients (embedded mode's sign-in and token endpoint). It owns no case data.
 
-use casework_store::migrations::{CreateTable, col};
-use sea_orm_migration::prelude::{MigrationTrait, MigratorTrait, Table};
+use casework_store::migrations::{Migration, col};
+use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
     integer, string, text, timestamp_with_time_zone, timestamp_with_time_zone_null,
 };
@@ -119,57 +119,44 @@ pub mod client {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The web front end's migrator: the platform's tables, then its own.
-#[derive(Debug)]
-pub struct Migrator;
-
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut migrations = casework_store::migrations::platform();
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261207_900001_create_web_sessions",
-                "web_sessions",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("csrf")))
-                    .col(text(col("data")))
-                    .col(timestamp_with_time_zone(col("created_at")))
-                    .col(timestamp_with_time_zone(col("expires_at"))),
-            )
-            .index("web_sessions_expires_at", &["expires_at"]),
-        ));
-        migrations.push(Box::new(
-            CreateTable::new(
-                "m20261207_900002_create_web_status_checks",
-                "web_status_checks",
-                Table::create()
-                    .col(string(col("id")).primary_key())
-                    .col(string(col("client")))
-                    .col(timestamp_with_time_zone(col("at"))),
-            )
-            .index("web_status_checks_client_at", &["client", "at"]),
-        ));
-        migrations.push(Box::new(CreateTable::new(
-            "m20261207_900003_create_web_accounts",
-            "web_accounts",
+// The web front end's migrator: the platform's tables, then its own.
+casework_store::migrator![
+    Migration::new("m20261207_900001_create_web_sessions")
+        .create_table(
+            "web_sessions",
             Table::create()
-                .col(string(col("name")).primary_key())
-                .col(string(col("password_hash")))
-                .col(text(col("roles")))
-                .col(integer(col("failed_attempts")))
-                .col(timestamp_with_time_zone_null(col("locked_until")))
-                .col(timestamp_with_time_zone(col("created_at"))),
-        )));
-        migrations.push(Box::new(CreateTable::new(
-            "m20261208_900004_create_web_clients",
-            "web_clients",
+                .col(string(col("id")).primary_key())
+                .col(string(col("csrf")))
+                .col(text(col("data")))
+                .col(timestamp_with_time_zone(col("created_at")))
+                .col(timestamp_with_time_zone(col("expires_at"))),
+        )
+        .index("web_sessions_expires_at", &["expires_at"]),
+    Migration::new("m20261207_900002_create_web_status_checks")
+        .create_table(
+            "web_status_checks",
             Table::create()
-                .col(string(col("client_id")).primary_key())
-                .col(string(col("secret_hash")))
-                .col(text(col("scopes")))
-                .col(timestamp_with_time_zone(col("created_at"))),
-        )));
-        migrations
-    }
-}
+                .col(string(col("id")).primary_key())
+                .col(string(col("client")))
+                .col(timestamp_with_time_zone(col("at"))),
+        )
+        .index("web_status_checks_client_at", &["client", "at"]),
+    Migration::new("m20261207_900003_create_web_accounts").create_table(
+        "web_accounts",
+        Table::create()
+            .col(string(col("name")).primary_key())
+            .col(string(col("password_hash")))
+            .col(text(col("roles")))
+            .col(integer(col("failed_attempts")))
+            .col(timestamp_with_time_zone_null(col("locked_until")))
+            .col(timestamp_with_time_zone(col("created_at"))),
+    ),
+    Migration::new("m20261208_900004_create_web_clients").create_table(
+        "web_clients",
+        Table::create()
+            .col(string(col("client_id")).primary_key())
+            .col(string(col("secret_hash")))
+            .col(text(col("scopes")))
+            .col(timestamp_with_time_zone(col("created_at"))),
+    ),
+];
