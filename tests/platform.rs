@@ -937,6 +937,69 @@ async fn web_instances_share_sessions(backend: Backend) {
     );
 }
 
+/// `casework up` restarted at once after a SIGKILL finds its embedded broker
+/// still running, orphaned, until it notices its stdin closed: it holds the
+/// data directory's database and the port. The new platform waits for it
+/// to go instead of failing. Played here by a broker the test starts on the
+/// platform's data and port and lets go of two seconds later.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_waits_for_an_orphaned_broker_to_let_go_of_its_data() {
+    init_tracing();
+    let dir = TempDir::new("orphan");
+    let broker = format!("127.0.0.1:{}", free_port());
+    let mut orphan = std::process::Command::new(casework_testkit::binary_path("casework-broker"))
+        .arg("--data-dir")
+        .arg(dir.path().join("broker"))
+        .arg("--listen")
+        .arg(&broker)
+        .arg("--exit-with-parent")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the orphan broker");
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(orphan.stdout.take().expect("its stdout")),
+        &mut first,
+    )
+    .expect("its first line");
+    assert!(first.contains("listening"), "{first}");
+    let stdin = orphan.stdin.take();
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        drop(stdin);
+        orphan.wait().expect("the orphan exits")
+    });
+    let started = std::time::Instant::now();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let log = dir.path().join("up.log");
+    let up = CaseworkProcess::start_logging_to(
+        &workspace(),
+        &["up", "--listen", &listen, "--broker-listen", &broker],
+        &[],
+        dir.path(),
+        &log,
+    );
+    wait_ready(&up.base_url).await;
+    assert!(released.join().expect("released").success());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "up was ready before the orphan let go: its broker cannot have started"
+    );
+    // Its own broker from the start: never the orphan, lost a moment later.
+    let log = std::fs::read_to_string(&log).expect("up's log");
+    assert!(!log.contains("embedded broker died"), "{log}");
+    let api = Api::new(&up.base_url);
+    let reference = api
+        .submit(
+            "visit-visa",
+            &casework_e2e::example("visit-visa", "valid-tourist"),
+        )
+        .await;
+    api.wait_for_status(&reference, "closed", &up.token("caseworker"))
+        .await;
+}
+
 /// Scale-out, with processes on PostgreSQL: every service in its own
 /// `casework serve` process and Decide twice, the two sharing its
 /// partitions in one consumer group. One Decide is SIGKILLed mid-stream;

@@ -28,7 +28,30 @@ fn broker_binary() -> PathBuf {
         })
 }
 
-async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
+/// Why the broker did not start.
+enum StartError {
+    /// The binary could not be run at all: trying again will not help.
+    Spawn(String),
+    /// It ran and failed, or never accepted connections.
+    Start(String),
+}
+
+impl StartError {
+    fn message(self) -> String {
+        match self {
+            StartError::Spawn(message) | StartError::Start(message) => message,
+        }
+    }
+}
+
+/// How long a first start waits and keeps trying: a broker on the same
+/// data directory, orphaned a moment ago when its platform was killed, holds
+/// the directory's database and its address until it notices its stdin
+/// closed and exits.
+const FIRST_START: Duration = Duration::from_secs(15);
+
+async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, StartError> {
+    use StartError::{Spawn, Start};
     let binary = broker_binary();
     // It serves only background work (relays and consumers), so it runs at
     // their lower CPU priority, which it sets itself before its first thread.
@@ -46,16 +69,19 @@ async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start the broker {}: {e}", binary.display()))?;
-    let stdout = child.stdout.take().ok_or("broker stdout")?;
+        .map_err(|e| Spawn(format!("cannot start the broker {}: {e}", binary.display())))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Spawn("broker stdout".into()))?;
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
         .await
-        .map_err(|_| "the broker did not start within 30 s".to_owned())?
-        .map_err(|e| e.to_string())?
+        .map_err(|_| Start("the broker did not start within 30 s".to_owned()))?
+        .map_err(|e| Start(e.to_string()))?
         .unwrap_or_default();
     if !first.contains("listening") {
-        return Err(format!("the broker did not start: {first:?}"));
+        return Err(Start(format!("the broker did not start: {first:?}")));
     }
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(listen).await.is_ok() {
@@ -63,15 +89,38 @@ async fn start(data_dir: &PathBuf, listen: &str) -> Result<Child, String> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err(format!(
+    Err(Start(format!(
         "the broker is not accepting connections on {listen}"
-    ))
+    )))
 }
 
 impl BrokerSupervisor {
     /// Starts the broker and returns once it accepts connections.
     pub async fn start(data_dir: PathBuf, listen: String) -> Result<Self, String> {
-        let mut child = start(&data_dir, &listen).await?;
+        let deadline = tokio::time::Instant::now() + FIRST_START;
+        let mut waited = false;
+        while tokio::net::TcpStream::connect(&listen).await.is_ok() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the broker's address {listen} is in use by another process"
+                ));
+            }
+            if !waited {
+                tracing::warn!(%listen, "the broker's address is in use; waiting for it to be free");
+                waited = true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut child = loop {
+            match start(&data_dir, &listen).await {
+                Ok(child) => break child,
+                Err(StartError::Start(err)) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %err, "embedded broker did not start; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(err) => return Err(err.message()),
+            }
+        };
         // Held here: tokio's `Child::wait` would otherwise close it, and the
         // broker exits when its stdin closes.
         let mut stdin = child.stdin.take();
@@ -100,7 +149,7 @@ impl BrokerSupervisor {
                                     tracing::info!("embedded broker restarted");
                                     break;
                                 }
-                                Err(err) => tracing::error!(error = %err, "embedded broker restart failed; retrying"),
+                                Err(err) => tracing::error!(error = %err.message(), "embedded broker restart failed; retrying"),
                             }
                         }
                     }
