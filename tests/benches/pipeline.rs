@@ -71,25 +71,16 @@ struct Platform {
 
 async fn start(setup: Setup) -> Platform {
     let dir = TempDir::new("bench-pipeline");
-    if let Setup::Shipped = setup {
-        let (process, broker) = casework_e2e::load::start_up(dir.path());
-        wait_ready(&process.base_url).await;
-        return Platform {
-            base_url: process.base_url.clone(),
-            broker,
-            _processes: vec![process],
-            _broker: None,
-            _db: None,
-            _dir: dir,
-        };
-    }
-    let db = TestDatabase::create(Backend::Postgres).await.expect(
-        "BENCH_TOPOLOGY=compare needs CASEWORK_TEST_DATABASE_URL (make bench-topology sets it)",
-    );
-    let mut env = database_env(&db);
-    let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
-    env.push(("CASEWORK__TELEMETRY__LOG", log));
-    if let Setup::UpOnPostgres = setup {
+    let db = match setup {
+        Setup::Shipped => None,
+        Setup::UpOnPostgres | Setup::SplitOnPostgres => Some(
+            TestDatabase::create(Backend::Postgres).await.expect(
+                "BENCH_TOPOLOGY=compare needs CASEWORK_TEST_DATABASE_URL (make bench-topology sets it)",
+            ),
+        ),
+    };
+    let mut env = db.as_ref().map(database_env).unwrap_or_default();
+    if let Setup::Shipped | Setup::UpOnPostgres = setup {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (process, broker) = casework_e2e::load::start_up_with(dir.path(), &env);
         wait_ready(&process.base_url).await;
@@ -98,10 +89,12 @@ async fn start(setup: Setup) -> Platform {
             broker,
             _processes: vec![process],
             _broker: None,
-            _db: Some(db),
+            _db: db,
             _dir: dir,
         };
     }
+    let log = std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into());
+    env.push(("CASEWORK__TELEMETRY__LOG", log));
     let broker = TestBroker::start();
     env.push((
         "CASEWORK__KAFKA__BOOTSTRAP_SERVERS",
@@ -141,7 +134,7 @@ async fn start(setup: Setup) -> Platform {
         broker: broker.bootstrap.clone(),
         _processes: processes,
         _broker: Some(broker),
-        _db: Some(db),
+        _db: db,
         _dir: dir,
     }
 }
