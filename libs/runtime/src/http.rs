@@ -433,8 +433,13 @@ pub struct CaseQuery {
 impl CaseQuery {
     /// The case as a reference: trimmed, in capitals, as references are kept.
     pub fn reference(&self) -> String {
-        self.case.trim().to_ascii_uppercase()
+        as_reference(&self.case)
     }
+}
+
+/// Text typed as a case reference, as references are kept: trimmed, in capitals.
+fn as_reference(text: &str) -> String {
+    text.trim().to_ascii_uppercase()
 }
 
 /// Rows a page holds when a request names no `limit`.
@@ -491,9 +496,7 @@ where
 
 /// A list's optional `case` filter as a reference: `None` when absent or blank.
 pub fn reference_filter(case: Option<&str>) -> Option<String> {
-    case.map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_ascii_uppercase)
+    case.filter(|c| !c.trim().is_empty()).map(as_reference)
 }
 
 /// What readiness needs to know of a service.
