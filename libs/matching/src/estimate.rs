@@ -1,0 +1,216 @@
+//! Estimating a model from unlabelled records, as Splink does: `u` from
+//! random pairs (almost all of which are non-matches), then `m` and the
+//! prior by expectation–maximisation over the blocked candidate pairs, with
+//! `u` held fixed.
+
+use std::collections::HashMap;
+
+use crate::compare::{FIELDS, Field, compare};
+use crate::index::Index;
+use crate::model::{FORMAT, FieldParameters, LevelParameters, Model};
+use crate::prepare::Prepared;
+use crate::rng::Rng;
+
+/// How to estimate.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Random pairs sampled for `u`.
+    pub u_pairs: usize,
+    /// The most EM iterations.
+    pub max_iterations: usize,
+    /// Stop when no `m` moves by more than this.
+    pub tolerance: f64,
+    /// The sampling seed.
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            u_pairs: 1_000_000,
+            max_iterations: 100,
+            tolerance: 1e-6,
+            seed: 1,
+        }
+    }
+}
+
+/// What an estimate saw, for its report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Candidate pairs EM ran over.
+    pub candidate_pairs: u64,
+    /// Distinct comparison patterns among them.
+    pub patterns: usize,
+    /// EM iterations run.
+    pub iterations: usize,
+}
+
+type Counts = [[f64; 6]; FIELDS];
+type Pattern = [Option<u8>; FIELDS];
+
+/// A model with no evidence behind it: each better level somewhat likelier
+/// among matches. The starting point of EM, and a placeholder in tests.
+pub fn uninformed() -> Model {
+    let fields = Field::ALL
+        .iter()
+        .map(|field| {
+            let n = field.levels().len();
+            let m = spread(n, true);
+            let u = spread(n, false);
+            FieldParameters {
+                field: *field,
+                levels: field
+                    .levels()
+                    .iter()
+                    .enumerate()
+                    .map(|(l, name)| LevelParameters {
+                        level: (*name).to_owned(),
+                        m: m[l],
+                        u: u[l],
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Model {
+        format: FORMAT.to_owned(),
+        version: 0,
+        description: "uninformed: no data behind it".to_owned(),
+        prior: 0.1,
+        fields,
+    }
+}
+
+/// Geometric shares over `n` levels: falling from the best level for `m`,
+/// rising towards the worst for `u`.
+fn spread(n: usize, best_first: bool) -> Vec<f64> {
+    let raw: Vec<f64> = (0..n)
+        .map(|l| {
+            let rank = if best_first { l } else { n - 1 - l };
+            0.25f64.powi(rank as i32)
+        })
+        .collect();
+    let total: f64 = raw.iter().sum();
+    raw.iter().map(|r| r / total).collect()
+}
+
+/// Estimates a model linking `right` to `left` (or, with `dedupe`, the
+/// records of `left` with each other; `right` is then ignored).
+pub fn estimate(
+    left: &[Prepared],
+    right: &[Prepared],
+    dedupe: bool,
+    settings: &Settings,
+    version: u32,
+    description: &str,
+) -> (Model, Report) {
+    let right = if dedupe { left } else { right };
+    let u = estimate_u(left, right, dedupe, settings);
+
+    // Candidate pairs by blocking, counted by pattern: EM then iterates over
+    // distinct patterns rather than pairs.
+    let mut index = Index::new();
+    for (position, record) in left.iter().enumerate() {
+        index.insert(position, record.clone());
+    }
+    let mut patterns: HashMap<Pattern, f64> = HashMap::new();
+    let mut candidate_pairs = 0u64;
+    for (j, record) in right.iter().enumerate() {
+        for i in index.candidates(record) {
+            let i = i as usize;
+            if dedupe && i <= j {
+                continue;
+            }
+            candidate_pairs += 1;
+            *patterns
+                .entry(compare(&left[i], record).levels)
+                .or_default() += 1.0;
+        }
+    }
+    let patterns: Vec<(Pattern, f64)> = patterns.into_iter().collect();
+
+    let mut model = uninformed();
+    set(&mut model, &u, false);
+    let mut iterations = 0;
+    for _ in 0..settings.max_iterations {
+        iterations += 1;
+        let scorer = model.scorer();
+        let mut m_counts: Counts = [[0.0; 6]; FIELDS];
+        let (mut matches, mut total) = (0.0, 0.0);
+        for (pattern, n) in &patterns {
+            let weight = scorer.weight(&crate::compare::Comparison {
+                levels: *pattern,
+                names_swapped: false,
+            });
+            let p = 1.0 / (1.0 + (-weight).exp2());
+            matches += n * p;
+            total += n;
+            for (f, level) in pattern.iter().enumerate() {
+                if let Some(l) = level {
+                    m_counts[f][usize::from(*l)] += n * p;
+                }
+            }
+        }
+        let before = model.clone();
+        set(&mut model, &m_counts, true);
+        model.prior = (matches / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+        let moved = before
+            .fields
+            .iter()
+            .zip(&model.fields)
+            .flat_map(|(a, b)| a.levels.iter().zip(&b.levels))
+            .map(|(a, b)| (a.m - b.m).abs())
+            .fold(0.0, f64::max);
+        if moved < settings.tolerance {
+            break;
+        }
+    }
+    model.version = version;
+    model.description = description.to_owned();
+    let report = Report {
+        candidate_pairs,
+        patterns: patterns.len(),
+        iterations,
+    };
+    (model, report)
+}
+
+fn estimate_u(left: &[Prepared], right: &[Prepared], dedupe: bool, settings: &Settings) -> Counts {
+    let mut counts: Counts = [[0.0; 6]; FIELDS];
+    if left.is_empty() || right.is_empty() {
+        return counts;
+    }
+    let mut rng = Rng::new(settings.seed);
+    for _ in 0..settings.u_pairs {
+        let i = rng.below(left.len());
+        let j = rng.below(right.len());
+        if dedupe && i == j {
+            continue;
+        }
+        for (f, level) in compare(&left[i], &right[j]).levels.iter().enumerate() {
+            if let Some(l) = level {
+                counts[f][usize::from(*l)] += 1.0;
+            }
+        }
+    }
+    counts
+}
+
+/// Sets each field's `m` (or `u`) from counts, with one pseudo-count per
+/// level so that no level is impossible (which would weigh infinitely).
+fn set(model: &mut Model, counts: &Counts, m: bool) {
+    for (f, params) in model.fields.iter_mut().enumerate() {
+        let n = params.levels.len();
+        let pseudo = if m { 0.01 } else { 1.0 };
+        let total: f64 = counts[f][..n].iter().sum::<f64>() + pseudo * n as f64;
+        for (l, level) in params.levels.iter_mut().enumerate() {
+            let share = (counts[f][l] + pseudo) / total;
+            if m {
+                level.m = share;
+            } else {
+                level.u = share;
+            }
+        }
+    }
+}
