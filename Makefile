@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test test-containers cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline bench-topology clean-data vendor-diff
+.PHONY: run test test-containers cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline bench-topology bench-matching matching-model clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -127,6 +127,16 @@ bench-audit:
 	$(CARGO) build $(CARGOFLAGS) --release -p casework -p casework-broker --features casework/bench-switch
 	$(CARGO) bench $(CARGOFLAGS) -p casework-e2e --bench audit
 	$(CARGO) bench $(CARGOFLAGS) -p casework-audit --bench verify
+
+## The matching engine: FEBRL4 linked by it and by Splink (PyPI, DuckDB) in
+## the same run, then matching one applicant against 100k and 1M people.
+bench-matching:
+	CARGO="$(CARGO)" libs/matching/bench/run.sh
+
+## The person model shipped in config/matching/ (seeded: the same file
+## unless the engine or the synthetic population changed).
+matching-model:
+	$(CARGO) run $(CARGOFLAGS) --release -q -p casework-matching --example person_model > config/matching/person-model.json
 
 ## The web front end: a form page's server time at 50/s open loop against
 ## GET /livez, and the bytes of a first visit. Release build.

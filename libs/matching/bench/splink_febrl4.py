@@ -99,7 +99,8 @@ def main():
     df_a, df_b = read(path_a), read(path_b)
 
     # The clock covers what a user of Splink waits for: building the linker,
-    # training, predicting, and fetching the pairs; not imports, CSV writing or scoring.
+    # training, predicting, and fetching the pairs; not imports, writing or
+    # reading the CSVs, or scoring.
     start = time.perf_counter()
     # DuckDB draws a progress bar on stdout for slow queries (the u sampling
     # here) and stdout must carry the JSON alone.
@@ -114,6 +115,7 @@ def main():
             rule, estimate_without_term_frequencies=True
         )
     trained = time.perf_counter()
+    # predict() keeps the pairs whose match probability is at or above the threshold.
     predictions = linker.inference.predict(threshold_match_probability=threshold)
     pairs_df = predictions.as_pandas_dataframe()[["rec_id_l", "rec_id_r"]]
     end = time.perf_counter()

@@ -92,7 +92,7 @@ impl Field {
                 "exact",
                 "day_month_swapped",
                 "one_digit",
-                "year",
+                "year_only",
                 "different",
             ],
             Field::Sex | Field::Nationality => &["exact", "different"],
@@ -250,9 +250,9 @@ fn date_of_birth(a: &Prepared, b: &Prepared) -> Option<u8> {
                 1
             } else if damerau_levenshtein(&x.digits(), &y.digits()) <= 1 {
                 2
-            } else if x.year == y.year {
-                3
             } else {
+                // Two full dates that differ otherwise differ, even in the
+                // same year.
                 4
             }
         }
@@ -373,7 +373,8 @@ mod tests {
         assert_eq!(dob("1980-04-09"), Some("exact"));
         assert_eq!(dob("1980-09-04"), Some("day_month_swapped"));
         assert_eq!(dob("1981-04-09"), Some("one_digit"));
-        assert_eq!(dob("1980"), Some("year"));
+        assert_eq!(dob("1980"), Some("year_only"));
+        assert_eq!(dob("1980-06-21"), Some("different"));
         assert_eq!(dob("1975-01-01"), Some("different"));
         assert_eq!(dob("not a date"), None);
     }

@@ -78,6 +78,7 @@ pub fn uninformed() -> Model {
         version: 0,
         description: "uninformed: no data behind it".to_owned(),
         prior: 0.1,
+        records: 0,
         fields,
     }
 }
@@ -95,8 +96,28 @@ fn spread(n: usize, best_first: bool) -> Vec<f64> {
     raw.iter().map(|r| r / total).collect()
 }
 
+/// The blocking rules of the EM sessions, as in Splink: each session
+/// estimates `m` only for the fields its rule does not block on, because
+/// pairs chosen for agreeing on a field say nothing of how often matches
+/// agree on it.
+/// Blocking on names would be simpler, but names and nationality go
+/// together among different people too, and EM then learns "same name,
+/// same nationality" as a match; the postcode (as in Splink's FEBRL4
+/// example) is independent of both.
+const SESSIONS: [(Field, &[Field]); 2] = [
+    (Field::DateOfBirth, &[Field::DateOfBirth]),
+    (
+        Field::Postcode,
+        &[Field::Postcode, Field::Address, Field::Locality],
+    ),
+];
+
 /// Estimates a model linking `right` to `left` (or, with `dedupe`, the
-/// records of `left` with each other; `right` is then ignored).
+/// records of `left` with each other; `right` is then ignored): `u` from
+/// random pairs; `m` by EM in two sessions, one blocked on date of birth
+/// (estimating the names' `m`, among others), one on postcode (estimating
+/// the date's); then the prior by EM over the candidate pairs the index's
+/// blocking keys give, the population a search scores.
 pub fn estimate(
     left: &[Prepared],
     right: &[Prepared],
@@ -107,14 +128,38 @@ pub fn estimate(
 ) -> (Model, Report) {
     let right = if dedupe { left } else { right };
     let u = estimate_u(left, right, dedupe, settings);
+    let mut model = uninformed();
+    set(&mut model, &u, false);
 
-    // Candidate pairs by blocking, counted by pattern: EM then iterates over
-    // distinct patterns rather than pairs.
+    let mut m_sum: Counts = [[0.0; 6]; FIELDS];
+    let mut m_sessions = [0usize; FIELDS];
+    let mut iterations = 0;
+    for (rule, blocked) in SESSIONS {
+        let patterns = rule_patterns(left, right, dedupe, rule, blocked);
+        let mut session = uninformed();
+        set(&mut session, &u, false);
+        iterations += em(&mut session, &patterns, None, settings);
+        for (f, field) in Field::ALL.iter().enumerate() {
+            if !blocked.contains(field) {
+                m_sessions[f] += 1;
+                for (l, level) in session.fields[f].levels.iter().enumerate() {
+                    m_sum[f][l] += level.m;
+                }
+            }
+        }
+    }
+    for (f, params) in model.fields.iter_mut().enumerate() {
+        for (l, level) in params.levels.iter_mut().enumerate() {
+            level.m = m_sum[f][l] / m_sessions[f].max(1) as f64;
+        }
+    }
+
+    // The prior among the candidate pairs blocking gives.
     let mut index = Index::new();
     for (position, record) in left.iter().enumerate() {
         index.insert(position, record.clone());
     }
-    let mut patterns: HashMap<Pattern, f64> = HashMap::new();
+    let mut counted: HashMap<Pattern, f64> = HashMap::new();
     let mut candidate_pairs = 0u64;
     for (j, record) in right.iter().enumerate() {
         for i in index.candidates(record) {
@@ -123,22 +168,87 @@ pub fn estimate(
                 continue;
             }
             candidate_pairs += 1;
-            *patterns
-                .entry(compare(&left[i], record).levels)
-                .or_default() += 1.0;
+            *counted.entry(compare(&left[i], record).levels).or_default() += 1.0;
         }
     }
-    let patterns: Vec<(Pattern, f64)> = patterns.into_iter().collect();
+    let patterns: Vec<(Pattern, f64)> = counted.into_iter().collect();
+    let all_pairs = if dedupe {
+        left.len() as f64 * (left.len() as f64 - 1.0) / 2.0
+    } else {
+        left.len() as f64 * right.len() as f64
+    };
+    model.prior = (candidate_pairs as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5);
+    iterations += em(&mut model, &patterns, Some(all_pairs), settings);
+    model.version = version;
+    model.records = left.len().max(right.len()) as u64;
+    model.description = description.to_owned();
+    let report = Report {
+        candidate_pairs,
+        patterns: patterns.len(),
+        iterations,
+    };
+    (model, report)
+}
 
-    let mut model = uninformed();
-    set(&mut model, &u, false);
+/// The comparison patterns of the pairs agreeing exactly on `rule`'s
+/// field (a full date of birth, or a postcode), with the `blocked` fields
+/// left out.
+fn rule_patterns(
+    left: &[Prepared],
+    right: &[Prepared],
+    dedupe: bool,
+    rule: Field,
+    blocked: &[Field],
+) -> Vec<(Pattern, f64)> {
+    let key = |r: &Prepared| match rule {
+        Field::DateOfBirth => r
+            .date_of_birth
+            .filter(|d| d.month_day.is_some())
+            .map(|d| d.digits()),
+        _ => r.postcode.clone(),
+    };
+    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, record) in left.iter().enumerate() {
+        if let Some(k) = key(record) {
+            blocks.entry(k).or_default().push(i);
+        }
+    }
+    let mut counted: HashMap<Pattern, f64> = HashMap::new();
+    for (j, record) in right.iter().enumerate() {
+        let Some(k) = key(record) else { continue };
+        for &i in blocks.get(&k).into_iter().flatten() {
+            if dedupe && i <= j {
+                continue;
+            }
+            let mut levels = compare(&left[i], record).levels;
+            for field in blocked {
+                levels[field.index()] = None;
+            }
+            *counted.entry(levels).or_default() += 1.0;
+        }
+    }
+    counted.into_iter().collect()
+}
+
+/// Expectation–maximisation over counted patterns, `u` fixed. Within a
+/// session (`population` `None`): `m` and the share of the session's pairs
+/// that match. Over the candidate pairs (`population`: every possible
+/// pair): only the prior, as the share of *all* pairs that match, the pairs
+/// blocking never offered counting as non-matches. Returns the iterations.
+fn em(
+    model: &mut Model,
+    patterns: &[(Pattern, f64)],
+    population: Option<f64>,
+    settings: &Settings,
+) -> usize {
+    let estimate_m = population.is_none();
     let mut iterations = 0;
     for _ in 0..settings.max_iterations {
         iterations += 1;
         let scorer = model.scorer();
         let mut m_counts: Counts = [[0.0; 6]; FIELDS];
         let (mut matches, mut total) = (0.0, 0.0);
-        for (pattern, n) in &patterns {
+        for (pattern, n) in patterns {
             let weight = scorer.weight(&crate::compare::Comparison {
                 levels: *pattern,
                 names_swapped: false,
@@ -153,27 +263,22 @@ pub fn estimate(
             }
         }
         let before = model.clone();
-        set(&mut model, &m_counts, true);
-        model.prior = (matches / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+        if estimate_m {
+            set(model, &m_counts, true);
+        }
+        model.prior = (matches / population.unwrap_or(total).max(1.0)).clamp(1e-12, 1.0 - 1e-9);
         let moved = before
             .fields
             .iter()
             .zip(&model.fields)
             .flat_map(|(a, b)| a.levels.iter().zip(&b.levels))
             .map(|(a, b)| (a.m - b.m).abs())
-            .fold(0.0, f64::max);
+            .fold((before.prior - model.prior).abs(), f64::max);
         if moved < settings.tolerance {
             break;
         }
     }
-    model.version = version;
-    model.description = description.to_owned();
-    let report = Report {
-        candidate_pairs,
-        patterns: patterns.len(),
-        iterations,
-    };
-    (model, report)
+    iterations
 }
 
 fn estimate_u(left: &[Prepared], right: &[Prepared], dedupe: bool, settings: &Settings) -> Counts {

@@ -13,6 +13,7 @@
 //! 5. [`index`]: blocking keys, and an in-memory index on them, so a new
 //!    record is compared with a few candidates, not with everyone.
 //!
+//! [`policy`] loads a model with the thresholds a use of it decides by;
 //! [`synth`] makes people and their variant records for benchmarks and tests.
 
 pub mod compare;
@@ -20,6 +21,7 @@ mod error;
 pub mod estimate;
 pub mod index;
 pub mod model;
+pub mod policy;
 pub mod prepare;
 pub mod record;
 mod rng;
@@ -29,5 +31,6 @@ pub use compare::{Comparison, Field, compare};
 pub use error::MatchingError;
 pub use index::{Hit, Index, blocking_keys};
 pub use model::{Decision, Explanation, Model, Scorer, Thresholds};
+pub use policy::{Matcher, Policy};
 pub use prepare::Prepared;
 pub use record::{Address, Identifier, Record};

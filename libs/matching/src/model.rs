@@ -1,7 +1,7 @@
 //! The Fellegi–Sunter model: for each field and level, `m` (how often a
 //! true match is at that level) and `u` (how often a non-match is), whose
 //! ratio is the level's match weight, `log2(m / u)`; and the prior, the
-//! share of candidate pairs that are matches. A pair's total weight is the
+//! probability that two records picked at random are one person. A pair's total weight is the
 //! prior's weight plus each compared field's. Models are estimated from data
 //! ([`crate::estimate`]) and stored as versioned JSON files.
 
@@ -22,8 +22,13 @@ pub struct Model {
     pub version: u32,
     /// What it was estimated from, and how.
     pub description: String,
-    /// The share of candidate pairs that are matches, λ.
+    /// The probability that two records picked at random are one person, λ.
     pub prior: f64,
+    /// How many records λ was estimated over. λ falls as an index grows
+    /// (each person has about as many other records whatever the size), so
+    /// [`Model::scorer_for`] scales it to the index searched. 0: never scaled.
+    #[serde(default)]
+    pub records: u64,
     /// Every field's levels, in [`Field::ALL`] order.
     pub fields: Vec<FieldParameters>,
 }
@@ -101,8 +106,20 @@ impl Model {
         Ok(())
     }
 
-    /// The model ready to score pairs.
+    /// The model ready to score pairs, its prior as estimated.
     pub fn scorer(&self) -> Scorer {
+        self.scorer_for(0)
+    }
+
+    /// The model ready to score a record against an index of `records`
+    /// records: λ scaled by the estimate's size over the index's, when the
+    /// index is the larger (a smaller one keeps λ, erring towards caution).
+    pub fn scorer_for(&self, records: u64) -> Scorer {
+        let prior = if self.records > 0 && records > self.records {
+            self.prior * self.records as f64 / records as f64
+        } else {
+            self.prior
+        };
         let mut weights = [[0.0; MAX_LEVELS]; FIELDS];
         for (f, params) in self.fields.iter().enumerate() {
             for (l, level) in params.levels.iter().enumerate() {
@@ -110,7 +127,7 @@ impl Model {
             }
         }
         Scorer {
-            prior_weight: (self.prior / (1.0 - self.prior)).log2(),
+            prior_weight: (prior / (1.0 - prior)).log2(),
             weights,
             version: self.version,
         }

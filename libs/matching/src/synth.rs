@@ -25,6 +25,11 @@ struct Culture {
     double_surname: bool,
     /// Often written family name first.
     family_first: bool,
+    /// Stems and endings from which the culture's long tail of surnames is
+    /// made (`Ash` + `worth`, `Бел` + `ов`), so that a million people are
+    /// not a few hundred names.
+    stems: &'static [Name],
+    endings: &'static [Name],
 }
 
 const fn n(native: &'static str, latin: &'static str, other: &'static str) -> Name {
@@ -73,6 +78,15 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: latin![
+            "Ash", "Black", "Brad", "Cal", "Clay", "Fair", "Hart", "Hol", "Kings", "Lang", "Mar",
+            "Mill", "North", "Red", "Shel", "Stan", "Thorn", "West", "Whit", "Wood", "Bram",
+            "Craw", "Dun", "Elm", "Fern", "Glad", "Hamp", "Lock", "Pen", "Rad"
+        ],
+        endings: latin![
+            "ley", "ton", "ford", "field", "wood", "well", "by", "worth", "ham", "stone", "bridge",
+            "more", "croft", "dale", "land", "hurst", "wick", "combe", "shaw", "brook"
+        ],
     },
     Culture {
         nationality: "RUS",
@@ -120,6 +134,35 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: &[
+            n("Бел", "Bel", "Bel"),
+            n("Гром", "Grom", "Grom"),
+            n("Жук", "Zhuk", "Zhuk"),
+            n("Зайц", "Zaits", "Zaits"),
+            n("Комар", "Komar", "Komar"),
+            n("Лис", "Lis", "Lis"),
+            n("Медвед", "Medved", "Medved"),
+            n("Орл", "Orl", "Orl"),
+            n("Рыб", "Ryb", "Ryb"),
+            n("Сух", "Sukh", "Sukh"),
+            n("Тих", "Tikh", "Tikh"),
+            n("Шум", "Shum", "Shum"),
+            n("Дуб", "Dub", "Dub"),
+            n("Гусе", "Guse", "Guse"),
+            n("Кисел", "Kisel", "Kisel"),
+            n("Мирон", "Miron", "Miron"),
+            n("Ковал", "Koval", "Koval"),
+            n("Журавл", "Zhuravl", "Zhuravl"),
+            n("Соболь", "Sobol", "Sobol"),
+            n("Шапошник", "Shaposhnik", "Shaposhnik"),
+        ],
+        endings: &[
+            n("ов", "ov", "ov"),
+            n("ин", "in", "in"),
+            n("ский", "skii", "sky"),
+            n("енко", "enko", "enko"),
+            n("ёв", "ev", "yov"),
+        ],
     },
     Culture {
         nationality: "GRC",
@@ -157,6 +200,26 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: &[
+            n("Κωστ", "Kost", "Cost"),
+            n("Παππ", "Papp", "Papp"),
+            n("Μαυρ", "Mavr", "Mavr"),
+            n("Λαμπρ", "Lampr", "Lampr"),
+            n("Σταυρ", "Stavr", "Stavr"),
+            n("Χατζ", "Chatz", "Hatz"),
+            n("Αντων", "Anton", "Anton"),
+            n("Πετρ", "Petr", "Petr"),
+            n("Γιαννακ", "Giannak", "Yannak"),
+            n("Θεοδωρ", "Theodor", "Theodor"),
+            n("Μιχαλ", "Michal", "Mihal"),
+            n("Σπυρ", "Spyr", "Spir"),
+        ],
+        endings: &[
+            n("όπουλος", "opoulos", "opoulos"),
+            n("ίδης", "idis", "ides"),
+            n("άκης", "akis", "akis"),
+            n("ίου", "iou", "iou"),
+        ],
     },
     Culture {
         nationality: "EGY",
@@ -194,6 +257,8 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: &[],
+        endings: &[],
     },
     Culture {
         nationality: "ESP",
@@ -232,6 +297,8 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: true,
         family_first: false,
+        stems: &[],
+        endings: &[],
     },
     Culture {
         nationality: "CHN",
@@ -247,6 +314,8 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: true,
+        stems: &[],
+        endings: &[],
     },
     Culture {
         nationality: "POL",
@@ -290,6 +359,12 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: latin![
+            "Kowal", "Nowic", "Wiśni", "Lewand", "Kamin", "Zielin", "Szyman", "Dąbrow", "Kozł",
+            "Jankow", "Mazur", "Kwiat", "Krawcz", "Piotrow", "Grabow", "Pawłow", "Michal", "Król",
+            "Wiecz", "Jabłon"
+        ],
+        endings: latin!["ski", "czyk", "ak", "ewicz", "owski"],
     },
     Culture {
         nationality: "IND",
@@ -307,6 +382,8 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: &[],
+        endings: &[],
     },
     Culture {
         nationality: "NGA",
@@ -340,24 +417,34 @@ static CULTURES: &[Culture] = &[
         ],
         double_surname: false,
         family_first: false,
+        stems: latin![
+            "Olu", "Ade", "Oke", "Ola", "Ayo", "Obi", "Ife", "Femi", "Bola", "Tola", "Kola", "Dayo"
+        ],
+        endings: latin![
+            "wale", "yemi", "kunle", "femi", "sanya", "dipe", "goke", "nuga", "bayo", "tunde"
+        ],
     },
 ];
 
-/// Parts from which the long tail of surnames is made (`Ash` + `worth`),
-/// so that a million people are not a few hundred names.
-static PREFIXES: &[&str] = &[
-    "Ash", "Black", "Brad", "Cal", "Clay", "Fair", "Hart", "Hol", "Kings", "Lang", "Mar", "Mill",
-    "North", "Red", "Shel", "Stan", "Thorn", "West", "Whit", "Wood", "Bram", "Craw", "Dun", "Elm",
-    "Fern", "Glad", "Hamp", "Lock", "Pen", "Rad",
-];
-static SUFFIXES: &[&str] = &[
-    "ley", "ton", "ford", "field", "wood", "well", "by", "worth", "ham", "stone", "bridge", "more",
-    "croft", "dale", "land", "hurst", "wick", "combe", "shaw", "brook",
-];
-static MADE_SURNAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
-    PREFIXES
+/// Each culture's made surnames: every stem with every ending, in each
+/// of the three spellings.
+static MADE_SURNAMES: LazyLock<Vec<Vec<(String, String, String)>>> = LazyLock::new(|| {
+    CULTURES
         .iter()
-        .flat_map(|p| SUFFIXES.iter().map(move |s| format!("{p}{s}")))
+        .map(|c| {
+            c.stems
+                .iter()
+                .flat_map(|s| {
+                    c.endings.iter().map(move |e| {
+                        (
+                            format!("{}{}", s.0, e.0),
+                            format!("{}{}", s.1, e.1),
+                            format!("{}{}", s.2, e.2),
+                        )
+                    })
+                })
+                .collect()
+        })
         .collect()
 });
 static STREETS: &[&str] = &[
@@ -415,9 +502,10 @@ impl Population {
                 given.push(middle);
             }
         }
-        let mut surnames = vec![if c.nationality == "GBR" && rng.chance(0.5) {
-            let made = rng.pick(&MADE_SURNAMES).as_str();
-            (made, made, made)
+        let made = &MADE_SURNAMES[culture];
+        let mut surnames = vec![if !made.is_empty() && rng.chance(0.6) {
+            let (native, latin, other) = rng.pick(made);
+            (native.as_str(), latin.as_str(), other.as_str())
         } else {
             *rng.pick(c.surnames)
         }];
@@ -429,27 +517,9 @@ impl Population {
         let day = 1 + rng.below(28);
         let mut identifiers = Vec::new();
         if rng.chance(0.6) {
-            let number: String = (0..9)
-                .map(|_| char::from(b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ"[rng.below(33)]))
-                .collect();
-            identifiers.push(Identifier {
-                scheme: format!("passport:{}", c.nationality),
-                value: number,
-            });
+            identifiers.push(passport(rng, c.nationality));
         }
-        let address = rng.chance(0.7).then(|| Address {
-            lines: vec![format!("{} {}", 1 + rng.below(200), rng.pick(STREETS))],
-            locality: Some((*rng.pick(TOWNS)).to_owned()),
-            postcode: Some(format!(
-                "{}{}{} {}{}{}",
-                char::from(b'A' + rng.below(26) as u8),
-                char::from(b'A' + rng.below(26) as u8),
-                1 + rng.below(20),
-                rng.below(10),
-                char::from(b'A' + rng.below(26) as u8),
-                char::from(b'A' + rng.below(26) as u8),
-            )),
-        });
+        let address = rng.chance(0.7).then(|| address(rng));
         let spell = |names: &[Name]| names.iter().map(|n| n.1).collect::<Vec<_>>().join(" ");
         Person {
             record: Record {
@@ -518,6 +588,10 @@ impl Population {
                 record.surname = person.surnames[0].1.to_owned();
                 "second_surname_dropped"
             }
+            5 | 6 if record.date_of_birth.as_ref().is_none_or(|d| d.len() != 10) => {
+                record.sex = None;
+                "no_sex"
+            }
             5 => {
                 let dob = record.date_of_birth.clone().unwrap_or_default();
                 let (year, month, day) = (&dob[..4], &dob[5..7], &dob[8..10]);
@@ -549,12 +623,48 @@ impl Population {
                 record.identifiers.clear();
                 "no_address_or_identifiers"
             }
-            _ => {
-                record.sex = None;
-                record.nationality = None;
-                "no_sex_or_nationality"
-            }
+            _ => match rng.below(3) {
+                0 => {
+                    record.sex = None;
+                    record.nationality = None;
+                    "no_sex_or_nationality"
+                }
+                1 => {
+                    record.address = Some(address(rng));
+                    "moved"
+                }
+                _ => {
+                    let renewed = passport(rng, c.nationality);
+                    record.identifiers = vec![renewed];
+                    "new_passport"
+                }
+            },
         }
+    }
+}
+
+fn passport(rng: &mut Rng, nationality: &str) -> Identifier {
+    Identifier {
+        scheme: format!("passport:{nationality}"),
+        value: (0..9)
+            .map(|_| char::from(b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ"[rng.below(33)]))
+            .collect(),
+    }
+}
+
+fn address(rng: &mut Rng) -> Address {
+    Address {
+        lines: vec![format!("{} {}", 1 + rng.below(200), rng.pick(STREETS))],
+        locality: Some((*rng.pick(TOWNS)).to_owned()),
+        postcode: Some(format!(
+            "{}{}{} {}{}{}",
+            char::from(b'A' + rng.below(26) as u8),
+            char::from(b'A' + rng.below(26) as u8),
+            1 + rng.below(20),
+            rng.below(10),
+            char::from(b'A' + rng.below(26) as u8),
+            char::from(b'A' + rng.below(26) as u8),
+        )),
     }
 }
 
