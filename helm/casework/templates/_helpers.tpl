@@ -104,6 +104,8 @@ migration Job (it connects as the schemas' owner).
   value: /definitions/config/forms
 - name: CASEWORK__PATHS__BANK_HOLIDAYS
   value: /definitions/config/bank-holidays.json
+- name: CASEWORK__PATHS__PERSON_MATCHING
+  value: /definitions/config/matching/person.toml
 {{- range $v.secrets.extra }}
 - name: {{ .env }}
   valueFrom:

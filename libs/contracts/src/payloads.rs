@@ -458,10 +458,28 @@ payload!(CaseClosed, "case.closed.v1", |p| p.case_id);
 /// How Identify matched the applicant to a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonMatch {
-    /// `normalised-name-and-date-of-birth` or `new-person`.
+    /// `normalised-name-and-date-of-birth`: a person already in the index
+    /// (since the matching engine, by weight of evidence: see `weights`);
+    /// `new-person`: a new one (provisionally, with a review task, on a
+    /// possible match).
     pub method: String,
     /// Why, for caseworkers.
     pub explanation: String,
+    /// The engine's decision on the heaviest candidate: `match`,
+    /// `possible-match` or `non-match` (absent when no person was a
+    /// candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The heaviest candidate person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidate_person_id: Option<String>,
+    /// Each field's comparison level and weight, the prior and the total
+    /// (`casework_matching::Explanation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Value>,
+    /// The review task raised on a possible match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<String>,
 }
 
 /// `identity.established.v1`.

@@ -403,9 +403,56 @@ pub fn query_config() -> web::QueryConfig {
 /// Reads a JSON request body of at most `limit` bytes: 413 if larger, 400 if
 /// not JSON. Returns the raw bytes too (for idempotency hashing).
 pub async fn read_json(
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<(web::Bytes, Value), Problem> {
+    let body = read_body(payload, limit).await?;
+    let value = serde_json::from_slice(&body)
+        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Ok((body, value))
+}
+
+/// The media type of bulk imports: one JSON record a line.
+pub const NDJSON: &str = "application/x-ndjson";
+
+/// Reads an NDJSON import body of at most `limit` bytes: 415 unless it is
+/// sent as [`NDJSON`], 413 if larger. The lines are the caller's to parse.
+pub async fn read_ndjson(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, Problem> {
+    let media_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    if !media_type.eq_ignore_ascii_case(NDJSON) {
+        return Err(Problem::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .detail(format!(
+            "send `Content-Type: {NDJSON}`, one record per line"
+        )));
+    }
+    read_body(payload, limit).await
+}
+
+/// A line of an NDJSON import that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct RejectedLine {
+    /// Its number, from 1.
+    pub line: usize,
+    /// What is wrong, as JSON Pointers into the line.
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<casework_contracts::FieldError>,
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, Problem> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
@@ -415,9 +462,7 @@ pub async fn read_json(
         }
         body.extend_from_slice(&chunk);
     }
-    let value = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
-    Ok((body.freeze(), value))
+    Ok(body.freeze())
 }
 
 /// The query of every list of one case's records (`?case=`): the case's

@@ -71,6 +71,9 @@ pub struct HttpSettings {
     pub listen: String,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Largest NDJSON import body accepted (bulk loads are far larger
+    /// than forms).
+    pub import_max_bytes: usize,
     /// Requests one client address may make a minute to the public routes
     /// that change something (intake, status); 0: no limit.
     pub public_requests_per_minute: u32,
@@ -276,6 +279,8 @@ pub struct PathSettings {
     pub forms: PathBuf,
     /// The bank holidays working days skip (GOV.UK's `bank-holidays.json`).
     pub bank_holidays: PathBuf,
+    /// The person index's matching policy (its model file beside it).
+    pub person_matching: PathBuf,
 }
 
 impl Settings {
@@ -338,6 +343,9 @@ impl Settings {
         }
         if self.http.max_body_bytes == 0 {
             return bad("http.max_body_bytes", "must be more than 0".into());
+        }
+        if self.http.import_max_bytes == 0 {
+            return bad("http.import_max_bytes", "must be more than 0".into());
         }
         let url = &self.database.url;
         if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {

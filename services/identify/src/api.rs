@@ -7,29 +7,45 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::FieldError;
 use casework_contracts::names::normalise;
 use casework_contracts::payloads::DocumentCheck;
-use casework_runtime::http::{CaseQuery, HttpState, read_json};
+use casework_runtime::http::{CaseQuery, HttpState, fetch_page, page, read_json, read_ndjson};
 use casework_runtime::{Clock, Problem};
 use casework_store::Store;
 use chrono::{NaiveDate, SecondsFormat};
 use sea_orm::entity::prelude::*;
-use sea_orm::{QueryOrder, QuerySelect};
+use sea_orm::{Order, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::OpenApi;
 
 use crate::document;
-use crate::tables::{identity_check, person, person_document};
+use crate::imports::{PersonImportLine, PersonImportReport, import_persons};
+use crate::persons::PersonIndex;
+use crate::tables::{identity_check, match_review, person, person_document, person_record};
+use casework_runtime::http::RejectedLine;
 
-/// Identify's routes (mounted under `/api/identify`).
-pub fn routes(store: Store, clock: Clock) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync> {
-    let state = web::Data::new(Identify { store, clock });
+/// Identify's routes (mounted under `/api/identify`); person imports may be
+/// up to `import_max_bytes`.
+pub fn routes(
+    store: Store,
+    clock: Clock,
+    persons: Arc<PersonIndex>,
+    import_max_bytes: usize,
+) -> Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync> {
+    let state = web::Data::new(Identify {
+        store,
+        clock,
+        persons,
+        import_max_bytes,
+    });
     Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .app_data(casework_runtime::http::query_config())
             .route("/v1/persons", web::get().to(search_persons))
             .route("/v1/persons/{id}", web::get().to(get_person))
             .route("/v1/identity-checks", web::get().to(list_checks))
-            .route("/v1/document-checks", web::post().to(check_document));
+            .route("/v1/document-checks", web::post().to(check_document))
+            .route("/v1/reviews", web::get().to(list_reviews))
+            .route("/v1/imports/persons", web::post().to(import));
     })
 }
 
@@ -37,6 +53,10 @@ struct Identify {
     store: Store,
     /// Today, when a document check names no day.
     clock: Clock,
+    /// The matching policy imports are linked by.
+    persons: Arc<PersonIndex>,
+    /// The largest import body.
+    import_max_bytes: usize,
 }
 
 /// Identify's API.
@@ -46,8 +66,21 @@ struct Identify {
         title = "Identify",
         description = "The person index and identity-document checks (ICAO 9303 MRZ)."
     ),
-    paths(get_person, search_persons, list_checks, check_document),
+    paths(
+        get_person,
+        search_persons,
+        list_checks,
+        check_document,
+        list_reviews,
+        import
+    ),
     components(schemas(
+        ReviewPage,
+        ReviewView,
+        ReviewSide,
+        PersonImportReport,
+        PersonImportLine,
+        RejectedLine,
         PersonSummary,
         PersonView,
         DocumentView,
@@ -392,6 +425,197 @@ async fn check_document(
         zone: reading.zone,
         notes: reading.notes,
     }))
+}
+
+/// Query of the review queue.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// Page size: 50 unless given, at most 200.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+    /// How many to skip.
+    #[param(maximum = 9223372036854775807_u64)]
+    pub offset: Option<u64>,
+}
+
+/// A page of open review tasks.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewPage {
+    /// The tasks, oldest first.
+    pub items: Vec<ReviewView>,
+    /// How many are open.
+    pub total: u64,
+    /// The page size.
+    pub limit: u64,
+    /// How many were skipped.
+    pub offset: u64,
+}
+
+/// A possible match: the new record and the candidate's, side by side, and
+/// the weights.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewView {
+    /// The task's id.
+    pub id: String,
+    /// `open`.
+    pub status: String,
+    /// When it was raised.
+    pub created_at: String,
+    /// The case the new record came from, if an application.
+    pub case_id: Option<String>,
+    /// The total match weight.
+    pub weight: f64,
+    /// Each field's comparison level and weight, the prior and the total.
+    #[schema(value_type = Object)]
+    pub explanation: Value,
+    /// The new record and the provisional person it was given.
+    pub record: ReviewSide,
+    /// The candidate's record and person.
+    pub candidate: ReviewSide,
+}
+
+/// One side of a review.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewSide {
+    /// The person.
+    pub person_id: String,
+    /// `application` or `import`.
+    pub source: String,
+    /// The case id or the import's source id.
+    pub source_ref: String,
+    /// The record as the source gave it.
+    #[schema(value_type = Object)]
+    pub record: Value,
+}
+
+/// The review queue: possible matches for a caseworker to settle, oldest
+/// first, each with both records and every field's weight.
+#[utoipa::path(
+    get,
+    path = "/v1/reviews",
+    tag = "persons",
+    security(("bearer" = ["role:caseworker", "role:senior-caseworker", "role:auditor"])),
+    params(ReviewQuery),
+    responses(
+        (status = 200, body = ReviewPage),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "`limit` out of range"),
+        (status = 503, body = Problem),
+    )
+)]
+async fn list_reviews(
+    req: HttpRequest,
+    query: web::Query<ReviewQuery>,
+    state: web::Data<Identify>,
+) -> Result<HttpResponse, Problem> {
+    let (limit, offset) = page(query.limit, query.offset).map_err(|e| Problem::invalid(vec![e]))?;
+    let db = state.store.connection();
+    let select = match_review::Entity::find().filter(match_review::Column::Status.eq("open"));
+    let order = [
+        (match_review::Column::CreatedAt, Order::Asc),
+        (match_review::Column::Id, Order::Asc),
+    ];
+    let (total, reviews) = fetch_page(select, &order, (limit, offset), db).await?;
+    let record_ids = reviews
+        .iter()
+        .flat_map(|r| [r.record_id, r.candidate_record_id]);
+    let records: std::collections::HashMap<i64, person_record::Model> =
+        person_record::Entity::find()
+            .filter(person_record::Column::Id.is_in(record_ids))
+            .all(db)
+            .await
+            .map_err(Problem::from)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+    let side = |id: i64| {
+        records.get(&id).map_or_else(
+            || ReviewSide {
+                person_id: String::new(),
+                source: String::new(),
+                source_ref: String::new(),
+                record: Value::Null,
+            },
+            |r| ReviewSide {
+                person_id: r.person_id.clone(),
+                source: r.source.clone(),
+                source_ref: r.source_ref.clone(),
+                record: serde_json::from_str(&r.record).unwrap_or(Value::Null),
+            },
+        )
+    };
+    casework_runtime::audit::read_each(
+        &req,
+        "person",
+        reviews
+            .iter()
+            .flat_map(|r| [r.person_id.clone(), r.candidate_person_id.clone()]),
+    )
+    .await?;
+    let items = reviews
+        .iter()
+        .map(|r| ReviewView {
+            id: r.id.clone(),
+            status: r.status.clone(),
+            created_at: r.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            case_id: r.case_id.clone(),
+            weight: r.weight,
+            explanation: serde_json::from_str(&r.explanation).unwrap_or(Value::Null),
+            record: side(r.record_id),
+            candidate: side(r.candidate_record_id),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ReviewPage {
+        items,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Import person records (NDJSON, one source record a line): each is linked
+/// to a person already in the index or given a new one, in order, and the
+/// report has a line per input with the person, the decision (`match`,
+/// `new`, `review`) and the score. Only `source_id` and a name are
+/// required; malformed optional fields are left out, never refused. A
+/// `source_id` imported before changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/imports/persons",
+    tag = "imports",
+    security(("bearer" = ["scope:records-import"])),
+    request_body(content = Object, content_type = "application/x-ndjson", description = "One record a line: {\"source_id\", \"given_names\", \"surname\", \"date_of_birth\"?, \"sex\"?, \"nationality\"?, \"address\"?: {\"lines\": [...], \"locality\"?, \"postcode\"?}, \"identifiers\"?: [{\"scheme\", \"value\"}]}; at most `http.import_max_bytes` (64 MiB by default)"),
+    responses(
+        (status = 200, body = PersonImportReport, description = "Imported; refused lines are listed in `rejected`"),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 413, body = Problem),
+        (status = 415, body = Problem, description = "Not sent as application/x-ndjson"),
+        (status = 503, body = Problem),
+    )
+)]
+async fn import(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<Identify>,
+) -> Result<HttpResponse, Problem> {
+    let body = read_ndjson(&req, payload, state.import_max_bytes).await?;
+    let report = import_persons(&state.store, &state.persons, &body)
+        .await
+        .map_err(Problem::from)?;
+    tracing::info!(
+        who = %casework_runtime::audit::caller(&req),
+        matched = report.matched,
+        new = report.new,
+        review = report.review,
+        already_imported = report.already_imported,
+        rejected = report.rejected.len(),
+        "person records imported"
+    );
+    Ok(HttpResponse::Ok().json(report))
 }
 
 /// The request, or every field that is wrong with it.

@@ -1,22 +1,25 @@
 //! Answering `identify.requested`: the document check, the person resolved,
 //! the confidence, and `identity.established`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use casework_bus::{EventHandler, HandlerError, Outbox};
 use casework_contracts::Event;
 use casework_contracts::PersonId;
-use casework_contracts::names::normalise;
 use casework_contracts::payloads::{
     IdentifyRequested, IdentityEstablished, PersonMatch, StepResult, Subject,
 };
+use casework_matching::{Explanation, Identifier as RecordIdentifier, Record};
 use casework_runtime::telemetry;
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseTransaction, IntoActiveModel, TryInsertResult};
+use sea_orm::{DatabaseTransaction, TryInsertResult};
 use serde_json::Value;
 
 use crate::confidence::{self, DocumentFinding, Facts};
-use crate::tables::{identity_check, person, person_document};
+use crate::persons::{Linked, PersonIndex, Resolution, Source};
+use crate::tables::{identity_check, person_document};
 use crate::{document, printed};
 
 /// Answers `identify.requested`: checks the document, resolves the person,
@@ -25,12 +28,13 @@ use crate::{document, printed};
 #[derive(Debug, Clone)]
 pub struct Identifier {
     outbox: Outbox,
+    persons: Arc<PersonIndex>,
 }
 
 impl Identifier {
-    /// A handler emitting through `outbox`.
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox }
+    /// A handler resolving applicants in `persons` and emitting through `outbox`.
+    pub fn new(outbox: Outbox, persons: Arc<PersonIndex>) -> Self {
+        Self { outbox, persons }
     }
 }
 
@@ -45,7 +49,7 @@ impl EventHandler for Identifier {
             tracing::info!(step_id = %done.step_id, case_id = %done.case_id, "step already answered; not answering again");
             return Ok(());
         }
-        let Some(result) = identify(txn, &request).await? else {
+        let Some(result) = identify(txn, &self.persons, &request).await? else {
             return Ok(());
         };
         let mut established = Event::of(self.outbox.source(), &result);
@@ -62,6 +66,7 @@ impl EventHandler for Identifier {
 /// payload; `None` if another delivery of the step answered it first.
 async fn identify(
     txn: &DatabaseTransaction,
+    persons: &PersonIndex,
     request: &IdentifyRequested,
 ) -> Result<Option<IdentityEstablished>, HandlerError> {
     let case_id = request.step.case_id.to_string();
@@ -99,7 +104,16 @@ async fn identify(
         .nationality
         .clone()
         .or_else(|| applicants_zone.map(|z| z.nationality.clone()));
-    let (person, returning) = resolve(txn, subject, nationality).await?;
+    let record = subject_record(
+        subject,
+        nationality,
+        applicants_zone.map(|z| z.document_number.as_str()),
+    )?;
+    let resolution = persons
+        .resolve(txn, &record, Source::Application(&case_id))
+        .await?;
+    let person = resolution.person.clone();
+    let returning = resolution.linked == Linked::Match;
     let documented_before = returning
         && person_document::Entity::find()
             .filter(person_document::Column::PersonId.eq(&person.id))
@@ -132,7 +146,8 @@ async fn identify(
         returning,
         documented_before,
     });
-    let (method, explanation) = explain_match(&person, returning);
+    let person_match = explain_match(&resolution);
+    let explanation = person_match.explanation.clone();
     let mut evidence = match &reading {
         Some(reading) => reading.notes.clone(),
         None => vec!["no identity document was presented".to_owned()],
@@ -146,10 +161,7 @@ async fn identify(
         },
         person_id: PersonId::from(person.id.clone()),
         returning,
-        person_match: PersonMatch {
-            method: method.to_owned(),
-            explanation,
-        },
+        person_match,
         confidence: level.as_str().to_owned(),
         confidence_rank: level.rank(),
         evidence,
@@ -179,81 +191,115 @@ async fn identify(
     Ok(Some(result))
 }
 
-/// The person the subject is: the one with their match key, or a new one.
-async fn resolve(
-    txn: &DatabaseTransaction,
+/// The applicant as the matching engine reads them: names, date of birth,
+/// nationality, and the number of a valid document of theirs.
+fn subject_record(
     subject: &Subject,
     nationality: Option<String>,
-) -> Result<(person::Model, bool), HandlerError> {
-    let surname = normalise(&subject.surname);
-    let given_names = normalise(&subject.given_names);
-    if surname.is_empty() {
+    document_number: Option<&str>,
+) -> Result<Record, HandlerError> {
+    if !subject
+        .surname
+        .chars()
+        .chain(subject.given_names.chars())
+        .any(char::is_alphanumeric)
+    {
         return Err(HandlerError::Refused(format!(
-            "the subject's surname `{}` has no letters",
-            subject.surname
+            "the subject's names `{}` `{}` have no letters",
+            subject.given_names, subject.surname
         )));
     }
-    let date_of_birth = subject.date_of_birth.to_string();
-    let find = || {
-        person::Entity::find()
-            .filter(person::Column::NormalisedSurname.eq(&surname))
-            .filter(person::Column::DateOfBirth.eq(&date_of_birth))
-            .filter(person::Column::NormalisedGivenNames.eq(&given_names))
-            .one(txn)
-    };
-    if let Some(existing) = find().await? {
-        return Ok((existing, true));
-    }
-    let new = person::Model {
-        id: Uuid::now_v7().to_string(),
-        given_names: subject.given_names.trim().to_owned(),
-        surname: subject.surname.trim().to_owned(),
-        normalised_given_names: given_names.clone(),
-        normalised_surname: surname.clone(),
-        date_of_birth: date_of_birth.clone(),
+    Ok(Record {
+        given_names: subject.given_names.clone(),
+        surname: subject.surname.clone(),
+        date_of_birth: Some(subject.date_of_birth.to_string()),
         nationality,
-        created_at: Utc::now(),
-    };
-    let inserted = person::Entity::insert(new.clone().into_active_model())
-        .on_conflict_do_nothing_on([
-            person::Column::NormalisedSurname,
-            person::Column::DateOfBirth,
-            person::Column::NormalisedGivenNames,
-        ])
-        .exec_without_returning(txn)
-        .await?;
-    // Without RETURNING, a conflict shows as no rows inserted.
-    if let TryInsertResult::Inserted(1..) = inserted {
-        return Ok((new, false));
-    }
-    // A concurrent request recorded the same person first.
-    let existing = find().await?.ok_or_else(|| {
-        DbErr::RecordNotFound("the person recorded concurrently is not visible".into())
-    })?;
-    Ok((existing, true))
+        identifiers: document_number
+            .or(subject.document_number.as_deref())
+            .map(|number| RecordIdentifier {
+                scheme: "document".to_owned(),
+                value: number.to_owned(),
+            })
+            .into_iter()
+            .collect(),
+        ..Record::default()
+    })
 }
 
-fn explain_match(person: &person::Model, returning: bool) -> (&'static str, String) {
-    let key = format!(
-        "surname {}, given names {} and date of birth {}",
-        person.normalised_surname, person.normalised_given_names, person.date_of_birth
-    );
-    if returning {
-        (
-            "normalised-name-and-date-of-birth",
-            format!(
-                "returning person {}: normalised {key} equal those of the person recorded on {}",
-                person.id,
-                person.created_at.date_naive()
-            ),
+/// The match as the event tells it: method, decision, weights, and a
+/// sentence for caseworkers.
+fn explain_match(resolution: &Resolution) -> PersonMatch {
+    let person = &resolution.person;
+    let weighed = |best: &(String, f64, Explanation)| {
+        let (_, weight, explanation) = best;
+        let fields: Vec<String> = explanation
+            .fields
+            .iter()
+            .filter(|f| f.level != "missing")
+            .map(|f| format!("{} {} {:+.1}", f.field.replace('_', " "), f.level, f.weight))
+            .collect();
+        format!(
+            "weight {weight:.1} (probability {:.4}): {}{}",
+            explanation.probability,
+            fields.join(", "),
+            if explanation.names_swapped {
+                "; given names and surname swapped"
+            } else {
+                ""
+            }
         )
-    } else {
-        (
-            "new-person",
-            format!(
-                "new person {}: no person in the index has normalised {key}",
-                person.id
-            ),
-        )
+    };
+    let explanation = match (resolution.linked, &resolution.best) {
+        (_, _) if resolution.already_linked => format!(
+            "person {}: this case's applicant was linked to them before",
+            person.id
+        ),
+        (Linked::Match, Some(best)) => format!(
+            "returning person {}, recorded on {}: {}",
+            person.id,
+            person.created_at.date_naive(),
+            weighed(best)
+        ),
+        (Linked::Review, Some(best)) => format!(
+            "new person {}, provisionally: possibly person {} ({}); recorded for review {}",
+            person.id,
+            best.0,
+            weighed(best),
+            resolution.review_id.as_deref().unwrap_or_default()
+        ),
+        (_, Some(best)) => format!(
+            "new person {}: the nearest person in the index, {}, weighs too little ({})",
+            person.id,
+            best.0,
+            weighed(best)
+        ),
+        (_, None) => format!(
+            "new person {}: no person in the index shares a name, date of birth or document with the applicant",
+            person.id
+        ),
+    };
+    let decision = resolution.best.as_ref().map(|_| {
+        match resolution.linked {
+            Linked::Match => "match",
+            Linked::Review => "possible-match",
+            Linked::New => "non-match",
+        }
+        .to_owned()
+    });
+    PersonMatch {
+        method: if resolution.linked == Linked::Match {
+            "normalised-name-and-date-of-birth"
+        } else {
+            "new-person"
+        }
+        .to_owned(),
+        explanation,
+        decision,
+        candidate_person_id: resolution.best.as_ref().map(|b| b.0.clone()),
+        weights: resolution
+            .best
+            .as_ref()
+            .and_then(|b| serde_json::to_value(&b.2).ok()),
+        review_id: resolution.review_id.clone(),
     }
 }

@@ -3,15 +3,16 @@
 //! On `identify.requested` it checks the identity document presented (an
 //! ICAO 9303 machine-readable zone, see [`document`]; or, when the applicant
 //! could only give the fields printed on it, those, see [`printed`]), resolves the applicant
-//! to a person of its index — a returning person when the
-//! [normalised](casework_contracts::names::normalise) surname, given names and date of birth
-//! equal a person's already there, else a new one — and rates the evidence
+//! to a person of its index by weight of evidence ([`persons`], on the
+//! matching engine): a returning person on a match, a new one otherwise (a
+//! provisional one, with a review task, on a possible match) — and rates the evidence
 //! on the [confidence ladder](confidence). It answers with one
 //! `identity.established` per step (keyed by the case id), however often the
 //! request is delivered.
 //!
-//! Its API lets caseworkers and auditors read the index, and lets other
-//! departments (scope `identity-check`) check a document.
+//! Its API lets caseworkers and auditors read the index and its review
+//! tasks, lets departments import their person records (scope
+//! `records-import`), and lets them check a document (scope `identity-check`).
 
 // `#[async_trait]` migrations need the elided lifetime (see casework-store).
 #![allow(elided_lifetimes_in_paths)]
@@ -20,6 +21,8 @@ pub mod api;
 pub mod confidence;
 pub mod document;
 pub mod handler;
+pub mod imports;
+pub mod persons;
 pub mod printed;
 pub mod tables;
 
@@ -32,6 +35,7 @@ use utoipa::OpenApi;
 
 pub use api::{IdentifyApi, routes};
 pub use handler::Identifier;
+pub use persons::PersonIndex;
 pub use tables::Migrator;
 
 /// The service's name.
@@ -45,15 +49,24 @@ pub const CONSUMES: [&str; 1] = [REQUESTED];
 /// Builds Identify: migrates its database and returns its routes and consumer.
 pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
     ctx.store.migrate::<Migrator>().await?;
+    let policy = &ctx.settings.paths.person_matching;
+    let persons = Arc::new(PersonIndex::load(policy).map_err(|e| {
+        RuntimeError::Config(format!("paths.person_matching ({}): {e}", policy.display()))
+    })?);
     let consumer = ctx.consumer(
         CONSUMES.map(EventType::new),
-        Arc::new(Identifier::new(ctx.outbox.clone())),
+        Arc::new(Identifier::new(ctx.outbox.clone(), persons.clone())),
     )?;
     Ok(ServiceParts {
         root: false,
         name: NAME,
         openapi: IdentifyApi::openapi(),
-        routes: routes(ctx.store.clone(), ctx.clock),
+        routes: routes(
+            ctx.store.clone(),
+            ctx.clock,
+            persons,
+            ctx.settings.http.import_max_bytes,
+        ),
         consumers: vec![consumer],
         tasks: Vec::new(),
         stores: vec![ctx.store],

@@ -5,7 +5,9 @@
 
 use casework_store::migrations::{Migration, col};
 use sea_orm_migration::prelude::Table;
-use sea_orm_migration::schema::{big_pk_auto, string, string_null, text, timestamp_with_time_zone};
+use sea_orm_migration::schema::{
+    big_pk_auto, double, string, string_null, text, timestamp_with_time_zone,
+};
 
 /// A row of `persons`: one person of the index.
 pub mod person {
@@ -105,6 +107,108 @@ pub mod identity_check {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A row of `person_records`: one record a person is known by — an
+/// application's subject or an imported source record — as the matching
+/// engine read it, with how it was linked.
+pub mod person_record {
+    use sea_orm::entity::prelude::*;
+
+    /// A linked record.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "person_records")]
+    pub struct Model {
+        /// Row id.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The person it is linked to.
+        pub person_id: String,
+        /// `application` or `import`.
+        pub source: String,
+        /// The case id (application) or the source's id (import).
+        pub source_ref: String,
+        /// The record ([`casework_matching::Record`] as JSON).
+        pub record: String,
+        /// `match`, `new` or `review`.
+        pub decision: String,
+        /// The total match weight of the link (the best candidate's, for
+        /// a new or provisional person; absent when there was none).
+        pub weight: Option<f64>,
+        /// When it was linked.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `person_keys`: a blocking key a person is filed under (one per
+/// key of each of their records), so that a new record is compared with
+/// the persons sharing a key, not with everyone.
+pub mod person_key {
+    use sea_orm::entity::prelude::*;
+
+    /// A key.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "person_keys")]
+    pub struct Model {
+        /// The key ([`casework_matching::blocking_keys`]).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// The person.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub person_id: String,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `match_reviews`: a possible match for a caseworker to settle.
+/// The record was given a new, provisional person; `candidate_person_id`
+/// is who it may be.
+pub mod match_review {
+    use sea_orm::entity::prelude::*;
+
+    /// A review task.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "match_reviews")]
+    pub struct Model {
+        /// Its id (UUID).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `open` until a caseworker settles it.
+        pub status: String,
+        /// The provisional person the record was given.
+        pub person_id: String,
+        /// The person it may be.
+        pub candidate_person_id: String,
+        /// The `person_records` row of the new record.
+        pub record_id: i64,
+        /// The candidate's record it weighed most against.
+        pub candidate_record_id: i64,
+        /// The total match weight.
+        pub weight: f64,
+        /// The explanation ([`casework_matching::Explanation`] as JSON).
+        pub explanation: String,
+        /// The case, when the record came from an application.
+        pub case_id: Option<String>,
+        /// When it was raised.
+        pub created_at: DateTimeUtc,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 // Identify's migrator: the platform's tables, then the person index.
 casework_store::migrator![
     Migration::new("m20261122_300001_create_person_index")
@@ -158,4 +262,59 @@ casework_store::migrator![
                 .col(timestamp_with_time_zone(col("created_at"))),
         )
         .index("identity_checks_person", &["person_id", "created_at"]),
+    // The matching engine: records linked to persons by weight of evidence,
+    // their blocking keys, and possible matches for review. Two persons may
+    // now share a name and date of birth (a possible match is given a new,
+    // provisional person), so the match key is no longer unique.
+    Migration::new("m20261207_300002_person_matching")
+        .statements(|_| {
+            vec![
+                "DROP INDEX IF EXISTS persons_match_key".to_owned(),
+                "CREATE INDEX IF NOT EXISTS persons_name_and_birth ON persons \
+                 (normalised_surname, date_of_birth, normalised_given_names)"
+                    .to_owned(),
+            ]
+        })
+        .create_table(
+            "person_records",
+            Table::create()
+                .col(big_pk_auto(col("id")))
+                .col(string(col("person_id")))
+                .col(string(col("source")))
+                .col(string(col("source_ref")))
+                .col(text(col("record")))
+                .col(string(col("decision")))
+                .col(double(col("weight")).null())
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index("person_records_person", &["person_id"])
+        .unique_index("person_records_source", &["source", "source_ref"])
+        .create_table(
+            "person_keys",
+            Table::create()
+                .col(string(col("key")))
+                .col(string(col("person_id")))
+                .primary_key(
+                    sea_orm_migration::prelude::Index::create()
+                        .col(col("key"))
+                        .col(col("person_id"))
+                ),
+        )
+        .create_table(
+            "match_reviews",
+            Table::create()
+                .col(string(col("id")).primary_key())
+                .col(string(col("status")))
+                .col(string(col("person_id")))
+                .col(string(col("candidate_person_id")))
+                .col(sea_orm_migration::schema::big_integer(col("record_id")))
+                .col(sea_orm_migration::schema::big_integer(col(
+                    "candidate_record_id"
+                )))
+                .col(double(col("weight")))
+                .col(text(col("explanation")))
+                .col(string_null(col("case_id")))
+                .col(timestamp_with_time_zone(col("created_at"))),
+        )
+        .index("match_reviews_open", &["status", "created_at"]),
 ];

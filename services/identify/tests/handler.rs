@@ -85,10 +85,23 @@ async fn the_same_applicant_on_another_case_is_returning(backend: Backend) {
         .as_str()
         .unwrap_or_default();
     assert!(
-        explanation
-            .contains("surname DUBOIS, given names AMELIE CLAIRE and date of birth 1988-04-12"),
+        explanation.contains("given names exact")
+            && explanation.contains("surname exact")
+            && explanation.contains("date of birth exact")
+            && explanation.contains("identifier exact"),
         "{explanation}"
     );
+    assert_eq!(second.data["match"]["decision"], "match");
+    assert_eq!(
+        second.data["match"]["candidate_person_id"],
+        first.data["person_id"]
+    );
+    let weights = &second.data["match"]["weights"];
+    assert!(
+        weights["total"].as_f64().unwrap_or_default() >= 6.64,
+        "{weights}"
+    );
+    assert_eq!(weights["fields"][0]["field"], "given_names");
     assert_eq!(second.data["confidence"], "high");
     assert_eq!(h.count("persons").await, 1);
     assert_eq!(

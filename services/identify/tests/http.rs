@@ -90,7 +90,12 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
         .into(),
         limits: casework_runtime::limits::Limits::none(),
     });
-    let routes = routes(h.store.clone(), casework_runtime::Clock::system());
+    let routes = routes(
+        h.store.clone(),
+        casework_runtime::Clock::system(),
+        common::person_index(),
+        1024 * 1024,
+    );
     let app = test::init_service(
         App::new()
             .app_data(state)

@@ -4,15 +4,12 @@
 //! Each operation's `security` is its access policy (see
 //! `casework_runtime::auth`).
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::names::normalise;
 use casework_runtime::Problem;
 use casework_runtime::http::CaseQuery;
 use casework_store::{Store, StoreError};
 use chrono::{NaiveDate, SecondsFormat};
-use futures::StreamExt;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -33,9 +30,6 @@ pub struct Investigate {
     /// What day it is: imported dates may not be after it.
     pub clock: casework_runtime::Clock,
 }
-
-/// The media type of import bodies.
-pub const NDJSON: &str = "application/x-ndjson";
 
 /// Most warnings-index entries one search returns.
 const SEARCH_LIMIT: u64 = 100;
@@ -161,35 +155,10 @@ async fn import_lost_stolen_documents(
 async fn import_route(
     dataset: Dataset,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<Investigate>,
 ) -> Result<HttpResponse, Problem> {
-    let media_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim)
-        .unwrap_or_default();
-    if !media_type.eq_ignore_ascii_case(NDJSON) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-        )
-        .detail(format!(
-            "send `Content-Type: {NDJSON}`, one record per line"
-        )));
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| Problem::bad_request(format!("cannot read the body: {e}")))?;
-        if body.len() + chunk.len() > IMPORT_MAX_BYTES {
-            return Err(Problem::too_large(IMPORT_MAX_BYTES));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = casework_runtime::http::read_ndjson(&req, payload, IMPORT_MAX_BYTES).await?;
     let report = import(
         &state.store,
         dataset,

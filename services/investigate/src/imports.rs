@@ -10,6 +10,8 @@ use sea_orm::{ActiveModelTrait, Set};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use casework_runtime::http::RejectedLine;
+
 use crate::tables::{criminal_record, lost_stolen_document, watchlist_entry};
 use casework_bus::HandlerError;
 
@@ -159,16 +161,6 @@ pub struct LineNote {
     pub line: usize,
     /// What to know.
     pub message: String,
-}
-
-/// A line that was not stored, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct RejectedLine {
-    /// Its number, from 1.
-    pub line: usize,
-    /// What is wrong, as JSON Pointers into the line.
-    #[schema(value_type = Vec<Object>)]
-    pub errors: Vec<FieldError>,
 }
 
 /// What validating a line needs beyond the line: where it comes from, what

@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use casework_contracts::{Event, EventType};
-use casework_identify::{Identifier, Migrator};
+use casework_identify::{Identifier, Migrator, PersonIndex};
 use casework_mrz::{Format, MrzFields, Sex};
 use casework_testkit::{Backend, Handled};
 use chrono::NaiveDate;
@@ -32,7 +33,18 @@ pub type Harness = Handled<Identifier>;
 /// `None` when the backend is not configured (PostgreSQL without
 /// `CASEWORK_TEST_DATABASE_URL`; the test kit says SKIPPED).
 pub async fn start(backend: Backend) -> Option<Harness> {
-    Handled::start::<Migrator>(backend, "identify", Identifier::new).await
+    let persons = person_index();
+    Handled::start::<Migrator>(backend, "identify", |outbox| {
+        Identifier::new(outbox, persons)
+    })
+    .await
+}
+
+/// The person index on the shipped policy and model (`config/matching/`).
+pub fn person_index() -> Arc<PersonIndex> {
+    Arc::new(
+        PersonIndex::load(&repo().join("config/matching/person.toml")).expect("the person policy"),
+    )
 }
 
 /// What Identify's tests do with the harness besides delivering.

@@ -117,6 +117,10 @@ impl Case {
                 person_match: PersonMatch {
                     method: "new-person".into(),
                     explanation: "new".into(),
+                    decision: None,
+                    candidate_person_id: None,
+                    weights: None,
+                    review_id: None,
                 },
                 confidence: "high".into(),
                 confidence_rank: 3,
