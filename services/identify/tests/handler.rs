@@ -356,7 +356,119 @@ async fn printed_fields_alone_give_medium_confidence_and_record_no_document(back
     assert!(zone.data["document"].get("basis").is_none());
 }
 
+/// Without a document (the product asks for none), so that only the
+/// names, date of birth and nationality are compared.
+fn no_document() -> Value {
+    json!({ "document_required": false })
+}
+
+async fn an_applicant_in_cyrillic_then_in_latin_letters_is_one_person(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let subject = |given: &str, surname: &str| json!({"given_names": given, "surname": surname, "date_of_birth": "1979-03-08", "nationality": "RUS"});
+    let first = h
+        .established(&request_with(
+            &case_id(),
+            subject("Анна Сергеевна", "Иванова"),
+            None,
+            no_document(),
+        ))
+        .await;
+    assert_eq!(first.data["returning"], false);
+    let second = h
+        .established(&request_with(
+            &case_id(),
+            subject("Anna Sergeevna", "IVANOVA"),
+            None,
+            no_document(),
+        ))
+        .await;
+    assert_eq!(second.data["returning"], true, "{}", second.data["match"]);
+    assert_eq!(second.data["person_id"], first.data["person_id"]);
+    assert_eq!(second.data["match"]["decision"], "match");
+    // And a third time with the middle name left out.
+    let third = h
+        .established(&request_with(
+            &case_id(),
+            subject("Anna", "Ivanova"),
+            None,
+            no_document(),
+        ))
+        .await;
+    assert_eq!(
+        third.data["person_id"], first.data["person_id"],
+        "{}",
+        third.data["match"]
+    );
+    assert_eq!(h.count("persons").await, 1);
+    assert_eq!(h.count("person_records").await, 3);
+}
+
+async fn a_possible_match_gets_a_provisional_person_and_a_review(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let first = h
+        .established(&request_with(&case_id(), amelie(), None, no_document()))
+        .await;
+    // The middle name missing and the day of birth one off: perhaps her.
+    let mut perhaps = amelie();
+    perhaps["given_names"] = json!("Amelie");
+    perhaps["date_of_birth"] = json!("1988-04-13");
+    let case = case_id();
+    let second = h
+        .established(&request_with(&case, perhaps, None, no_document()))
+        .await;
+    let person_match = &second.data["match"];
+    assert_eq!(person_match["decision"], "possible-match", "{person_match}");
+    assert_eq!(person_match["method"], "new-person");
+    assert_eq!(second.data["returning"], false);
+    assert_ne!(second.data["person_id"], first.data["person_id"]);
+    assert_eq!(person_match["candidate_person_id"], first.data["person_id"]);
+    let levels: Vec<(String, String)> = person_match["weights"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| {
+            (
+                f["field"].as_str().unwrap_or_default().to_owned(),
+                f["level"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        levels.contains(&("given_names".into(), "first_name".into())),
+        "{levels:?}"
+    );
+    assert!(
+        levels.contains(&("date_of_birth".into(), "one_digit".into())),
+        "{levels:?}"
+    );
+    assert_eq!(h.count("match_reviews").await, 1);
+    let review = person_match["review_id"].as_str().expect("a review id");
+    assert!(
+        person_match["explanation"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(review)
+    );
+    assert_eq!(h.count("persons").await, 2);
+    // Someone else entirely: a new person, no review.
+    let mut other = amelie();
+    other["given_names"] = json!("Jean");
+    other["surname"] = json!("Martin");
+    let third = h
+        .established(&request_with(&case_id(), other, None, no_document()))
+        .await;
+    assert_eq!(third.data["match"]["method"], "new-person");
+    assert_ne!(third.data["match"]["decision"], "possible-match");
+    assert_eq!(h.count("match_reviews").await, 1);
+}
+
 casework_testkit::on_both_backends!(
+    an_applicant_in_cyrillic_then_in_latin_letters_is_one_person,
+    a_possible_match_gets_a_provisional_person_and_a_review,
     a_first_application_is_a_new_person_with_high_confidence,
     the_same_applicant_on_another_case_is_returning,
     a_request_delivered_twice_is_answered_once,

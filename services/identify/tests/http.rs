@@ -58,6 +58,60 @@ fn assert_problem(answer: &Answer, status: StatusCode) {
     assert!(answer.problem, "problem+json: {answer:?}");
 }
 
+/// Identify's routes behind the platform's middleware, on `h`'s database,
+/// and a function making bearer tokens with roles and scopes.
+macro_rules! identify_api {
+    ($h:expr) => {{
+        let keys = TempDir::new("identify-keys");
+        let auth =
+            Arc::new(Authenticator::embedded(keys.path(), "casework", "casework").expect("key"));
+        let mut policies = PolicyTable::default();
+        policies.add_openapi(
+            &format!("/api/{NAME}"),
+            &complete_openapi(NAME, IdentifyApi::openapi()),
+        );
+        let state = web::Data::new(HttpState {
+            auth: auth.clone(),
+            policies,
+            max_body_bytes: 64 * 1024,
+            services: Vec::new(),
+            metrics: metrics_handle(),
+            audit: [(
+                NAME.to_owned(),
+                casework_runtime::audit::AuditLog::start($h.store.clone()),
+            )]
+            .into(),
+            limits: casework_runtime::limits::Limits::none(),
+        });
+        let routes = routes(
+            $h.store.clone(),
+            casework_runtime::Clock::system(),
+            common::person_index(),
+            1024 * 1024,
+        );
+        let app = test::init_service(
+            App::new()
+                .app_data(state)
+                .wrap(from_fn(guard))
+                .service(web::scope("/api/identify").configure(move |cfg| routes(cfg))),
+        )
+        .await;
+        let token = move |roles: &[&str], scopes: &[&str]| {
+            let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let token = auth
+                .issue(
+                    "tester",
+                    &owned(roles),
+                    &owned(scopes),
+                    Duration::from_secs(600),
+                )
+                .expect("token");
+            format!("Bearer {token}")
+        };
+        (app, token, keys)
+    }};
+}
+
 async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
     let Some(h) = common::start(backend).await else {
         return;
@@ -70,51 +124,7 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
         .expect("id")
         .to_owned();
 
-    let keys = TempDir::new("identify-keys");
-    let auth = Arc::new(Authenticator::embedded(keys.path(), "casework", "casework").expect("key"));
-    let mut policies = PolicyTable::default();
-    policies.add_openapi(
-        &format!("/api/{NAME}"),
-        &complete_openapi(NAME, IdentifyApi::openapi()),
-    );
-    let state = web::Data::new(HttpState {
-        auth: auth.clone(),
-        policies,
-        max_body_bytes: 64 * 1024,
-        services: Vec::new(),
-        metrics: metrics_handle(),
-        audit: [(
-            NAME.to_owned(),
-            casework_runtime::audit::AuditLog::start(h.store.clone()),
-        )]
-        .into(),
-        limits: casework_runtime::limits::Limits::none(),
-    });
-    let routes = routes(
-        h.store.clone(),
-        casework_runtime::Clock::system(),
-        common::person_index(),
-        1024 * 1024,
-    );
-    let app = test::init_service(
-        App::new()
-            .app_data(state)
-            .wrap(from_fn(guard))
-            .service(web::scope("/api/identify").configure(move |cfg| routes(cfg))),
-    )
-    .await;
-    let token = |roles: &[&str], scopes: &[&str]| {
-        let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let token = auth
-            .issue(
-                "tester",
-                &owned(roles),
-                &owned(scopes),
-                Duration::from_secs(600),
-            )
-            .expect("token");
-        format!("Bearer {token}")
-    };
+    let (app, token, _keys) = identify_api!(h);
     let caseworker = token(&["caseworker"], &[]);
     let auditor = token(&["auditor"], &[]);
     let officer = token(&["officer"], &[]);
@@ -293,4 +303,151 @@ async fn the_api_serves_the_index_and_checks_documents(backend: Backend) {
     );
 }
 
-casework_testkit::on_both_backends!(the_api_serves_the_index_and_checks_documents);
+async fn imports_link_records_in_order_and_reviews_show_possible_matches(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let (app, token, _keys) = identify_api!(h);
+    let importer = token(&[], &["records-import"]);
+    let caseworker = token(&["caseworker"], &[]);
+    let import = |body: String, bearer: &str, content_type: &str| {
+        let request = test::TestRequest::post()
+            .uri("/api/identify/v1/imports/persons")
+            .insert_header(("authorization", bearer.to_owned()))
+            .insert_header(("content-type", content_type.to_owned()))
+            .set_payload(body);
+        test::try_call_service(&app, request.to_request())
+    };
+    let lines = [
+        json!({"source_id": "HMPO-1", "given_names": "Ivan", "surname": "Petrov", "date_of_birth": "1975-02-14",
+               "nationality": "RUS", "identifiers": [{"scheme": "passport:RUS", "value": "723456789"}]}),
+        // The same man, in Cyrillic, with his passport: links to line 1.
+        json!({"source_id": "HMPO-2", "given_names": "Иван", "surname": "Петров", "date_of_birth": "1975-02-14",
+               "identifiers": [{"scheme": "passport:RUS", "value": "723456789"}]}),
+        // Malformed optional fields are left out, not refused.
+        json!({"source_id": "HMPO-3", "given_names": "Olga", "surname": "Smirnova", "date_of_birth": 1981,
+               "sex": ["F"], "address": "nowhere", "identifiers": "none"}),
+        // Her again, with only a year of birth and a missing middle name: perhaps.
+        json!({"source_id": "HMPO-4", "given_names": "Olga", "surname": "Smirnova", "date_of_birth": "1981",
+               "address": {"lines": ["1 High Street"], "postcode": "LS1 4AP"}}),
+    ];
+    let mut body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    body.push_str("\n{\"given_names\": \"No source id\", \"surname\": \"X\"}\nnot json\n");
+    let report = answer(import(body.clone(), &importer, "application/x-ndjson").await).await;
+    assert_eq!(report.status, StatusCode::OK, "{report:?}");
+    let report = report.body;
+    let decisions: Vec<&str> = report["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["decision"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(decisions[0], "new");
+    assert_eq!(decisions[1], "match", "{report}");
+    assert_eq!(
+        report["lines"][1]["person_id"],
+        report["lines"][0]["person_id"]
+    );
+    assert!(report["lines"][1]["score"].as_f64().unwrap_or_default() >= 6.64);
+    assert_eq!(decisions[2], "new");
+    assert_ne!(
+        report["lines"][3]["person_id"],
+        report["lines"][0]["person_id"]
+    );
+    assert_eq!(report["rejected"][0]["line"], 6, "{report}");
+    assert_eq!(report["rejected"][0]["errors"][0]["pointer"], "/source_id");
+    assert_eq!(report["rejected"][1]["line"], 7);
+    assert_eq!(report["matched"], 1);
+
+    // The same file again changes nothing.
+    let again = answer(import(body, &importer, "application/x-ndjson").await).await;
+    assert_eq!(again.body["already_imported"], 4, "{:?}", again.body);
+    assert_eq!(
+        again.body["lines"][1]["person_id"],
+        report["lines"][1]["person_id"]
+    );
+    assert_eq!(h.count("person_records").await, 4);
+
+    // Only as NDJSON, only with the scope, only up to the limit.
+    assert_problem(
+        &answer(import("{}".into(), &importer, "application/json").await).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    );
+    assert_problem(
+        &answer(import("{}".into(), &caseworker, "application/x-ndjson").await).await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_problem(
+        &answer(
+            import(
+                "\n".repeat(1024 * 1024 + 1),
+                &importer,
+                "application/x-ndjson",
+            )
+            .await,
+        )
+        .await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    );
+
+    // A possible match from an application shows in the review queue with
+    // both records and the weights.
+    let first = h
+        .established(&request_with(
+            &case_id(),
+            amelie(),
+            None,
+            json!({"document_required": false}),
+        ))
+        .await;
+    let mut perhaps = amelie();
+    perhaps["given_names"] = json!("Amelie");
+    perhaps["date_of_birth"] = json!("1988-04-13");
+    let case = case_id();
+    let second = h
+        .established(&request_with(
+            &case,
+            perhaps,
+            None,
+            json!({"document_required": false}),
+        ))
+        .await;
+    assert_eq!(second.data["match"]["decision"], "possible-match");
+    let get = |path: &str, bearer: &str| {
+        let request = test::TestRequest::get()
+            .uri(&format!("/api/identify{path}"))
+            .insert_header(("authorization", bearer.to_owned()));
+        test::try_call_service(&app, request.to_request())
+    };
+    let queue = answer(get("/v1/reviews", &caseworker).await).await;
+    assert_eq!(queue.status, StatusCode::OK, "{queue:?}");
+    let review = queue.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["case_id"] == case.as_str())
+        .cloned()
+        .expect("the application's review");
+    assert_eq!(review["id"], second.data["match"]["review_id"]);
+    assert_eq!(review["record"]["person_id"], second.data["person_id"]);
+    assert_eq!(review["record"]["record"]["given_names"], "Amelie");
+    assert_eq!(review["candidate"]["person_id"], first.data["person_id"]);
+    assert_eq!(
+        review["candidate"]["record"]["given_names"],
+        "Amélie Claire"
+    );
+    assert_eq!(review["explanation"], second.data["match"]["weights"]);
+    assert_problem(
+        &answer(get("/v1/reviews", &importer).await).await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_problem(
+        &answer(get("/v1/reviews?limit=0", &caseworker).await).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+}
+
+casework_testkit::on_both_backends!(
+    the_api_serves_the_index_and_checks_documents,
+    imports_link_records_in_order_and_reviews_show_possible_matches,
+);
