@@ -4,7 +4,7 @@
 # and scope, a Purpose header, and every check. `.ci/run` runs it after the
 # tests; `make api-fuzz` runs it on its own.
 #
-# Investigate's imports take NDJSON, which schemathesis cannot generate: they
+# The imports (Investigate's and Identify's) take NDJSON, which schemathesis cannot generate: they
 # are left out here and tested by the end-to-end import tests instead.
 #
 # Reproducible: a fixed seed and a fixed number of examples per operation.

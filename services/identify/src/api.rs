@@ -586,7 +586,7 @@ async fn list_reviews(
     post,
     path = "/v1/imports/persons",
     tag = "imports",
-    security(("bearer" = ["scope:records-import"])),
+    security(("bearer" = ["scope:records-import", "role:admin"])),
     request_body(content = Object, content_type = "application/x-ndjson", description = "One record a line: {\"source_id\", \"given_names\", \"surname\", \"date_of_birth\"?, \"sex\"?, \"nationality\"?, \"address\"?: {\"lines\": [...], \"locality\"?, \"postcode\"?}, \"identifiers\"?: [{\"scheme\", \"value\"}]}; at most `http.import_max_bytes` (64 MiB by default)"),
     responses(
         (status = 200, body = PersonImportReport, description = "Imported; refused lines are listed in `rejected`"),
