@@ -89,6 +89,21 @@ pub fn amelie() -> Value {
     tourist()["applicant"].clone()
 }
 
+/// Perhaps the example applicant: the middle name missing and the day of
+/// birth one off — a possible match for her, not a match.
+pub fn perhaps_amelie() -> Value {
+    let mut perhaps = amelie();
+    perhaps["given_names"] = json!("Amelie");
+    perhaps["date_of_birth"] = json!("1988-04-13");
+    perhaps
+}
+
+/// `params` of a product that asks for no document: only names, date of
+/// birth and nationality are then compared.
+pub fn no_document() -> Value {
+    json!({ "document_required": false })
+}
+
 /// The zone of the example's passport, as printed in the example.
 ///
 /// Its name line is right but three check digits of its second line are not
