@@ -54,18 +54,24 @@ fn run(matcher: &Matcher, size: usize) {
     let memory = resident_bytes().saturating_sub(rss_before) as f64 / 1e6;
 
     let scorer = matcher.model.scorer_for(size as u64);
+    let mut variations: Vec<Vec<&'static str>> = Vec::with_capacity(QUERIES);
     let known: Vec<(Option<u32>, Record)> = sampled
         .iter()
-        .map(|(id, person)| (Some(*id), population.variant(person).0))
+        .map(|(id, person)| {
+            let (record, made) = population.variant(person);
+            variations.push(made);
+            (Some(*id), record)
+        })
         .collect();
     let new: Vec<(Option<u32>, Record)> = (0..QUERIES)
         .map(|_| (None, population.person().record))
         .collect();
+    let mut missed_by: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut latencies = Vec::with_capacity(2 * QUERIES);
     let mut candidates = Vec::with_capacity(2 * QUERIES);
     let (mut known_match, mut known_possible, mut missed, mut new_match, mut new_possible) =
         (0, 0, 0, 0, 0);
-    for (truth, record) in known.iter().chain(&new) {
+    for (n, (truth, record)) in known.iter().chain(&new).enumerate() {
         let t = Instant::now();
         let prepared = Prepared::new(record);
         let hits = index.search(&scorer, &prepared, matcher.thresholds.possible_weight);
@@ -77,7 +83,12 @@ fn run(matcher: &Matcher, size: usize) {
             (Some(id), Some((found, Decision::PossibleMatch))) if *id == found => {
                 known_possible += 1
             }
-            (Some(_), _) => missed += 1,
+            (Some(_), _) => {
+                missed += 1;
+                for variation in &variations[n] {
+                    *missed_by.entry(variation).or_default() += 1;
+                }
+            }
             (None, Some((_, Decision::Match))) => new_match += 1,
             (None, Some((_, Decision::PossibleMatch))) => new_possible += 1,
             (None, _) => {}
@@ -93,6 +104,11 @@ fn run(matcher: &Matcher, size: usize) {
         latencies[latencies.len() - 1],
         candidates[at(0.5)],
         candidates[at(0.99)],
+    );
+    let missed_by: Vec<String> = missed_by.iter().map(|(v, n)| format!("{v} {n}")).collect();
+    eprintln!(
+        "{size} people: the known people missed had these variations: {}",
+        missed_by.join(", ")
     );
 }
 

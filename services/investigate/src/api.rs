@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use crate::imports::{
-    CriminalRecordLine, Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, LostStolenDocumentLine,
-    RejectedLine, WarningLine, import,
+    CriminalRecordLine, Dataset, ImportReport, LineNote, LostStolenDocumentLine, RejectedLine,
+    WarningLine, import,
 };
 use crate::tables::{investigation, watchlist_entry};
 use casework_contracts::payloads::Finding;
@@ -29,6 +29,8 @@ pub struct Investigate {
     pub rehabilitation: std::sync::Arc<casework_disclosure::RehabilitationTables>,
     /// What day it is: imported dates may not be after it.
     pub clock: casework_runtime::Clock,
+    /// The largest import body (`http.import_max_bytes`).
+    pub import_max_bytes: usize,
 }
 
 /// Most warnings-index entries one search returns.
@@ -89,7 +91,7 @@ pub struct InvestigateApi;
     path = "/v1/imports/warnings",
     tag = "imports",
     security(("bearer" = ["scope:records-import", "role:admin"])),
-    request_body(content = WarningLine, content_type = "application/x-ndjson", description = "One WarningLine per line (NDJSON), at most 16 MiB"),
+    request_body(content = WarningLine, content_type = "application/x-ndjson", description = "One WarningLine per line (NDJSON), at most `http.import_max_bytes` (64 MiB by default)"),
     responses(
         (status = 200, body = ImportReport, description = "What was stored, line by line"),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -113,7 +115,7 @@ async fn import_warnings(
     path = "/v1/imports/criminal-records",
     tag = "imports",
     security(("bearer" = ["scope:records-import", "role:admin"])),
-    request_body(content = CriminalRecordLine, content_type = "application/x-ndjson", description = "One CriminalRecordLine per line (NDJSON), at most 16 MiB"),
+    request_body(content = CriminalRecordLine, content_type = "application/x-ndjson", description = "One CriminalRecordLine per line (NDJSON), at most `http.import_max_bytes` (64 MiB by default)"),
     responses(
         (status = 200, body = ImportReport, description = "What was stored, line by line"),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -137,7 +139,7 @@ async fn import_criminal_records(
     path = "/v1/imports/lost-stolen-documents",
     tag = "imports",
     security(("bearer" = ["scope:records-import", "role:admin"])),
-    request_body(content = LostStolenDocumentLine, content_type = "application/x-ndjson", description = "One LostStolenDocumentLine per line (NDJSON), at most 16 MiB"),
+    request_body(content = LostStolenDocumentLine, content_type = "application/x-ndjson", description = "One LostStolenDocumentLine per line (NDJSON), at most `http.import_max_bytes` (64 MiB by default)"),
     responses(
         (status = 200, body = ImportReport, description = "What was stored, line by line"),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -158,7 +160,7 @@ async fn import_route(
     payload: web::Payload,
     state: web::Data<Investigate>,
 ) -> Result<HttpResponse, Problem> {
-    let body = casework_runtime::http::read_ndjson(&req, payload, IMPORT_MAX_BYTES).await?;
+    let body = casework_runtime::http::read_ndjson(&req, payload, state.import_max_bytes).await?;
     let report = import(
         &state.store,
         dataset,

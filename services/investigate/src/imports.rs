@@ -17,10 +17,6 @@ use casework_bus::HandlerError;
 
 use crate::{Severity, insert_new, normalise_document_number};
 
-/// The largest import body accepted: 16 MiB, about 80 000 lines. Imports
-/// have their own limit because `http.max_body_bytes` is sized for forms.
-pub const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
-
 /// Which index an import loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dataset {

@@ -40,8 +40,8 @@
 //! not JSON is rejected like any other invalid line. The answer is `200` with
 //! a report: `{"accepted": 1, "duplicates": 0, "rejected": [{"line": 2,
 //! "errors": [{"pointer": "/date_of_birth", "message": "..."}]}]}`. The body
-//! may be up to [`IMPORT_MAX_BYTES`] (16 MiB): bulk loads are larger than
-//! the application forms `http.max_body_bytes` is sized for. [`import()`] does
+//! may be up to `http.import_max_bytes` (64 MiB by default): bulk loads are
+//! larger than the application forms `http.max_body_bytes` is sized for. [`import()`] does
 //! the same without HTTP.
 
 pub mod api;
@@ -61,7 +61,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
 use utoipa::OpenApi;
 
 pub use casework_contracts::payloads::{Conviction, Finding, Severity, Subject};
-pub use imports::{Dataset, IMPORT_MAX_BYTES, ImportReport, LineNote, import};
+pub use imports::{Dataset, ImportReport, LineNote, import};
 pub use screening::{Check, Investigator, screen};
 pub use seed::{DEMO_IDENTITIES, DemoIdentity, SeedReport, seed};
 pub use tables::Migrator;
@@ -134,6 +134,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         store: ctx.store.clone(),
         rehabilitation,
         clock: ctx.clock,
+        import_max_bytes: ctx.settings.http.import_max_bytes,
     });
     Ok(ServiceParts {
         root: false,

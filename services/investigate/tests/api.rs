@@ -2,8 +2,11 @@
 //! and the import endpoint's handling of media types and reports.
 
 use actix_web::{App, test as actix, web};
+use casework_investigate::Migrator;
 use casework_investigate::api::{Investigate, InvestigateApi, routes};
-use casework_investigate::{IMPORT_MAX_BYTES, Migrator};
+
+/// The import limit the tests set.
+const IMPORT_MAX_BYTES: usize = 1024 * 1024;
 use casework_runtime::Policy;
 use casework_runtime::auth::PolicyTable;
 use casework_store::Store;
@@ -41,6 +44,7 @@ async fn an_import_takes_ndjson_and_answers_with_its_report() {
         store,
         rehabilitation: casework_testkit::shipped_rehabilitation(),
         clock: casework_runtime::Clock::system(),
+        import_max_bytes: IMPORT_MAX_BYTES,
     });
     let app = actix::init_service(App::new().configure(|cfg| routes(cfg, state.clone()))).await;
 
