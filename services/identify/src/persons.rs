@@ -20,6 +20,8 @@
 //! instance (SQLite writes one transaction at a time already).
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use casework_contracts::names::normalise;
 use casework_matching::index::query_keys;
@@ -30,7 +32,8 @@ use casework_matching::{
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, IntoActiveModel, QuerySelect, Set, Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, IntoActiveModel, QuerySelect, QueryTrait, Set,
+    Statement,
 };
 
 use crate::tables::{match_review, person, person_key, person_record};
@@ -113,7 +116,13 @@ pub struct Resolution {
 #[derive(Debug, Clone)]
 pub struct PersonIndex {
     matcher: Matcher,
+    /// The index's size when last counted, and when.
+    size: Arc<Mutex<Option<(Instant, u64)>>>,
 }
+
+/// How long a count of the index's records serves: λ's scaling needs its
+/// order of magnitude, not every record.
+const SIZE_FRESH: Duration = Duration::from_secs(10);
 
 impl PersonIndex {
     /// Loads the policy file (and the model beside it).
@@ -123,7 +132,10 @@ impl PersonIndex {
 
     /// An index deciding by `matcher`.
     pub fn new(matcher: Matcher) -> Self {
-        Self { matcher }
+        Self {
+            matcher,
+            size: Arc::default(),
+        }
     }
 
     /// Links `record` to a person (see the module documentation).
@@ -230,35 +242,21 @@ impl PersonIndex {
         if keys.is_empty() {
             return Ok(None);
         }
-        let persons: Vec<String> = person_key::Entity::find()
+        let persons = person_key::Entity::find()
             .select_only()
             .column(person_key::Column::PersonId)
             .distinct()
             .filter(person_key::Column::Key.is_in(keys))
             .limit(MAX_CANDIDATES)
-            .into_tuple()
+            .into_query();
+        let records = person_record::Entity::find()
+            .filter(person_record::Column::PersonId.in_subquery(persons))
             .all(txn)
             .await?;
-        if persons.is_empty() {
+        if records.is_empty() {
             return Ok(None);
         }
-        // λ is scaled to the index's size: the more records, the likelier a
-        // namesake. The last record id counts them without a scan.
-        let size: Option<i64> = person_record::Entity::find()
-            .select_only()
-            .column_as(person_record::Column::Id.max(), "size")
-            .into_tuple()
-            .one(txn)
-            .await?
-            .flatten();
-        let scorer = self
-            .matcher
-            .model
-            .scorer_for(size.unwrap_or(0).unsigned_abs());
-        let records = person_record::Entity::find()
-            .filter(person_record::Column::PersonId.is_in(persons))
-            .all(txn)
-            .await?;
+        let scorer = self.matcher.model.scorer_for(self.index_size(txn).await?);
         let mut best: Option<(person_record::Model, f64, Comparison)> = None;
         for stored in records {
             let Ok(known) = serde_json::from_str::<Record>(&stored.record) else {
@@ -279,6 +277,29 @@ impl PersonIndex {
             weight,
             explanation: scorer.explain(&comparison),
         }))
+    }
+}
+
+impl PersonIndex {
+    /// How many records the index holds (λ is scaled to it: the more
+    /// records, the likelier a namesake), counted at most every
+    /// [`SIZE_FRESH`]. The last record id counts them without a scan.
+    async fn index_size(&self, txn: &DatabaseTransaction) -> Result<u64, DbErr> {
+        if let Some((counted, size)) = *self.size.lock().unwrap_or_else(|e| e.into_inner())
+            && counted.elapsed() < SIZE_FRESH
+        {
+            return Ok(size);
+        }
+        let last: Option<i64> = person_record::Entity::find()
+            .select_only()
+            .column_as(person_record::Column::Id.max(), "size")
+            .into_tuple()
+            .one(txn)
+            .await?
+            .flatten();
+        let size = last.unwrap_or(0).unsigned_abs();
+        *self.size.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), size));
+        Ok(size)
     }
 }
 
