@@ -161,8 +161,9 @@ impl PersonIndex {
             });
         }
         let prepared = Prepared::new(record);
+        let json = serde_json::to_string(record).unwrap_or_default();
         lock_keys(txn, &query_keys(&prepared)).await?;
-        let best = self.best_candidate(txn, &prepared).await?;
+        let best = self.best_candidate(txn, &prepared, &json).await?;
         let decision = best
             .as_ref()
             .map_or(Decision::NonMatch, |b| self.matcher.decide(b.weight));
@@ -175,28 +176,33 @@ impl PersonIndex {
             (Some(best), Linked::Match) => find_person(txn, &best.person_id).await?,
             _ => new_person(txn, record).await?,
         };
+        let said_before = linked == Linked::Match && best.as_ref().is_some_and(|b| b.said_before);
         let stored = person_record::ActiveModel {
             person_id: Set(person.id.clone()),
             source: Set(source.kind().to_owned()),
             source_ref: Set(source.reference().to_owned()),
-            record: Set(serde_json::to_string(record).unwrap_or_default()),
+            record: Set(json),
             decision: Set(linked.as_str().to_owned()),
             weight: Set(best.as_ref().map(|b| b.weight)),
+            compared: Set(!said_before),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
         .insert(txn)
         .await?;
-        let keys = blocking_keys(&prepared)
-            .into_iter()
-            .map(|key| person_key::ActiveModel {
-                key: Set(key),
-                person_id: Set(person.id.clone()),
-            });
-        person_key::Entity::insert_many(keys)
-            .on_conflict_do_nothing_on([person_key::Column::Key, person_key::Column::PersonId])
-            .exec_without_returning(txn)
-            .await?;
+        // A record said before has the same keys already.
+        if !said_before {
+            let keys = blocking_keys(&prepared)
+                .into_iter()
+                .map(|key| person_key::ActiveModel {
+                    key: Set(key),
+                    person_id: Set(person.id.clone()),
+                });
+            person_key::Entity::insert_many(keys)
+                .on_conflict_do_nothing_on([person_key::Column::Key, person_key::Column::PersonId])
+                .exec_without_returning(txn)
+                .await?;
+        }
         let explained = best
             .as_ref()
             .map(|b| (b.person_id.clone(), b.weight, b.explanation.clone()));
@@ -237,6 +243,7 @@ impl PersonIndex {
         &self,
         txn: &DatabaseTransaction,
         record: &Prepared,
+        json: &str,
     ) -> Result<Option<Candidate>, DbErr> {
         let keys = query_keys(record);
         if keys.is_empty() {
@@ -251,6 +258,7 @@ impl PersonIndex {
             .into_query();
         let records = person_record::Entity::find()
             .filter(person_record::Column::PersonId.in_subquery(persons))
+            .filter(person_record::Column::Compared.eq(true))
             .all(txn)
             .await?;
         if records.is_empty() {
@@ -258,6 +266,11 @@ impl PersonIndex {
         }
         let scorer = self.matcher.model.scorer_for(self.index_size(txn).await?);
         let mut best: Option<(person_record::Model, f64, Comparison)> = None;
+        let said_by: Vec<String> = records
+            .iter()
+            .filter(|r| r.record == json)
+            .map(|r| r.person_id.clone())
+            .collect();
         for stored in records {
             let Ok(known) = serde_json::from_str::<Record>(&stored.record) else {
                 continue;
@@ -272,6 +285,7 @@ impl PersonIndex {
             }
         }
         Ok(best.map(|(stored, weight, comparison)| Candidate {
+            said_before: said_by.contains(&stored.person_id),
             person_id: stored.person_id,
             record_id: stored.id,
             weight,
@@ -305,6 +319,8 @@ impl PersonIndex {
 
 /// The heaviest candidate record.
 struct Candidate {
+    /// The candidate's person has a record saying exactly the same.
+    said_before: bool,
     person_id: String,
     record_id: i64,
     weight: f64,

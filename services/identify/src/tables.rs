@@ -6,7 +6,7 @@
 use casework_store::migrations::{Migration, col};
 use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
-    big_pk_auto, double, string, string_null, text, timestamp_with_time_zone,
+    big_pk_auto, boolean, double, string, string_null, text, timestamp_with_time_zone,
 };
 
 /// A row of `persons`: one person of the index.
@@ -133,6 +133,11 @@ pub mod person_record {
         /// The total match weight of the link (the best candidate's, for
         /// a new or provisional person; absent when there was none).
         pub weight: Option<f64>,
+        /// Compared with new records: false when the person already has a
+        /// record saying the same (a returning applicant who wrote the same
+        /// again), so that a person's comparisons grow with their
+        /// spellings, not with their applications.
+        pub compared: bool,
         /// When it was linked.
         pub created_at: DateTimeUtc,
     }
@@ -285,9 +290,10 @@ casework_store::migrator![
                 .col(text(col("record")))
                 .col(string(col("decision")))
                 .col(double(col("weight")).null())
+                .col(boolean(col("compared")))
                 .col(timestamp_with_time_zone(col("created_at"))),
         )
-        .index("person_records_person", &["person_id"])
+        .index("person_records_person", &["person_id", "compared"])
         .unique_index("person_records_source", &["source", "source_ref"])
         .create_table(
             "person_keys",

@@ -395,8 +395,19 @@ async fn an_applicant_in_cyrillic_then_in_latin_letters_is_one_person(backend: B
         "{}",
         third.data["match"]
     );
+    // The same again on a fourth case: linked, but nothing new to compare.
+    let fourth = h
+        .established(&request_with(
+            &case_id(),
+            subject("Anna", "Ivanova"),
+            None,
+            no_document(),
+        ))
+        .await;
+    assert_eq!(fourth.data["person_id"], first.data["person_id"]);
     assert_eq!(h.count("persons").await, 1);
-    assert_eq!(h.count("person_records").await, 3);
+    assert_eq!(h.count("person_records").await, 4);
+    assert_eq!(h.count("person_records WHERE compared = true").await, 3);
 }
 
 async fn a_possible_match_gets_a_provisional_person_and_a_review(backend: Backend) {
