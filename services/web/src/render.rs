@@ -211,6 +211,39 @@ mod tests {
     ];
 
     #[test]
+    fn the_case_page_shows_how_the_person_was_matched() {
+        let renderer = Renderer::new().expect("templates");
+        let weights = serde_json::json!({
+            "model_version": 1, "prior_weight": -16.52, "names_swapped": false,
+            "total": 5.33, "probability": 0.9757,
+            "fields": [
+                {"field": "given_names", "level": "first_name", "weight": 3.975},
+                {"field": "date_of_birth", "level": "one_digit", "weight": 6.86},
+                {"field": "sex", "level": "missing", "weight": 0.0},
+            ],
+        });
+        let context = Value::from_serialize(serde_json::json!({
+            "case": {"reference": "VV-XQAE-PBE9-2", "working_days_left": 10, "service_level_days": 15},
+            "identity": [{"confidence": "low", "result": {"person_id": "p-1", "match": {
+                "method": "new-person", "explanation": "possibly p-0",
+                "decision": "possible-match", "weights": weights,
+            }}}],
+        }));
+        let html = renderer.page("desk_case.html", context).expect("renders");
+        assert!(
+            html.contains("possibly the same person, for review"),
+            "{html}"
+        );
+        assert!(html.contains("Given names") && html.contains("first name"));
+        assert!(html.contains("one digit") && html.contains("6.9"));
+        assert!(html.contains("-16.5") && html.contains("5.3"));
+        assert!(
+            !html.contains(">Sex<"),
+            "a field neither record has is not listed"
+        );
+    }
+
+    #[test]
     fn components_render_govuk_frontends_own_fixtures() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../node_modules/govuk-frontend/dist/govuk/components");
