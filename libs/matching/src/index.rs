@@ -159,9 +159,4 @@ impl<Id> Index<Id> {
         hits.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         hits
     }
-
-    /// Every record, in insertion order.
-    pub fn records(&self) -> impl Iterator<Item = &Prepared> {
-        self.entries.iter().map(|(_, record)| record)
-    }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::MatchingError;
-use crate::model::{Decision, Model, Scorer, Thresholds};
+use crate::model::{Decision, Model, Thresholds};
 
 /// A policy file.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,13 +50,12 @@ impl Policy {
     }
 }
 
-/// A loaded policy: model, scorer and thresholds.
+/// A loaded policy: model and thresholds. Its weights come from
+/// [`Model::scorer_for`] the size of the index searched.
 #[derive(Debug, Clone)]
 pub struct Matcher {
     /// The model.
     pub model: Model,
-    /// Its weights.
-    pub scorer: Scorer,
     /// The thresholds.
     pub thresholds: Thresholds,
 }
@@ -75,11 +74,7 @@ impl Matcher {
 
     /// A matcher from a model and thresholds.
     pub fn new(model: Model, thresholds: Thresholds) -> Self {
-        Self {
-            scorer: model.scorer(),
-            model,
-            thresholds,
-        }
+        Self { model, thresholds }
     }
 
     /// The decision for a total weight.

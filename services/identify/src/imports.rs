@@ -24,7 +24,7 @@ use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::persons::{PersonIndex, Source};
+use crate::persons::{Linked, PersonIndex, Source};
 
 /// The longest `source_id`.
 const SOURCE_ID_MAX: usize = 200;
@@ -95,21 +95,18 @@ pub async fn import_persons(
         let resolution = persons
             .resolve(&txn, &record, Source::Import(&source_id))
             .await?;
-        let decision = resolution.linked.as_str();
-        if resolution.already_linked {
-            report.already_imported += 1;
-        } else {
-            match decision {
-                "match" => report.matched += 1,
-                "review" => report.review += 1,
-                _ => report.new += 1,
-            }
-        }
+        let tally = match (resolution.already_linked, resolution.linked) {
+            (true, _) => &mut report.already_imported,
+            (false, Linked::Match) => &mut report.matched,
+            (false, Linked::Review) => &mut report.review,
+            (false, Linked::New) => &mut report.new,
+        };
+        *tally += 1;
         report.lines.push(PersonImportLine {
             line: number,
             source_id,
             person_id: resolution.person.id,
-            decision: decision.to_owned(),
+            decision: resolution.linked.as_str().to_owned(),
             score: resolution
                 .best
                 .map(|(_, weight, _)| (weight * 1000.0).round() / 1000.0),

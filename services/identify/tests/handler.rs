@@ -414,13 +414,8 @@ async fn a_possible_match_gets_a_provisional_person_and_a_review(backend: Backen
     let Some(h) = common::start(backend).await else {
         return;
     };
-    let first = h
-        .established(&request_with(&case_id(), amelie(), None, no_document()))
-        .await;
     let case = case_id();
-    let second = h
-        .established(&request_with(&case, perhaps_amelie(), None, no_document()))
-        .await;
+    let (first, second) = amelie_then_perhaps(&h, &case).await;
     let person_match = &second.data["match"];
     assert_eq!(person_match["decision"], "possible-match", "{person_match}");
     assert_eq!(person_match["method"], "new-person");

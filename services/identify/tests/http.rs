@@ -392,13 +392,8 @@ async fn imports_link_records_in_order_and_reviews_show_possible_matches(backend
 
     // A possible match from an application shows in the review queue with
     // both records and the weights.
-    let first = h
-        .established(&request_with(&case_id(), amelie(), None, no_document()))
-        .await;
     let case = case_id();
-    let second = h
-        .established(&request_with(&case, perhaps_amelie(), None, no_document()))
-        .await;
+    let (first, second) = amelie_then_perhaps(&h, &case).await;
     assert_eq!(second.data["match"]["decision"], "possible-match");
     let get = |path: &str, bearer: &str| {
         let request = test::TestRequest::get()

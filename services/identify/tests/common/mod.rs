@@ -98,6 +98,18 @@ pub fn perhaps_amelie() -> Value {
     perhaps
 }
 
+/// The example applicant, then perhaps her ([`perhaps_amelie`]) on case
+/// `case`: the two `identity.established` events.
+pub async fn amelie_then_perhaps(h: &Harness, case: &str) -> (Event, Event) {
+    let first = h
+        .established(&request_with(&case_id(), amelie(), None, no_document()))
+        .await;
+    let second = h
+        .established(&request_with(case, perhaps_amelie(), None, no_document()))
+        .await;
+    (first, second)
+}
+
 /// `params` of a product that asks for no document: only names, date of
 /// birth and nationality are then compared.
 pub fn no_document() -> Value {
