@@ -673,3 +673,41 @@ pub struct NotificationSent {
     pub sent_at: DateTime<Utc>,
 }
 payload!(NotificationSent, "notification.sent.v1", |p| p.case_id);
+
+/// `person.merged.v1`: two persons of the index found to be one (a
+/// caseworker linked a possible match, or merged a duplicate found late).
+/// The merged person's records, documents and cases now belong to the
+/// survivor; the merged id resolves to the survivor from now on. Ids only:
+/// no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonMerged {
+    /// The person who remains.
+    pub person_id: PersonId,
+    /// The person merged into them, whose id now resolves to `person_id`.
+    pub merged_person_id: PersonId,
+    /// The cases whose person changed, by case id.
+    pub case_ids: Vec<CaseId>,
+    /// The review task the merge settled, when it came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<String>,
+    /// When.
+    pub merged_at: DateTime<Utc>,
+}
+payload!(PersonMerged, "person.merged.v1", |p| p.person_id);
+
+/// `person.split.v1`: records wrongly joined to one person given to a new
+/// person. Ids only: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSplit {
+    /// The person the records were taken from.
+    pub person_id: PersonId,
+    /// The new person they now belong to.
+    pub new_person_id: PersonId,
+    /// How many records moved.
+    pub records: u32,
+    /// The cases whose person changed (to `new_person_id`), by case id.
+    pub case_ids: Vec<CaseId>,
+    /// When.
+    pub split_at: DateTime<Utc>,
+}
+payload!(PersonSplit, "person.split.v1", |p| p.person_id);

@@ -66,6 +66,8 @@ fn every_event_type_has_a_type_and_examples_that_round_trip() {
         round_trip::<CaseStuck>(&registry),
         round_trip::<CaseClosed>(&registry),
         round_trip::<IdentityEstablished>(&registry),
+        round_trip::<PersonMerged>(&registry),
+        round_trip::<PersonSplit>(&registry),
         round_trip::<InvestigationCompleted>(&registry),
         round_trip::<WatchlistEntryAdded>(&registry),
         round_trip::<DecisionMade>(&registry),

@@ -22,6 +22,7 @@ pub mod confidence;
 pub mod document;
 pub mod handler;
 pub mod imports;
+pub mod links;
 pub mod persons;
 pub mod printed;
 pub mod tables;
@@ -63,6 +64,7 @@ pub async fn build(ctx: ServiceContext) -> Result<ServiceParts, RuntimeError> {
         openapi: IdentifyApi::openapi(),
         routes: routes(
             ctx.store.clone(),
+            ctx.outbox.clone(),
             ctx.clock,
             persons,
             ctx.settings.http.import_max_bytes,

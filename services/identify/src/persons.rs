@@ -45,8 +45,8 @@ const MAX_CANDIDATES: u64 = 2_000;
 /// Where a record comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
-    /// An application: the case's id.
-    Application(&'a str),
+    /// An application: the case's id and its reference.
+    Application(&'a str, &'a str),
     /// A bulk import: the source system's id for the record.
     Import(&'a str),
 }
@@ -54,14 +54,14 @@ pub enum Source<'a> {
 impl Source<'_> {
     fn kind(&self) -> &'static str {
         match self {
-            Source::Application(_) => "application",
+            Source::Application(..) => "application",
             Source::Import(_) => "import",
         }
     }
 
     fn reference(&self) -> &str {
         match self {
-            Source::Application(r) | Source::Import(r) => r,
+            Source::Application(r, _) | Source::Import(r) => r,
         }
     }
 }
@@ -186,6 +186,10 @@ impl PersonIndex {
             weight: Set(best.as_ref().map(|b| b.weight)),
             compared: Set(!said_before),
             created_at: Set(Utc::now()),
+            case_reference: Set(match source {
+                Source::Application(_, reference) => Some(reference.to_owned()),
+                Source::Import(_) => None,
+            }),
             ..Default::default()
         }
         .insert(txn)
@@ -212,7 +216,7 @@ impl PersonIndex {
             let id = Uuid::now_v7().to_string();
             match_review::ActiveModel {
                 id: Set(id.clone()),
-                status: Set("open".to_owned()),
+                status: Set(crate::links::OPEN.to_owned()),
                 person_id: Set(person.id.clone()),
                 candidate_person_id: Set(best.person_id.clone()),
                 record_id: Set(stored.id),
@@ -220,10 +224,11 @@ impl PersonIndex {
                 weight: Set(best.weight),
                 explanation: Set(serde_json::to_string(explanation).unwrap_or_default()),
                 case_id: Set(match source {
-                    Source::Application(case) => Some(case.to_owned()),
+                    Source::Application(case, _) => Some(case.to_owned()),
                     Source::Import(_) => None,
                 }),
                 created_at: Set(Utc::now()),
+                ..Default::default()
             }
             .insert(txn)
             .await?;
@@ -364,16 +369,45 @@ async fn find_person(txn: &DatabaseTransaction, id: &str) -> Result<person::Mode
         .ok_or_else(|| DbErr::RecordNotFound(format!("person {id} of a linked record")))
 }
 
-async fn new_person(txn: &DatabaseTransaction, record: &Record) -> Result<person::Model, DbErr> {
-    let new = person::Model {
-        id: Uuid::now_v7().to_string(),
+/// How a person is shown (and searched): by one of their records.
+pub(crate) struct Shown {
+    pub given_names: String,
+    pub surname: String,
+    pub normalised_given_names: String,
+    pub normalised_surname: String,
+    pub date_of_birth: String,
+    pub nationality: Option<String>,
+}
+
+/// A person shown by `record`.
+pub(crate) fn shown(record: &Record) -> Shown {
+    Shown {
         given_names: record.given_names.trim().to_owned(),
         surname: record.surname.trim().to_owned(),
         normalised_given_names: normalise(&record.given_names),
         normalised_surname: normalise(&record.surname),
         date_of_birth: record.date_of_birth.clone().unwrap_or_default(),
         nationality: record.nationality.clone(),
+    }
+}
+
+/// A new person, shown by `record`.
+pub(crate) async fn new_person(
+    txn: &DatabaseTransaction,
+    record: &Record,
+) -> Result<person::Model, DbErr> {
+    let shown = shown(record);
+    let new = person::Model {
+        id: Uuid::now_v7().to_string(),
+        given_names: shown.given_names,
+        surname: shown.surname,
+        normalised_given_names: shown.normalised_given_names,
+        normalised_surname: shown.normalised_surname,
+        date_of_birth: shown.date_of_birth,
+        nationality: shown.nationality,
         created_at: Utc::now(),
+        merged_into: None,
+        merged_at: None,
     };
     person::Entity::insert(new.clone().into_active_model())
         .exec_without_returning(txn)

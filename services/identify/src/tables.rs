@@ -6,7 +6,8 @@
 use casework_store::migrations::{Migration, col};
 use sea_orm_migration::prelude::Table;
 use sea_orm_migration::schema::{
-    big_pk_auto, boolean, double, string, string_null, text, timestamp_with_time_zone,
+    big_pk_auto, boolean, double, string, string_null, text, text_null, timestamp_with_time_zone,
+    timestamp_with_time_zone_null,
 };
 
 /// A row of `persons`: one person of the index.
@@ -34,6 +35,11 @@ pub mod person {
         pub nationality: Option<String>,
         /// When they entered the index.
         pub created_at: DateTimeUtc,
+        /// The person they were merged into: their id resolves to that
+        /// person's. Never deleted.
+        pub merged_into: Option<String>,
+        /// When they were merged.
+        pub merged_at: Option<DateTimeUtc>,
     }
 
     /// No relations.
@@ -140,6 +146,9 @@ pub mod person_record {
         pub compared: bool,
         /// When it was linked.
         pub created_at: DateTimeUtc,
+        /// The case's reference, for an application's record (absent for
+        /// those linked before it was kept).
+        pub case_reference: Option<String>,
     }
 
     /// No relations.
@@ -205,6 +214,56 @@ pub mod match_review {
         pub case_id: Option<String>,
         /// When it was raised.
         pub created_at: DateTimeUtc,
+        /// `link` or `keep-apart`, once settled: a labelled pair for the
+        /// next estimate of the model.
+        pub decision: Option<String>,
+        /// Why, in the caseworker's words.
+        pub reason: Option<String>,
+        /// Who settled it (the token's `sub`).
+        pub decided_by: Option<String>,
+        /// When.
+        pub decided_at: Option<DateTimeUtc>,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A row of `person_history`: something a caseworker did to a person's
+/// links — a review settled, a merge, a split — on each person it touched.
+/// Appended, never changed: with the records' own links (`person_records`)
+/// it is the person's history.
+pub mod person_history {
+    use sea_orm::entity::prelude::*;
+
+    /// One change.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "person_history")]
+    pub struct Model {
+        /// Row id (the order of changes).
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The person it happened to.
+        pub person_id: String,
+        /// `merged` (another person merged into this one), `merged-into`,
+        /// `split` (records taken to a new person), `split-from`,
+        /// `kept-apart` (a possible match settled as two people).
+        pub kind: String,
+        /// The other person of the change.
+        pub other_person_id: String,
+        /// The `person_records` ids that moved (JSON array).
+        pub record_ids: String,
+        /// The review task it settled, when it came from one.
+        pub review_id: Option<String>,
+        /// Why, in the caseworker's words.
+        pub reason: String,
+        /// Who (the token's `sub`).
+        pub by: String,
+        /// When.
+        pub at: DateTimeUtc,
     }
 
     /// No relations.
@@ -323,4 +382,41 @@ casework_store::migrator![
                 .col(timestamp_with_time_zone(col("created_at"))),
         )
         .index("match_reviews_open", &["status", "created_at"]),
+    // Settling and correcting links: reviews decided (labelled pairs),
+    // persons merged into others (their ids resolve on), and the history of
+    // each change.
+    Migration::new("m20261208_300003_person_history")
+        .add_columns("person_records", vec![string_null(col("case_reference"))])
+        .add_columns(
+            "persons",
+            vec![
+                string_null(col("merged_into")),
+                timestamp_with_time_zone_null(col("merged_at")),
+            ],
+        )
+        .add_columns(
+            "match_reviews",
+            vec![
+                string_null(col("decision")),
+                text_null(col("reason")),
+                string_null(col("decided_by")),
+                timestamp_with_time_zone_null(col("decided_at")),
+            ],
+        )
+        .index("match_reviews_person", &["person_id", "status"])
+        .index("match_reviews_candidate", &["candidate_person_id", "status"])
+        .create_table(
+            "person_history",
+            Table::create()
+                .col(big_pk_auto(col("id")))
+                .col(string(col("person_id")))
+                .col(string(col("kind")))
+                .col(string(col("other_person_id")))
+                .col(text(col("record_ids")))
+                .col(string_null(col("review_id")))
+                .col(text(col("reason")))
+                .col(string(col("by")))
+                .col(timestamp_with_time_zone(col("at"))),
+        )
+        .index("person_history_person", &["person_id", "id"]),
 ];

@@ -85,6 +85,7 @@ macro_rules! identify_api {
         });
         let routes = routes(
             $h.store.clone(),
+            $h.outbox.clone(),
             casework_runtime::Clock::system(),
             common::person_index(),
             1024 * 1024,

@@ -21,9 +21,9 @@ use crate::signin::DESK;
 use crate::{Web, WebError};
 
 /// Who works the queue, the cases and search.
-const CASEWORKERS: [&str; 2] = ["caseworker", "senior-caseworker"];
+pub(crate) const CASEWORKERS: [&str; 2] = ["caseworker", "senior-caseworker"];
 /// Who reads a case (auditors too, without acting).
-const CASE_READERS: [&str; 3] = ["caseworker", "senior-caseworker", "auditor"];
+pub(crate) const CASE_READERS: [&str; 3] = ["caseworker", "senior-caseworker", "auditor"];
 /// Who works alerts and enforcement actions.
 const OFFICERS: [&str; 2] = ["officer", "senior-caseworker"];
 /// Who approves a decision a product wants a second person for (four-eyes).
@@ -32,7 +32,7 @@ const SENIORS: [&str; 1] = ["senior-caseworker"];
 const AUDITORS: [&str; 1] = ["auditor"];
 
 /// Rows per page of the queue and of search results.
-const PAGE_SIZE: u64 = 25;
+pub(crate) const PAGE_SIZE: u64 = 25;
 
 /// Why the desk reads personal data, sent as `Purpose` (audit trail).
 mod purpose {
@@ -45,7 +45,7 @@ mod purpose {
 
 impl Web {
     /// GET an API as `staff`, for `purpose`.
-    async fn read<T: DeserializeOwned>(
+    pub(crate) async fn read<T: DeserializeOwned>(
         &self,
         req: &HttpRequest,
         staff: &Staff,
@@ -73,7 +73,7 @@ impl Web {
 
     /// POST to an API as `staff`: its status and body, unless it refused
     /// the user (401, 403) or failed.
-    async fn act(
+    pub(crate) async fn act(
         &self,
         req: &HttpRequest,
         staff: &Staff,
@@ -99,7 +99,7 @@ impl Web {
     }
 
     /// Renders a desk page, with the navigation, the user and any message.
-    fn desk_page(
+    pub(crate) fn desk_page(
         &self,
         status: StatusCode,
         template: &str,
@@ -111,6 +111,7 @@ impl Web {
         let mut nav = Vec::new();
         if staff.holds(&CASEWORKERS) {
             nav.push(("Work queue", "/desk"));
+            nav.push(("Possible matches", "/desk/reviews"));
             nav.push(("Search", "/desk/search"));
         }
         if staff.holds(&OFFICERS) {
@@ -160,7 +161,7 @@ impl Web {
 
 /// An API's refusal as a page: 401 (the token expired) signs the user in
 /// again; 403 and 404 are their own pages; the rest is our problem.
-fn refusal(req: &HttpRequest, status: reqwest::StatusCode, path: &str) -> PageError {
+pub(crate) fn refusal(req: &HttpRequest, status: reqwest::StatusCode, path: &str) -> PageError {
     match status.as_u16() {
         401 => PageError::SignIn(req.path().to_owned()),
         403 => PageError::Forbidden,
@@ -188,14 +189,14 @@ struct CaseSummary {
 }
 
 /// `?page=` of a paged list (1 when absent or nonsense).
-fn page_number(page: Option<&str>) -> u64 {
+pub(crate) fn page_number(page: Option<&str>) -> u64 {
     page.and_then(|p| p.parse().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1)
 }
 
 /// Previous and next links for page `page` of `total` rows.
-fn pagination(base: &str, query: &[(&str, &str)], page: u64, total: u64) -> Value {
+pub(crate) fn pagination(base: &str, query: &[(&str, &str)], page: u64, total: u64) -> Value {
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let link = |n: u64| {
         let mut pairs: Vec<String> = query
@@ -214,7 +215,7 @@ fn pagination(base: &str, query: &[(&str, &str)], page: u64, total: u64) -> Valu
     })
 }
 
-fn urlencode(value: &str) -> String {
+pub(crate) fn urlencode(value: &str) -> String {
     reqwest::Url::parse_with_params("http://x/", [("v", value)])
         .ok()
         .and_then(|u| u.query().map(|q| q.trim_start_matches("v=").to_owned()))
@@ -236,12 +237,12 @@ fn status_tag(status: &str, stuck: bool) -> Value {
 }
 
 /// A time as people read it: 7 December 2026.
-fn day_of(at: &DateTime<Utc>) -> String {
+pub(crate) fn day_of(at: &DateTime<Utc>) -> String {
     at.format("%-d %B %Y").to_string()
 }
 
 /// A time with its hour: 7 December 2026, 2:05pm.
-fn when(at: &str) -> String {
+pub(crate) fn when(at: &str) -> String {
     at.parse::<DateTime<Utc>>()
         .map(|t| t.format("%-d %B %Y, %-I:%M%P").to_string())
         .unwrap_or_else(|_| at.to_owned())

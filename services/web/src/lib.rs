@@ -14,6 +14,7 @@ pub mod clients;
 mod desk;
 pub mod forms;
 mod pages;
+mod people;
 mod render;
 mod session;
 mod signin;

@@ -94,6 +94,18 @@ pub(crate) fn routes(
             "/desk/alerts/{id}/acknowledge",
             web::post().to(crate::desk::acknowledge),
         )
+        .route("/desk/reviews", web::get().to(crate::people::reviews))
+        .route("/desk/reviews/{id}", web::get().to(crate::people::review))
+        .route("/desk/reviews/{id}", web::post().to(crate::people::settle))
+        .route("/desk/persons/{id}", web::get().to(crate::people::person))
+        .route(
+            "/desk/persons/{id}/split",
+            web::post().to(crate::people::split),
+        )
+        .route(
+            "/desk/persons/{id}/merge",
+            web::post().to(crate::people::merge),
+        )
         .route("/desk/cases/{reference}", web::get().to(crate::desk::case))
         .route(
             "/desk/cases/{reference}/decision",

@@ -7,7 +7,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use crate::WebError;
 
 /// The templates, by name.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 19] = [
     (
         "components.html",
         include_str!("../templates/components.html"),
@@ -47,6 +47,18 @@ const TEMPLATES: [(&str, &str); 16] = [
     (
         "desk_audit.html",
         include_str!("../templates/desk_audit.html"),
+    ),
+    (
+        "desk_reviews.html",
+        include_str!("../templates/desk_reviews.html"),
+    ),
+    (
+        "desk_review.html",
+        include_str!("../templates/desk_review.html"),
+    ),
+    (
+        "desk_person.html",
+        include_str!("../templates/desk_person.html"),
     ),
 ];
 
