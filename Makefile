@@ -134,9 +134,11 @@ bench-matching:
 	CARGO="$(CARGO)" libs/matching/bench/run.sh
 
 ## The person model shipped in config/matching/ (seeded: the same file
-## unless the engine or the synthetic population changed).
+## unless the engine or the synthetic population changed). LABELS=FILE adds
+## caseworkers' decisions (GET /api/identify/v1/match-labels) to it.
 matching-model:
-	$(CARGO) run $(CARGOFLAGS) --release -q -p casework-matching --example person_model > config/matching/person-model.json
+	$(CARGO) run $(CARGOFLAGS) --release -q -p casework-matching --example person_model -- --labels "$(LABELS)" > config/matching/person-model.json.new
+	mv config/matching/person-model.json.new config/matching/person-model.json
 
 ## The web front end: a form page's server time at 50/s open loop against
 ## GET /livez, and the bytes of a first visit. Release build.

@@ -319,3 +319,118 @@ fn set(model: &mut Model, counts: &Counts, m: bool) {
         }
     }
 }
+
+/// A pair of records a person has judged: a caseworker's decision on a
+/// possible match (Identify's `match-labels`).
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// One record.
+    pub left: Prepared,
+    /// The other.
+    pub right: Prepared,
+    /// Judged the same person.
+    pub matched: bool,
+}
+
+/// How many pairs the unlabelled (EM) estimate of a field's `m` counts as
+/// against labelled matches: the EM estimate is the prior of a Dirichlet,
+/// and each labelled match one observation. A few hundred labels move `m`
+/// decisively; a handful only nudge it.
+pub const EM_STRENGTH: f64 = 100.0;
+
+/// What the labels did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelReport {
+    /// Labelled matches, which updated `m`.
+    pub matches: usize,
+    /// Labelled non-matches (not used for `u`: random pairs estimate it far
+    /// better than the hard cases a review sees; they check the model).
+    pub non_matches: usize,
+    /// Labelled pairs the updated model weighs on their label's side of 0
+    /// bits (a match positive, a non-match negative).
+    pub agreeing: usize,
+}
+
+/// Updates each field's `m` with the comparison levels of labelled matches
+/// (as Splink's `estimate_m_from_pairwise_labels`, but blended with the
+/// EM estimate by [`EM_STRENGTH`] rather than replacing it), and reports
+/// how the updated model weighs every labelled pair.
+pub fn with_labels(model: &mut Model, labelled: &[Labelled]) -> LabelReport {
+    let mut counts: Counts = [[0.0; 6]; FIELDS];
+    let mut seen = [0.0f64; FIELDS];
+    for pair in labelled.iter().filter(|p| p.matched) {
+        for (f, level) in compare(&pair.left, &pair.right).levels.iter().enumerate() {
+            if let Some(l) = level {
+                counts[f][usize::from(*l)] += 1.0;
+                seen[f] += 1.0;
+            }
+        }
+    }
+    for (f, params) in model.fields.iter_mut().enumerate() {
+        if seen[f] == 0.0 {
+            continue;
+        }
+        for (l, level) in params.levels.iter_mut().enumerate() {
+            level.m = (level.m * EM_STRENGTH + counts[f][l]) / (EM_STRENGTH + seen[f]);
+        }
+    }
+    let scorer = model.scorer();
+    let matches = labelled.iter().filter(|p| p.matched).count();
+    LabelReport {
+        matches,
+        non_matches: labelled.len() - matches,
+        agreeing: labelled
+            .iter()
+            .filter(|p| (scorer.weight(&compare(&p.left, &p.right)) > 0.0) == p.matched)
+            .count(),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+    use crate::Record;
+
+    fn prepared(given: &str, surname: &str, born: &str) -> Prepared {
+        Prepared::new(&Record {
+            given_names: given.into(),
+            surname: surname.into(),
+            date_of_birth: Some(born.into()),
+            ..Record::default()
+        })
+    }
+
+    #[test]
+    fn labelled_matches_move_m_towards_what_they_show() {
+        let mut model = uninformed();
+        let dob = Field::DateOfBirth.index();
+        let swapped = Field::DateOfBirth
+            .levels()
+            .iter()
+            .position(|l| *l == "day_month_swapped")
+            .expect("a level for swapped day and month");
+        let before = model.fields[dob].levels[swapped].m;
+        let pair = Labelled {
+            left: prepared("Anna", "Nowak", "1990-03-04"),
+            right: prepared("Anna", "Nowak", "1990-04-03"),
+            matched: true,
+        };
+        let report = with_labels(&mut model, &vec![pair; 50]);
+        let after = model.fields[dob].levels[swapped].m;
+        assert!(after > before * 2.0, "{before} -> {after}");
+        let total: f64 = model.fields[dob].levels.iter().map(|l| l.m).sum();
+        assert!((total - 1.0).abs() < 1e-9, "m still sums to 1: {total}");
+        assert_eq!(report.matches, 50);
+        assert_eq!(report.non_matches, 0);
+        // Labelled non-matches leave m alone.
+        let mut untouched = uninformed();
+        let apart = Labelled {
+            left: prepared("Anna", "Nowak", "1990-03-04"),
+            right: prepared("Olga", "Smirnova", "1975-01-01"),
+            matched: false,
+        };
+        let report = with_labels(&mut untouched, &[apart]);
+        assert_eq!(untouched, uninformed());
+        assert_eq!(report.agreeing, 1, "the model weighs them apart");
+    }
+}

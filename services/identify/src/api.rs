@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use casework_contracts::FieldError;
 use casework_contracts::names::normalise;
 use casework_contracts::payloads::DocumentCheck;
-use casework_runtime::http::{CaseQuery, HttpState, fetch_page, page, read_json, read_ndjson};
 use casework_runtime::audit::Subject;
+use casework_runtime::http::{CaseQuery, HttpState, fetch_page, page, read_json, read_ndjson};
 use casework_runtime::{Clock, Problem};
 use casework_store::Store;
 use chrono::{NaiveDate, SecondsFormat};
@@ -444,7 +444,11 @@ async fn get_person(
     let persons = std::iter::once(person.id.clone()).chain(current.resolved_from.clone());
     let read = persons
         .map(|id| Subject::new("person", id))
-        .chain(cases.iter().map(|case| Subject::new("case", case.case_id.clone())))
+        .chain(
+            cases
+                .iter()
+                .map(|case| Subject::new("case", case.case_id.clone())),
+        )
         .collect();
     casework_runtime::audit::read(&req, read).await?;
     Ok(HttpResponse::Ok().json(PersonView {
@@ -1095,7 +1099,12 @@ async fn split_person(
     Ok(HttpResponse::Created().json(SplitView {
         person_id: person,
         new_person_id: split.person.id,
-        case_ids: split.event.case_ids.iter().map(ToString::to_string).collect(),
+        case_ids: split
+            .event
+            .case_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     }))
 }
 

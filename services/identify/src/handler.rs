@@ -110,7 +110,11 @@ async fn identify(
         applicants_zone.map(|z| z.document_number.as_str()),
     )?;
     let resolution = persons
-        .resolve(txn, &record, Source::Application(&case_id, &request.step.reference))
+        .resolve(
+            txn,
+            &record,
+            Source::Application(&case_id, &request.step.reference),
+        )
         .await?;
     let person = resolution.person.clone();
     let returning = resolution.linked == Linked::Match;

@@ -140,10 +140,7 @@ pub async fn settle_review(
     // Only if still open: of two concurrent answers, exactly one settles it.
     let settled = match_review::Entity::update_many()
         .col_expr(match_review::Column::Status, Expr::value(SETTLED))
-        .col_expr(
-            match_review::Column::Decision,
-            Expr::value(settle.as_str()),
-        )
+        .col_expr(match_review::Column::Decision, Expr::value(settle.as_str()))
         .col_expr(match_review::Column::Reason, Expr::value(change.reason))
         .col_expr(match_review::Column::DecidedBy, Expr::value(change.by))
         .col_expr(match_review::Column::DecidedAt, Expr::value(now))
@@ -174,7 +171,17 @@ pub async fn settle_review(
                 (&review.person_id, &review.candidate_person_id),
                 (&review.candidate_person_id, &review.person_id),
             ] {
-                history(&txn, person, "kept-apart", other, &[], Some(id), change, now).await?;
+                history(
+                    &txn,
+                    person,
+                    "kept-apart",
+                    other,
+                    &[],
+                    Some(id),
+                    change,
+                    now,
+                )
+                .await?;
             }
         }
     }
@@ -240,7 +247,10 @@ async fn merge_in(
         .await?;
     move_documents(txn, &from.id, &into.id, None).await?;
     identity_check::Entity::update_many()
-        .col_expr(identity_check::Column::PersonId, Expr::value(into.id.as_str()))
+        .col_expr(
+            identity_check::Column::PersonId,
+            Expr::value(into.id.as_str()),
+        )
         .filter(identity_check::Column::PersonId.eq(&from.id))
         .exec(txn)
         .await?;
@@ -271,10 +281,16 @@ async fn merge_in(
     }
     match_review::Entity::update_many()
         .col_expr(match_review::Column::Status, Expr::value(SETTLED))
-        .col_expr(match_review::Column::Decision, Expr::value(Settle::Link.as_str()))
+        .col_expr(
+            match_review::Column::Decision,
+            Expr::value(Settle::Link.as_str()),
+        )
         .col_expr(
             match_review::Column::Reason,
-            Expr::value(format!("settled by the merge of {} into {}", from.id, into.id)),
+            Expr::value(format!(
+                "settled by the merge of {} into {}",
+                from.id, into.id
+            )),
         )
         .col_expr(match_review::Column::DecidedBy, Expr::value(change.by))
         .col_expr(match_review::Column::DecidedAt, Expr::value(now))
@@ -283,8 +299,28 @@ async fn merge_in(
         .filter(match_review::Column::CandidatePersonId.eq(&into.id))
         .exec(txn)
         .await?;
-    history(txn, &into.id, "merged", &from.id, &record_ids, review, change, now).await?;
-    history(txn, &from.id, "merged-into", &into.id, &record_ids, review, change, now).await?;
+    history(
+        txn,
+        &into.id,
+        "merged",
+        &from.id,
+        &record_ids,
+        review,
+        change,
+        now,
+    )
+    .await?;
+    history(
+        txn,
+        &from.id,
+        "merged-into",
+        &into.id,
+        &record_ids,
+        review,
+        change,
+        now,
+    )
+    .await?;
     Ok(PersonMerged {
         person_id: PersonId::from(into.id.clone()),
         merged_person_id: PersonId::from(from.id.clone()),
@@ -373,14 +409,20 @@ pub async fn split(
     let case_ids: Vec<String> = cases.iter().map(ToString::to_string).collect();
     move_documents(&txn, &from.id, &new.id, Some(&case_ids)).await?;
     identity_check::Entity::update_many()
-        .col_expr(identity_check::Column::PersonId, Expr::value(new.id.as_str()))
+        .col_expr(
+            identity_check::Column::PersonId,
+            Expr::value(new.id.as_str()),
+        )
         .filter(identity_check::Column::PersonId.eq(&from.id))
         .filter(identity_check::Column::CaseId.is_in(case_ids.clone()))
         .exec(&txn)
         .await?;
     // Open reviews about a record that moved follow it.
     for (record, person) in [
-        (match_review::Column::RecordId, match_review::Column::PersonId),
+        (
+            match_review::Column::RecordId,
+            match_review::Column::PersonId,
+        ),
         (
             match_review::Column::CandidateRecordId,
             match_review::Column::CandidatePersonId,
@@ -413,7 +455,17 @@ pub async fn split(
         .await?;
     }
     history(&txn, &from.id, "split", &new.id, &moved, None, change, now).await?;
-    history(&txn, &new.id, "split-from", &from.id, &moved, None, change, now).await?;
+    history(
+        &txn,
+        &new.id,
+        "split-from",
+        &from.id,
+        &moved,
+        None,
+        change,
+        now,
+    )
+    .await?;
     let event = PersonSplit {
         person_id: PersonId::from(from.id.clone()),
         new_person_id: PersonId::from(new.id.clone()),

@@ -404,7 +404,10 @@ casework_store::migrator![
             ],
         )
         .index("match_reviews_person", &["person_id", "status"])
-        .index("match_reviews_candidate", &["candidate_person_id", "status"])
+        .index(
+            "match_reviews_candidate",
+            &["candidate_person_id", "status"]
+        )
         .create_table(
             "person_history",
             Table::create()

@@ -430,7 +430,486 @@ async fn imports_link_records_in_order_and_reviews_show_possible_matches(backend
     );
 }
 
+/// A JSON request to Identify's API as `bearer`.
+fn json_request(method: &str, path: &str, bearer: &str, body: Option<Value>) -> test::TestRequest {
+    let request = match method {
+        "POST" => test::TestRequest::post(),
+        _ => test::TestRequest::get(),
+    }
+    .uri(&format!("/api/identify{path}"))
+    .insert_header(("authorization", bearer.to_owned()));
+    match body {
+        Some(body) => request.set_json(body),
+        None => request,
+    }
+}
+
+/// The events of `event_type` in the outbox (each checked against its schema).
+async fn emitted_of(h: &Harness, event_type: &str) -> Vec<Value> {
+    h.emitted()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type.as_str() == event_type)
+        .map(|e| e.data)
+        .collect()
+}
+
+async fn a_possible_match_linked_from_the_queue_and_a_wrong_link_split(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let (app, token, _keys) = identify_api!(h);
+    let call = |request: test::TestRequest| test::try_call_service(&app, request.to_request());
+    let caseworker = token(&["caseworker"], &[]);
+    let auditor = token(&["auditor"], &[]);
+    let case = case_id();
+    let (first, second) = amelie_then_perhaps(&h, &case).await;
+    let review_id = second.data["match"]["review_id"]
+        .as_str()
+        .expect("a review")
+        .to_owned();
+    let known = first.data["person_id"]
+        .as_str()
+        .expect("a person")
+        .to_owned();
+    let provisional = second.data["person_id"]
+        .as_str()
+        .expect("a person")
+        .to_owned();
+    let decide = |bearer: &str, body: Value| {
+        json_request(
+            "POST",
+            &format!("/v1/reviews/{review_id}/decision"),
+            bearer,
+            Some(body),
+        )
+    };
+
+    // Bad answers are refused, naming each field, and change nothing.
+    let refused = answer(
+        call(decide(
+            &caseworker,
+            json!({"decision": "maybe", "reason": " "}),
+        ))
+        .await,
+    )
+    .await;
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    let pointers: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["pointer"].as_str())
+        .collect();
+    assert_eq!(pointers, ["/decision", "/reason"]);
+    assert_problem(
+        &answer(call(decide(&auditor, json!({"decision": "link", "reason": "x"}))).await).await,
+        StatusCode::FORBIDDEN,
+    );
+    assert_problem(
+        &answer(
+            call(json_request(
+                "POST",
+                "/v1/reviews/no-such-task/decision",
+                &caseworker,
+                Some(json!({"decision": "link", "reason": "x"})),
+            ))
+            .await,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    );
+    assert!(emitted_of(&h, "person.merged.v1").await.is_empty());
+
+    // Linked: the provisional person is merged into the known one.
+    let linked = answer(
+        call(decide(
+            &caseworker,
+            json!({"decision": "link",
+        "reason": "Same passport photograph; the day of birth was mistyped."}),
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(linked.status, StatusCode::OK, "{linked:?}");
+    assert_eq!(linked.body["status"], "settled");
+    assert_eq!(linked.body["decision"], "link");
+    assert_eq!(linked.body["decided_by"], "tester");
+    assert_eq!(
+        linked.body["record"]["person_id"],
+        known.as_str(),
+        "the record is now the known person's"
+    );
+    assert_problem(
+        &answer(
+            call(decide(
+                &caseworker,
+                json!({"decision": "keep-apart", "reason": "again"}),
+            ))
+            .await,
+        )
+        .await,
+        StatusCode::CONFLICT,
+    );
+    let merged = emitted_of(&h, "person.merged.v1").await;
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0]["person_id"], known.as_str());
+    assert_eq!(merged[0]["merged_person_id"], provisional.as_str());
+    assert_eq!(merged[0]["case_ids"], json!([case]));
+    assert_eq!(merged[0]["review_id"], review_id.as_str());
+    // The queue no longer has it; the settled list does.
+    let open = answer(call(json_request("GET", "/v1/reviews", &caseworker, None)).await).await;
+    assert_eq!(open.body["total"], 0, "{open:?}");
+    let settled = answer(
+        call(json_request(
+            "GET",
+            "/v1/reviews?status=settled",
+            &auditor,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        settled.body["items"][0]["reason"],
+        "Same passport photograph; the day of birth was mistyped."
+    );
+    assert_problem(
+        &answer(
+            call(json_request(
+                "GET",
+                "/v1/reviews?status=closed",
+                &caseworker,
+                None,
+            ))
+            .await,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    );
+
+    // The provisional id resolves to the known person, who has both records
+    // and both cases; the case's identity check points there too.
+    let person = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/persons/{provisional}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(person.status, StatusCode::OK, "{person:?}");
+    assert_eq!(person.body["id"], known.as_str());
+    assert_eq!(person.body["resolved_from"], provisional.as_str());
+    assert_eq!(person.body["records"].as_array().map(Vec::len), Some(2));
+    assert_eq!(person.body["cases"].as_array().map(Vec::len), Some(2));
+    let kinds: Vec<&str> = person.body["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["linked", "linked", "merged"]);
+    let checks = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/identity-checks?case={case}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(checks.body[0]["person_id"], known.as_str());
+    assert_eq!(
+        checks.body[0]["result"]["person_id"],
+        provisional.as_str(),
+        "what the check said is kept"
+    );
+
+    // The link was wrong after all: the case's record is split off.
+    let record = person.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["source_ref"] == case.as_str())
+        .expect("the case's record")["id"]
+        .clone();
+    let split = |body: Value| {
+        json_request(
+            "POST",
+            &format!("/v1/persons/{known}/split"),
+            &caseworker,
+            Some(body),
+        )
+    };
+    let everything: Vec<Value> = person.body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    for (body, pointer) in [
+        (json!({"records": everything, "reason": "all"}), "/records"),
+        (
+            json!({"records": [999999], "reason": "not hers"}),
+            "/records",
+        ),
+        (json!({"records": [], "reason": "none"}), "/records"),
+        (json!({"records": [record], "reason": ""}), "/reason"),
+    ] {
+        let refused = answer(call(split(body.clone())).await).await;
+        assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            refused.body["errors"][0]["pointer"], pointer,
+            "{body}: {refused:?}"
+        );
+    }
+    assert_problem(
+        &answer(
+            call(json_request(
+                "POST",
+                &format!("/v1/persons/{provisional}/split"),
+                &caseworker,
+                Some(json!({"records": [record], "reason": "merged person"})),
+            ))
+            .await,
+        )
+        .await,
+        StatusCode::CONFLICT,
+    );
+    let done = answer(
+        call(split(
+            json!({"records": [record], "reason": "A different Amelie: her sister."}),
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::CREATED, "{done:?}");
+    let new = done.body["new_person_id"]
+        .as_str()
+        .expect("a new person")
+        .to_owned();
+    assert_eq!(done.body["case_ids"], json!([case]));
+    let checks = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/identity-checks?case={case}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        checks.body[0]["person_id"],
+        new.as_str(),
+        "the case's person corrected"
+    );
+    let known_now = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/persons/{known}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(known_now.body["records"].as_array().map(Vec::len), Some(1));
+    assert_eq!(known_now.body["given_names"], "Amélie Claire");
+    let kinds: Vec<&str> = known_now.body["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["linked", "merged", "split"],
+        "history kept (the moved record's link went with it)"
+    );
+    let new_person = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/persons/{new}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(new_person.body["given_names"], "Amelie");
+    assert_eq!(
+        new_person.body["history"]
+            .as_array()
+            .expect("history")
+            .last()
+            .expect("an entry")["kind"],
+        "split-from"
+    );
+    let split_events = emitted_of(&h, "person.split.v1").await;
+    assert_eq!(split_events.len(), 1);
+    assert_eq!(split_events[0]["new_person_id"], new.as_str());
+    assert_eq!(split_events[0]["records"], 1);
+    // Her next application finds her, not the person she was split from.
+    let again = h
+        .established(&request_with(
+            &case_id(),
+            perhaps_amelie(),
+            None,
+            no_document(),
+        ))
+        .await;
+    assert_eq!(again.data["person_id"], new.as_str(), "{}", again.data);
+    // Nothing was deleted.
+    assert_eq!(h.count("persons").await, 3);
+}
+
+async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    let (app, token, _keys) = identify_api!(h);
+    let call = |request: test::TestRequest| test::try_call_service(&app, request.to_request());
+    let caseworker = token(&["caseworker"], &[]);
+    let admin = token(&["admin"], &[]);
+    let case = case_id();
+    let (first, second) = amelie_then_perhaps(&h, &case).await;
+    let review_id = second.data["match"]["review_id"]
+        .as_str()
+        .expect("a review")
+        .to_owned();
+    let known = first.data["person_id"]
+        .as_str()
+        .expect("a person")
+        .to_owned();
+    let provisional = second.data["person_id"]
+        .as_str()
+        .expect("a person")
+        .to_owned();
+    let kept = answer(call(json_request("POST", &format!("/v1/reviews/{review_id}/decision"), &caseworker,
+        Some(json!({"decision": "keep-apart", "reason": "Different mothers' names on the birth certificates."})))).await).await;
+    assert_eq!(kept.status, StatusCode::OK, "{kept:?}");
+    assert_eq!(kept.body["decision"], "keep-apart");
+    assert!(
+        emitted_of(&h, "person.merged.v1").await.is_empty(),
+        "kept apart: no merge"
+    );
+    let provisional_view = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/persons/{provisional}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(provisional_view.body["id"], provisional.as_str());
+    assert_eq!(
+        provisional_view.body["history"]
+            .as_array()
+            .expect("history")
+            .last()
+            .expect("an entry")["kind"],
+        "kept-apart"
+    );
+
+    // The decision is a labelled pair for the next model estimate (admins only).
+    assert_problem(
+        &answer(call(json_request("GET", "/v1/match-labels", &caseworker, None)).await).await,
+        StatusCode::FORBIDDEN,
+    );
+    let labels = call(json_request("GET", "/v1/match-labels", &admin, None))
+        .await
+        .expect("labels");
+    assert_eq!(
+        labels.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/x-ndjson"[..])
+    );
+    let body = actix_web::body::to_bytes(labels.into_body())
+        .await
+        .unwrap_or_default();
+    let lines: Vec<Value> = String::from_utf8_lossy(&body)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["label"], "non-match");
+    assert_eq!(lines[0]["record"]["given_names"], "Amelie");
+    assert_eq!(lines[0]["candidate"]["given_names"], "Amélie Claire");
+
+    // Found late to be one person after all: merged.
+    let merge = |into: &str, body: Value| {
+        json_request(
+            "POST",
+            &format!("/v1/persons/{into}/merge"),
+            &caseworker,
+            Some(body),
+        )
+    };
+    for (into, body, status) in [
+        (
+            known.as_str(),
+            json!({"person_id": known, "reason": "self"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            known.as_str(),
+            json!({"person_id": "nobody", "reason": ""}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            known.as_str(),
+            json!({"person_id": uuid::Uuid::new_v4().to_string(), "reason": "unknown"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        assert_problem(&answer(call(merge(into, body)).await).await, status);
+    }
+    let merged = answer(call(merge(&known, json!({"person_id": provisional, "reason": "The sisters are one person: a second passport."}))).await).await;
+    assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
+    assert_eq!(merged.body["case_ids"], json!([case]));
+    assert_problem(
+        &answer(
+            call(merge(
+                &known,
+                json!({"person_id": provisional, "reason": "again"}),
+            ))
+            .await,
+        )
+        .await,
+        StatusCode::CONFLICT,
+    );
+    let resolved = answer(
+        call(json_request(
+            "GET",
+            &format!("/v1/persons/{provisional}"),
+            &caseworker,
+            None,
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        resolved.body["id"],
+        known.as_str(),
+        "the old id still resolves"
+    );
+    assert_eq!(resolved.body["resolved_from"], provisional.as_str());
+    let events = emitted_of(&h, "person.merged.v1").await;
+    assert_eq!(events.len(), 1);
+    assert!(events[0].get("review_id").is_none(), "{}", events[0]);
+    // The merged person is kept, with where they went.
+    assert_eq!(h.count("persons").await, 2);
+}
+
 casework_testkit::on_both_backends!(
     the_api_serves_the_index_and_checks_documents,
     imports_link_records_in_order_and_reviews_show_possible_matches,
+    a_possible_match_linked_from_the_queue_and_a_wrong_link_split,
+    a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor,
 );

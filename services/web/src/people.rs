@@ -191,16 +191,12 @@ pub(crate) async fn settle(
             )
             .await?;
         let (heading, done) = match status.as_u16() {
-            200 if decision == "link" => (
-                "Records linked: they are now one person".to_owned(),
-                true,
-            ),
+            200 if decision == "link" => {
+                ("Records linked: they are now one person".to_owned(), true)
+            }
             200 => ("Kept apart: they stay two people".to_owned(), true),
             409 => (
-                format!(
-                    "This possible match was not settled: {}",
-                    detail(&answer)
-                ),
+                format!("This possible match was not settled: {}", detail(&answer)),
                 false,
             ),
             404 => ("This possible match no longer exists".to_owned(), false),
@@ -535,10 +531,7 @@ fn detail(problem: &Value) -> String {
         .filter_map(|e| e["message"].as_str())
         .collect();
     if errors.is_empty() {
-        problem["detail"]
-            .as_str()
-            .unwrap_or("try again")
-            .to_owned()
+        problem["detail"].as_str().unwrap_or("try again").to_owned()
     } else {
         errors.join("; ")
     }
@@ -605,10 +598,8 @@ fn shown(value: &Value) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         Value::Object(map) => {
-            let mut parts: Vec<String> = map
-                .get("lines")
-                .map(|l| vec![shown(l)])
-                .unwrap_or_default();
+            let mut parts: Vec<String> =
+                map.get("lines").map(|l| vec![shown(l)]).unwrap_or_default();
             for key in ["locality", "postcode"] {
                 if let Some(v) = map.get(key).and_then(Value::as_str) {
                     parts.push(v.to_owned());
@@ -631,13 +622,12 @@ mod tests {
             "address": {"lines": ["1 High Street", "Flat 2"], "postcode": "LS1 4AP"},
             "identifiers": [{"scheme": "passport:FRA", "value": "18AB12345"}]});
         assert_eq!(summary(&record), "Amélie Dubois, born 1988-04-12");
-        assert_eq!(
-            shown(&record["address"]),
-            "1 High Street; Flat 2, LS1 4AP"
-        );
+        assert_eq!(shown(&record["address"]), "1 High Street; Flat 2, LS1 4AP");
         assert_eq!(shown(&record["identifiers"]), "passport:FRA 18AB12345");
         assert_eq!(
-            source(&json!({"source": "application", "source_ref": "c-1", "case_reference": "VV-1"})),
+            source(
+                &json!({"source": "application", "source_ref": "c-1", "case_reference": "VV-1"})
+            ),
             "Application VV-1"
         );
         assert_eq!(
