@@ -11,8 +11,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use std::time::Duration;
+
 use casework_e2e::{
-    Api, Up, config_with_transit_visa, csrf_of, example, import_records, session_cookie, workspace,
+    Api, Up, config_with_transit_visa, csrf_of, eventually, example, import_records,
+    session_cookie, workspace,
 };
 use casework_testkit::{Backend, CaseworkProcess, TempDir, free_port};
 
@@ -189,6 +192,66 @@ async fn caseworkers_and_officers_do_their_work_at_the_desk_with_no_accessibilit
     )
     .await;
 }
+
+/// A caseworker settles a possible match from the queue, splits a wrong
+/// link and merges a duplicate (`browser/people.mjs`), on `backend`.
+async fn caseworkers_settle_and_correct_person_links(backend: Backend) {
+    assert_browser_installed();
+    let config = TempDir::new("people-config");
+    let env = config_with_transit_visa(config.path(), true);
+    let Some(up) = Up::start_with(backend, &env).await else {
+        return;
+    };
+    let api = Api::new(&up.process.base_url);
+    let (caseworker, caseworker_password) = add_user(&up, "ada", "caseworker");
+    let token = up.process.token("caseworker");
+    let amelie = example("visit-visa", "valid-tourist");
+    let mut perhaps = amelie.clone();
+    perhaps["applicant"]["given_names"] = "Amelie".into();
+    perhaps["applicant"]["date_of_birth"] = "1988-04-13".into();
+    let first = api.submit("visit-visa", &amelie).await;
+    api.wait_for_case(&first, &token, "identified", |case| {
+        case["steps"].as_array().is_some_and(|steps| {
+            steps
+                .iter()
+                .any(|s| s["capability"] == "identify" && s["status"] == "done")
+        })
+    })
+    .await;
+    let second = api.submit("visit-visa", &perhaps).await;
+    eventually(
+        Duration::from_secs(60),
+        "the possible match in the review queue",
+        async || {
+            let (_, page) = api.get("identify/v1/reviews", &token).await;
+            let raised = page["items"].as_array().is_some_and(|items| {
+                items.iter().any(|r| {
+                    r["record"]["source_ref"].is_string() && r["candidate"]["person_id"].is_string()
+                })
+            });
+            if raised {
+                Ok(())
+            } else {
+                Err(page.to_string())
+            }
+        },
+    )
+    .await;
+    journeys(
+        "people.mjs",
+        vec![
+            ("BASE_URL", up.process.base_url.clone()),
+            ("SCREENSHOTS_DIR", screenshots_dir(&config)),
+            ("CASEWORKER_NAME", caseworker),
+            ("CASEWORKER_PASSWORD", caseworker_password),
+            ("FIRST", first),
+            ("SECOND", second),
+        ],
+    )
+    .await;
+}
+
+casework_testkit::on_both_backends!(caseworkers_settle_and_correct_person_links);
 
 /// The test's OpenID Connect provider (`browser/oidc-provider.mjs`): the
 /// process, killed when dropped, and its issuer URL.

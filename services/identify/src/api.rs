@@ -278,8 +278,14 @@ impl HistoryView {
             record_ids: vec![record.id],
             review_id: None,
             reason: format!(
-                "{} {} linked: {}{weight}",
-                record.source, record.source_ref, record.decision
+                "{} {}: {}{weight}",
+                record.source,
+                record.case_reference.as_deref().unwrap_or(&record.source_ref),
+                match record.decision.as_str() {
+                    "match" => "matched",
+                    "review" => "a possible match, for review",
+                    _ => "a new person",
+                }
             ),
         }
     }
@@ -691,6 +697,8 @@ pub struct ReviewSide {
     pub source: String,
     /// The case id or the import's source id.
     pub source_ref: String,
+    /// The case's reference, for an application's record.
+    pub case_reference: Option<String>,
     /// The record as the source gave it.
     #[schema(value_type = Object)]
     pub record: Value,
@@ -802,6 +810,7 @@ async fn review_views(
             record_id: id,
             source: found.map(|r| r.source.clone()).unwrap_or_default(),
             source_ref: found.map(|r| r.source_ref.clone()).unwrap_or_default(),
+            case_reference: found.and_then(|r| r.case_reference.clone()),
             record: found
                 .and_then(|r| serde_json::from_str(&r.record).ok())
                 .unwrap_or(Value::Null),

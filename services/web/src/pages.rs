@@ -27,7 +27,7 @@ const FORM_LIMIT: usize = 64 * 1024;
 /// The pages' routes, all public to the API gateway's policy table (it
 /// reads [`openapi`]): the desk's pages check the signed-in user themselves,
 /// and the APIs they call check the user's token.
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 32] = [
     ("GET", "/"),
     ("GET", "/apply/{product}"),
     ("GET", "/apply/{product}/check"),
@@ -49,6 +49,12 @@ const ROUTES: [(&str, &str); 26] = [
     ("GET", "/desk/alerts"),
     ("GET", "/desk/audit"),
     ("POST", "/desk/alerts/{id}/acknowledge"),
+    ("GET", "/desk/reviews"),
+    ("GET", "/desk/reviews/{id}"),
+    ("POST", "/desk/reviews/{id}"),
+    ("GET", "/desk/persons/{id}"),
+    ("POST", "/desk/persons/{id}/split"),
+    ("POST", "/desk/persons/{id}/merge"),
     ("GET", "/desk/cases/{reference}"),
     ("POST", "/desk/cases/{reference}/decision"),
     ("POST", "/desk/cases/{reference}/approval"),
