@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use casework_e2e::{
     Api, Up, config_with_transit_visa, csrf_of, eventually, example, import_records,
@@ -249,9 +249,89 @@ async fn caseworkers_settle_and_correct_person_links(backend: Backend) {
         ],
     )
     .await;
+    // The link, the split and the merge are on Identify's topic, each valid
+    // against its schema: two merges (the second of the split-off person
+    // back into the first) and one split.
+    let (merged, split) = eventually(
+        Duration::from_secs(30),
+        "two merges and a split on casework.identify",
+        async || {
+            let events = events_on_topic(&up, "casework.identify");
+            let of = |kind: &str| {
+                events
+                    .iter()
+                    .filter(|e| e.event_type.as_str() == kind)
+                    .map(|e| e.data.clone())
+                    .collect::<Vec<_>>()
+            };
+            let (merged, split) = (of("person.merged.v1"), of("person.split.v1"));
+            if merged.len() == 2 && split.len() == 1 {
+                Ok((merged, split))
+            } else {
+                Err(format!("{merged:?} {split:?}"))
+            }
+        },
+    )
+    .await;
+    assert!(
+        merged[0]["review_id"].is_string(),
+        "the first came from the queue"
+    );
+    assert_eq!(split[0]["new_person_id"], merged[1]["merged_person_id"]);
 }
 
 casework_testkit::on_both_backends!(caseworkers_settle_and_correct_person_links);
+
+/// Every event on `topic` (without the prefix) of `up`'s broker, from the
+/// beginning to its end now, each checked against its schema in the shipped
+/// catalogue as a consumer would.
+fn events_on_topic(up: &Up, topic: &str) -> Vec<casework_contracts::Event> {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    let settings = casework_bus::BusSettings::new(&up.broker).with_prefix(&up.topic_prefix);
+    let topic = settings.prefixed(topic);
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &up.broker)
+        .set(
+            "group.id",
+            format!("{}test-reader-{}", up.topic_prefix, std::process::id()),
+        )
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("a reader");
+    let end: i64 = (0..settings.partitions)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                .map_or(0, |(_, high)| high)
+        })
+        .sum();
+    consumer.subscribe(&[&topic]).expect("subscribe");
+    let registry = casework_testkit::shipped_schemas();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut events = Vec::new();
+    while (events.len() as i64) < end && Instant::now() < deadline {
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(500)) else {
+            continue;
+        };
+        let headers = message.headers().map(|h| {
+            h.iter()
+                .map(|header| (header.key, header.value))
+                .collect::<Vec<_>>()
+        });
+        let mut event =
+            casework_contracts::Event::from_kafka(headers.unwrap_or_default(), message.payload())
+                .expect("a CloudEvents record");
+        registry
+            .validate_event(&mut event)
+            .unwrap_or_else(|e| panic!("{} on {topic} is not schema-valid: {e}", event.event_type));
+        events.push(event);
+    }
+    assert_eq!(events.len() as i64, end, "read every record on {topic}");
+    events
+}
 
 /// The test's OpenID Connect provider (`browser/oidc-provider.mjs`): the
 /// process, killed when dropped, and its issuer URL.

@@ -280,7 +280,10 @@ impl HistoryView {
             reason: format!(
                 "{} {}: {}{weight}",
                 record.source,
-                record.case_reference.as_deref().unwrap_or(&record.source_ref),
+                record
+                    .case_reference
+                    .as_deref()
+                    .unwrap_or(&record.source_ref),
                 match record.decision.as_str() {
                     "match" => "matched",
                     "review" => "a possible match, for review",

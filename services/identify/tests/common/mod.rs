@@ -53,6 +53,8 @@ pub trait Identified {
     async fn established(&self, event: &Event) -> Event;
     /// How many rows `table` has.
     async fn count(&self, table: &str) -> i64;
+    /// How many audit records name subject `id` of `kind`.
+    async fn audited(&self, kind: &str, id: &str) -> i64;
 }
 
 impl Identified for Harness {
@@ -70,6 +72,27 @@ impl Identified for Harness {
             .query_one_raw(Statement::from_string(
                 db.get_database_backend(),
                 format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+
+    async fn audited(&self, kind: &str, id: &str) -> i64 {
+        let db = self.store.connection();
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT COUNT(*) AS n FROM audit_subjects WHERE kind = $1 AND subject = $2"
+            }
+            _ => "SELECT COUNT(*) AS n FROM audit_subjects WHERE kind = ? AND subject = ?",
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [kind.into(), id.into()],
             ))
             .await
             .expect("count")
