@@ -402,13 +402,12 @@ async fn get_person(
     id: web::Path<String>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
-    let not_found = || Problem::not_found(format!("there is no person `{id}`"));
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?.to_string();
+    let id = person_path(&id)?;
     let db = state.store.connection();
     let current = links::current(db, &id)
         .await
         .map_err(Problem::from)?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| Problem::not_found(format!("there is no person `{id}`")))?;
     let person = current.person;
     let documents = person_document::Entity::find()
         .filter(person_document::Column::PersonId.eq(&person.id))
@@ -890,16 +889,14 @@ async fn settle_review(
     http: web::Data<HttpState>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
-    let (_, body) = read_json(payload, http.max_body_bytes).await?;
-    let mut errors = Vec::new();
-    let settle = body["decision"].as_str().and_then(Settle::parse);
-    if settle.is_none() {
-        errors.push(field_error("/decision", "must be `link` or `keep-apart`"));
-    }
-    let reason = reason_of(&body, &mut errors);
-    let Some(settle) = settle.filter(|_| errors.is_empty()) else {
-        return Err(Problem::invalid(errors));
-    };
+    let (settle, reason) = change(payload, &http, |body, errors| {
+        let settle = body["decision"].as_str().and_then(Settle::parse);
+        if settle.is_none() {
+            errors.push(field_error("/decision", "must be `link` or `keep-apart`"));
+        }
+        settle
+    })
+    .await?;
     let by = casework_runtime::audit::caller(&req);
     let review = links::settle_review(
         &state.store,
@@ -914,6 +911,31 @@ async fn settle_review(
     .await?;
     let mut views = review_views(&req, state.store.connection(), vec![review]).await?;
     Ok(HttpResponse::Ok().json(views.pop()))
+}
+
+/// A caseworker's change to the index, read from the body: `fields` reads
+/// what the change needs, naming what is wrong; `/reason` is required of
+/// every change. Every field that is wrong is refused at once.
+async fn change<T>(
+    payload: web::Payload,
+    http: &HttpState,
+    fields: impl FnOnce(&Value, &mut Vec<FieldError>) -> Option<T>,
+) -> Result<(T, String), Problem> {
+    let (_, body) = read_json(payload, http.max_body_bytes).await?;
+    let mut errors = Vec::new();
+    let wanted = fields(&body, &mut errors);
+    let reason = reason_of(&body, &mut errors);
+    match wanted.filter(|_| errors.is_empty()) {
+        Some(wanted) => Ok((wanted, reason)),
+        None => Err(Problem::invalid(errors)),
+    }
+}
+
+/// The person id of a path, normalised: 404 unless it is a UUID.
+fn person_path(id: &str) -> Result<String, Problem> {
+    Uuid::parse_str(id)
+        .map(|id| id.to_string())
+        .map_err(|_| Problem::not_found(format!("there is no person `{id}`")))
 }
 
 /// `/reason`: required, trimmed, at most [`MAX_REASON_CHARS`] characters.
@@ -984,25 +1006,21 @@ async fn merge_person(
     http: web::Data<HttpState>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
-    let (_, body) = read_json(payload, http.max_body_bytes).await?;
-    let mut errors = Vec::new();
-    let merged = body["person_id"]
-        .as_str()
-        .and_then(|p| Uuid::parse_str(p.trim()).ok())
-        .map(|p| p.to_string());
-    if merged.is_none() {
-        errors.push(field_error(
-            "/person_id",
-            "required: the id of the person to merge into this one",
-        ));
-    }
-    let reason = reason_of(&body, &mut errors);
-    let Some(merged) = merged.filter(|_| errors.is_empty()) else {
-        return Err(Problem::invalid(errors));
-    };
-    let survivor = Uuid::parse_str(&id)
-        .map_err(|_| Problem::not_found(format!("there is no person `{id}`")))?
-        .to_string();
+    let survivor = person_path(&id)?;
+    let (merged, reason) = change(payload, &http, |body, errors| {
+        let merged = body["person_id"]
+            .as_str()
+            .and_then(|p| Uuid::parse_str(p.trim()).ok())
+            .map(|p| p.to_string());
+        if merged.is_none() {
+            errors.push(field_error(
+                "/person_id",
+                "required: the id of the person to merge into this one",
+            ));
+        }
+        merged
+    })
+    .await?;
     let by = casework_runtime::audit::caller(&req);
     let event = links::merge(
         &state.store,
@@ -1076,24 +1094,21 @@ async fn split_person(
     http: web::Data<HttpState>,
     state: web::Data<Identify>,
 ) -> Result<HttpResponse, Problem> {
-    let (_, body) = read_json(payload, http.max_body_bytes).await?;
-    let mut errors = Vec::new();
-    let records: Option<Vec<i64>> = body["records"]
-        .as_array()
-        .and_then(|items| items.iter().map(Value::as_i64).collect());
-    if records.as_ref().is_none_or(Vec::is_empty) {
-        errors.push(field_error(
-            "/records",
-            "required: the ids of the records that belong to someone else",
-        ));
-    }
-    let reason = reason_of(&body, &mut errors);
-    let Some(records) = records.filter(|_| errors.is_empty()) else {
-        return Err(Problem::invalid(errors));
-    };
-    let person = Uuid::parse_str(&id)
-        .map_err(|_| Problem::not_found(format!("there is no person `{id}`")))?
-        .to_string();
+    let person = person_path(&id)?;
+    let (records, reason) = change(payload, &http, |body, errors| {
+        let records: Option<Vec<i64>> = body["records"]
+            .as_array()
+            .and_then(|items| items.iter().map(Value::as_i64).collect())
+            .filter(|records: &Vec<i64>| !records.is_empty());
+        if records.is_none() {
+            errors.push(field_error(
+                "/records",
+                "required: the ids of the records that belong to someone else",
+            ));
+        }
+        records
+    })
+    .await?;
     let by = casework_runtime::audit::caller(&req);
     let split = links::split(
         &state.store,

@@ -454,6 +454,37 @@ async fn emitted_of(h: &Harness, event_type: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A possible match raised by an application ([`amelie_then_perhaps`]).
+struct PossibleMatch {
+    /// The second application's case.
+    case: String,
+    /// The review task.
+    review_id: String,
+    /// The first applicant's person.
+    known: String,
+    /// The provisional person the second was given.
+    provisional: String,
+}
+
+async fn possible_match(h: &Harness) -> PossibleMatch {
+    let case = case_id();
+    let (first, second) = amelie_then_perhaps(h, &case).await;
+    let id = |event: &casework_contracts::Event, pointer: &str| {
+        event
+            .data
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .expect(pointer)
+            .to_owned()
+    };
+    PossibleMatch {
+        review_id: id(&second, "/match/review_id"),
+        known: id(&first, "/person_id"),
+        provisional: id(&second, "/person_id"),
+        case,
+    }
+}
+
 async fn a_possible_match_linked_from_the_queue_and_a_wrong_link_split(backend: Backend) {
     let Some(h) = common::start(backend).await else {
         return;
@@ -462,20 +493,12 @@ async fn a_possible_match_linked_from_the_queue_and_a_wrong_link_split(backend: 
     let call = |request: test::TestRequest| test::try_call_service(&app, request.to_request());
     let caseworker = token(&["caseworker"], &[]);
     let auditor = token(&["auditor"], &[]);
-    let case = case_id();
-    let (first, second) = amelie_then_perhaps(&h, &case).await;
-    let review_id = second.data["match"]["review_id"]
-        .as_str()
-        .expect("a review")
-        .to_owned();
-    let known = first.data["person_id"]
-        .as_str()
-        .expect("a person")
-        .to_owned();
-    let provisional = second.data["person_id"]
-        .as_str()
-        .expect("a person")
-        .to_owned();
+    let PossibleMatch {
+        case,
+        review_id,
+        known,
+        provisional,
+    } = possible_match(&h).await;
     let decide = |bearer: &str, body: Value| {
         json_request(
             "POST",
@@ -776,20 +799,12 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
     let call = |request: test::TestRequest| test::try_call_service(&app, request.to_request());
     let caseworker = token(&["caseworker"], &[]);
     let admin = token(&["admin"], &[]);
-    let case = case_id();
-    let (first, second) = amelie_then_perhaps(&h, &case).await;
-    let review_id = second.data["match"]["review_id"]
-        .as_str()
-        .expect("a review")
-        .to_owned();
-    let known = first.data["person_id"]
-        .as_str()
-        .expect("a person")
-        .to_owned();
-    let provisional = second.data["person_id"]
-        .as_str()
-        .expect("a person")
-        .to_owned();
+    let PossibleMatch {
+        case,
+        review_id,
+        known,
+        provisional,
+    } = possible_match(&h).await;
     let kept = answer(call(json_request("POST", &format!("/v1/reviews/{review_id}/decision"), &caseworker,
         Some(json!({"decision": "keep-apart", "reason": "Different mothers' names on the birth certificates."})))).await).await;
     assert_eq!(kept.status, StatusCode::OK, "{kept:?}");

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::pages::{PageError, PageResult, error_of, error_summary, field, see_other};
+use crate::pages::{PageError, PageResult, error_of, error_summary, field, form_status, see_other};
 use crate::session::{Session, Staff};
 use crate::signin::DESK;
 use crate::{Web, WebError};
@@ -954,13 +954,8 @@ pub(crate) async fn search(
     .map(|(value, text)| json!({"value": value, "text": text, "selected": *value == status}))
     .collect::<Vec<_>>();
     let dob = json!({"day": day, "month": month, "year": year});
-    let http_status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     state.desk_page(
-        http_status,
+        form_status(&errors),
         "desk_search.html",
         &session,
         &staff,
@@ -1170,13 +1165,8 @@ pub(crate) async fn audit(
         }
         rows.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     state.desk_page(
-        status,
+        form_status(&errors),
         "desk_audit.html",
         &session,
         &staff,

@@ -390,6 +390,15 @@ pub(crate) fn error_summary<S: AsRef<str>>(errors: &[(&str, S)]) -> Vec<Value> {
         .collect()
 }
 
+/// 422 for a page showing a refused form, 200 otherwise.
+pub(crate) fn form_status<S>(errors: &[(&str, S)]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 /// The value of form field `name`.
 pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::Web;
 use crate::desk::{CASE_READERS, CASEWORKERS, PAGE_SIZE, page_number, pagination, urlencode, when};
-use crate::pages::{PageError, PageResult, error_of, error_summary, field, see_other};
+use crate::pages::{PageError, PageResult, error_of, error_summary, field, form_status, see_other};
 use crate::session::{Session, Staff};
 
 /// Why the desk reads people's records, sent as `Purpose` (audit trail).
@@ -121,13 +121,8 @@ async fn render_review(
         json!({"label": label, "record": shown(&record[key]), "candidate": shown(&candidate[key])})
     })
     .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     state.desk_page(
-        status,
+        form_status(errors),
         "desk_review.html",
         session,
         staff,
@@ -229,21 +224,10 @@ pub(crate) async fn person(
     state: web::Data<Web>,
 ) -> PageResult {
     let (session, staff) = state.staff(&req, &CASE_READERS).await?;
-    render_person(
-        &state,
-        &req,
-        &session,
-        &staff,
-        &id,
-        &[],
-        &Value::Null,
-        StatusCode::OK,
-    )
-    .await
+    render_person(&state, &req, &session, &staff, &id, &[], &Value::Null).await
 }
 
 /// The person page; `errors` and `form` are a refused split's or merge's.
-#[allow(clippy::too_many_arguments)]
 async fn render_person(
     state: &Web,
     req: &HttpRequest,
@@ -252,7 +236,6 @@ async fn render_person(
     id: &str,
     errors: &[(&str, String)],
     form: &Value,
-    status: StatusCode,
 ) -> PageResult {
     let person: Value = state
         .read(
@@ -327,7 +310,7 @@ async fn render_person(
     let given = person["given_names"].as_str().unwrap_or_default();
     let surname = person["surname"].as_str().unwrap_or_default();
     state.desk_page(
-        status,
+        form_status(errors),
         "desk_person.html",
         session,
         staff,
@@ -430,7 +413,6 @@ pub(crate) async fn split(
         &id,
         &errors,
         &json!({"records": chosen, "split_reason": reason}),
-        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
 }
@@ -505,7 +487,6 @@ pub(crate) async fn merge(
         &id,
         &errors,
         &json!({"person_id": duplicate, "merge_reason": reason}),
-        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
 }
