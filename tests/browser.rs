@@ -237,6 +237,29 @@ async fn caseworkers_settle_and_correct_person_links(backend: Backend) {
         },
     )
     .await;
+    // What the other services hold for the two cases, once they are done
+    // with them: links corrected in Identify must leave it as it is.
+    for reference in [&first, &second] {
+        api.wait_for_case(reference, &token, "closed or referred", |case| {
+            matches!(case["status"].as_str(), Some("closed" | "referred"))
+        })
+        .await;
+    }
+    let others = async || {
+        let mut held = Vec::new();
+        for reference in [&first, &second] {
+            for path in ["investigate/v1/investigations", "fulfil/v1/documents"] {
+                held.push(api.get(&format!("{path}?case={reference}"), &token).await.1);
+            }
+        }
+        held
+    };
+    let before = others().await;
+    assert!(
+        before[1].as_array().is_some_and(|d| !d.is_empty()),
+        "the first application's visa: {}",
+        before[1]
+    );
     journeys(
         "people.mjs",
         vec![
@@ -244,8 +267,8 @@ async fn caseworkers_settle_and_correct_person_links(backend: Backend) {
             ("SCREENSHOTS_DIR", screenshots_dir(&config)),
             ("CASEWORKER_NAME", caseworker),
             ("CASEWORKER_PASSWORD", caseworker_password),
-            ("FIRST", first),
-            ("SECOND", second),
+            ("FIRST", first.clone()),
+            ("SECOND", second.clone()),
         ],
     )
     .await;
@@ -278,6 +301,11 @@ async fn caseworkers_settle_and_correct_person_links(backend: Backend) {
         "the first came from the queue"
     );
     assert_eq!(split[0]["new_person_id"], merged[1]["merged_person_id"]);
+    assert_eq!(
+        others().await,
+        before,
+        "Investigate's findings and Fulfil's documents unchanged"
+    );
 }
 
 casework_testkit::on_both_backends!(caseworkers_settle_and_correct_person_links);
