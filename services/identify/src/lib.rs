@@ -11,8 +11,10 @@
 //! request is delivered.
 //!
 //! Its API lets caseworkers and auditors read the index and its review
-//! tasks, lets departments import their person records (scope
-//! `records-import`), and lets them check a document (scope `identity-check`).
+//! tasks, lets caseworkers settle those tasks and merge or split persons
+//! ([`links`]: history kept, `person.merged` and `person.split` emitted),
+//! lets departments import their person records (scope `records-import`),
+//! and lets them check a document (scope `identity-check`).
 
 // `#[async_trait]` migrations need the elided lifetime (see casework-store).
 #![allow(elided_lifetimes_in_paths)]
