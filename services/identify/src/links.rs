@@ -440,19 +440,9 @@ pub async fn split(
         .first()
         .and_then(|r| serde_json::from_str::<Record>(&r.record).ok())
     {
-        let shown = crate::persons::shown(&earliest);
-        person::Entity::update(person::ActiveModel {
-            id: Set(from.id.clone()),
-            given_names: Set(shown.given_names),
-            surname: Set(shown.surname),
-            normalised_given_names: Set(shown.normalised_given_names),
-            normalised_surname: Set(shown.normalised_surname),
-            date_of_birth: Set(shown.date_of_birth),
-            nationality: Set(shown.nationality),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
+        let mut shown = crate::persons::shown(&earliest);
+        shown.id = sea_orm::Unchanged(from.id.clone());
+        person::Entity::update(shown).exec(&txn).await?;
     }
     history(&txn, &from.id, "split", &new.id, &moved, None, change, now).await?;
     history(

@@ -32,8 +32,8 @@ use casework_matching::{
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, IntoActiveModel, QuerySelect, QueryTrait, Set,
-    Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, QuerySelect, QueryTrait, Set, Statement,
+    TryIntoModel,
 };
 
 use crate::tables::{match_review, person, person_key, person_record};
@@ -369,25 +369,17 @@ async fn find_person(txn: &DatabaseTransaction, id: &str) -> Result<person::Mode
         .ok_or_else(|| DbErr::RecordNotFound(format!("person {id} of a linked record")))
 }
 
-/// How a person is shown (and searched): by one of their records.
-pub(crate) struct Shown {
-    pub given_names: String,
-    pub surname: String,
-    pub normalised_given_names: String,
-    pub normalised_surname: String,
-    pub date_of_birth: String,
-    pub nationality: Option<String>,
-}
-
-/// A person shown by `record`.
-pub(crate) fn shown(record: &Record) -> Shown {
-    Shown {
-        given_names: record.given_names.trim().to_owned(),
-        surname: record.surname.trim().to_owned(),
-        normalised_given_names: normalise(&record.given_names),
-        normalised_surname: normalise(&record.surname),
-        date_of_birth: record.date_of_birth.clone().unwrap_or_default(),
-        nationality: record.nationality.clone(),
+/// How a person is shown (and searched): by one of their records, as the
+/// columns of `persons` that say it.
+pub(crate) fn shown(record: &Record) -> person::ActiveModel {
+    person::ActiveModel {
+        given_names: Set(record.given_names.trim().to_owned()),
+        surname: Set(record.surname.trim().to_owned()),
+        normalised_given_names: Set(normalise(&record.given_names)),
+        normalised_surname: Set(normalise(&record.surname)),
+        date_of_birth: Set(record.date_of_birth.clone().unwrap_or_default()),
+        nationality: Set(record.nationality.clone()),
+        ..Default::default()
     }
 }
 
@@ -396,21 +388,14 @@ pub(crate) async fn new_person(
     txn: &DatabaseTransaction,
     record: &Record,
 ) -> Result<person::Model, DbErr> {
-    let shown = shown(record);
-    let new = person::Model {
-        id: Uuid::now_v7().to_string(),
-        given_names: shown.given_names,
-        surname: shown.surname,
-        normalised_given_names: shown.normalised_given_names,
-        normalised_surname: shown.normalised_surname,
-        date_of_birth: shown.date_of_birth,
-        nationality: shown.nationality,
-        created_at: Utc::now(),
-        merged_into: None,
-        merged_at: None,
-    };
-    person::Entity::insert(new.clone().into_active_model())
+    let mut new = shown(record);
+    new.id = Set(Uuid::now_v7().to_string());
+    new.created_at = Set(Utc::now());
+    new.merged_into = Set(None);
+    new.merged_at = Set(None);
+    let model = new.clone().try_into_model()?;
+    person::Entity::insert(new)
         .exec_without_returning(txn)
         .await?;
-    Ok(new)
+    Ok(model)
 }
