@@ -5,7 +5,7 @@ CARGOFLAGS ?=
 # Where cargo builds (CI keeps it outside the clone, in CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: run test test-containers cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline bench-topology bench-matching matching-model clean-data vendor-diff
+.PHONY: run test test-containers cluster-check k8s-dev lint fmt fuzz api-fuzz chromium screenshots bench-web bench-audit bench-backbone bench-intake bench-pipeline bench-topology bench-matching bench-screening matching-model clean-data vendor-diff
 
 ## Build and start the whole platform: every service on http://127.0.0.1:8080,
 ## the embedded broker on 127.0.0.1:19092, data under ./data. Ctrl-C stops it.
@@ -132,6 +132,14 @@ bench-audit:
 ## the same run, then matching one applicant against 100k and 1M people.
 bench-matching:
 	CARGO="$(CARGO)" libs/matching/bench/run.sh
+
+## Screening at border scale (issue #31): a million-entry warnings index,
+## 1,000 variants of indexed subjects and 1,000 people not indexed,
+## screened by the matching engine beside today's exact lookup: recall,
+## precision, single-screening p50/p99, a 1,000-traveller manifest, build
+## time and memory. SIZES=100000,1000000 for more than one size.
+bench-screening:
+	$(CARGO) bench $(CARGOFLAGS) -p casework-matching --bench screening -- $(or $(SIZES),1000000)
 
 ## The person model shipped in config/matching/ (seeded: the same file
 ## unless the engine or the synthetic population changed). LABELS=FILE adds
