@@ -198,6 +198,24 @@ fn run(matcher: &Matcher, size: usize) {
     };
     let engine_known = tally(&known, screen_engine, Some(&mut variations));
     let engine_unknown = tally(&unknown, screen_engine, None);
+    // Why the engine missed whom it missed: never a candidate (blocking),
+    // or weighed below the threshold (the model).
+    let (mut unblocked, mut too_light) = (0, 0);
+    for (truth, record, _) in &known {
+        let Some(id) = truth else { continue };
+        if screen_engine(record).iter().any(|(hit, _)| hit == id) {
+            continue;
+        }
+        let prepared = Prepared::new(record);
+        if index.candidates(&prepared).contains(id) {
+            too_light += 1;
+        } else {
+            unblocked += 1;
+        }
+    }
+    eprintln!(
+        "{size} entries, engine: of the variants missed, {unblocked} were never candidates, {too_light} weighed below the threshold"
+    );
     let engine_manifest = manifest_seconds(&manifest, screen_engine);
     report(
         size,
