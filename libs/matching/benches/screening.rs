@@ -201,7 +201,8 @@ fn run(matcher: &Matcher, size: usize) {
     // Why the engine missed whom it missed: never a candidate (blocking),
     // or weighed below the threshold (the model).
     let (mut unblocked, mut too_light) = (0, 0);
-    for (truth, record, _) in &known {
+    let mut unblocked_by: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (truth, record, made) in &known {
         let Some(id) = truth else { continue };
         if screen_engine(record).iter().any(|(hit, _)| hit == id) {
             continue;
@@ -211,10 +212,13 @@ fn run(matcher: &Matcher, size: usize) {
             too_light += 1;
         } else {
             unblocked += 1;
+            for v in made {
+                *unblocked_by.entry(v).or_default() += 1;
+            }
         }
     }
     eprintln!(
-        "{size} entries, engine: of the variants missed, {unblocked} were never candidates, {too_light} weighed below the threshold"
+        "{size} entries, engine: of the variants missed, {unblocked} were never candidates ({unblocked_by:?}), {too_light} weighed below the threshold"
     );
     let engine_manifest = manifest_seconds(&manifest, screen_engine);
     report(

@@ -4,6 +4,7 @@
 //!
 //! - `N`: the phonetic keys of first given name and surname, in either order
 //!   (a swapped name, a typo outside the phonetic key's reach in neither);
+//!   queried with the names the other way round too ([`query_keys`]);
 //! - `Y`: surname's phonetic key and year of birth (a new given name, a
 //!   day and month swapped, a year-only date);
 //! - `D`: first given name's phonetic key and full date of birth (a changed
@@ -19,7 +20,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::compare::{Comparison, compare};
 use crate::model::Scorer;
-use crate::prepare::Prepared;
+use crate::prepare::{Prepared, phonetic};
 
 /// The keys a record is filed under.
 pub fn blocking_keys(record: &Prepared) -> Vec<String> {
@@ -48,10 +49,25 @@ pub fn blocking_keys(record: &Prepared) -> Vec<String> {
     keys
 }
 
-/// The keys to look a record up by: its own, and its date of birth with
-/// day and month swapped.
+/// The keys to look a record up by: its own, its date of birth with day
+/// and month swapped, and its names the other way round (a family name
+/// written first, as in a passport of one convention and a form of
+/// another: the first word of the surname is then the first given name).
+/// Only queries vary, so what is filed stays as it was.
 pub fn query_keys(record: &Prepared) -> Vec<String> {
     let mut keys = blocking_keys(record);
+    if let (Some(first), false) = (record.surname_words.first(), record.given.is_empty()) {
+        let (g, s) = (phonetic(first), phonetic(&record.given_words.concat()));
+        if !g.is_empty() && !s.is_empty() {
+            keys.push(format!("N:{}:{}", (&g).min(&s), (&g).max(&s)));
+            if let Some(dob) = record.date_of_birth {
+                keys.push(format!("Y:{s}:{}", dob.year));
+                if dob.month_day.is_some() {
+                    keys.push(format!("D:{g}:{}", dob.digits()));
+                }
+            }
+        }
+    }
     if let Some(dob) = record.date_of_birth
         && let Some((month, day)) = dob.month_day
         && month != day
@@ -158,5 +174,36 @@ impl<Id> Index<Id> {
             .collect();
         hits.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Record;
+
+    fn prepared(given: &str, surname: &str, born: &str) -> Prepared {
+        Prepared::new(&Record {
+            given_names: given.into(),
+            surname: surname.into(),
+            date_of_birth: Some(born.into()),
+            ..Record::default()
+        })
+    }
+
+    #[test]
+    fn a_name_written_family_name_first_is_still_a_candidate() {
+        let mut index = Index::new();
+        index.insert("zhang", prepared("Wei Ming", "Zhang", "1980-05-17"));
+        index.insert("other", prepared("Anna", "Nowak", "1980-05-17"));
+        // The given names in the surname's place, two words and all.
+        let written = prepared("Zhang", "Wei Ming", "1980-05-17");
+        assert!(
+            !blocking_keys(&written)
+                .iter()
+                .any(|k| blocking_keys(&index.entries[0].1).contains(k)),
+            "the keys it is filed under do not meet"
+        );
+        assert_eq!(index.candidates(&written), vec![0], "its query keys do");
     }
 }
