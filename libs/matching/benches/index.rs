@@ -8,7 +8,8 @@
 //! candidates, compare, weigh, sort) p50/p99/max, candidates compared, the
 //! index's memory (resident set growth), and what the decisions were.
 
-use std::path::Path;
+mod common;
+
 use std::time::Instant;
 
 use casework_matching::synth::{Person, Population};
@@ -18,15 +19,8 @@ const SEED: u64 = 29;
 const QUERIES: usize = 1_000;
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| "100000,1000000".into())
-        .split(',')
-        .map(|s| s.parse().expect("sizes: comma-separated numbers"))
-        .collect();
-    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/matching/person.toml");
-    let matcher = Matcher::load(&policy).expect("the person policy and model");
+    let sizes = common::sizes("100000,1000000");
+    let matcher = common::person_matcher();
     println!(
         "| people | build s | memory MB | match p50 ms | p99 ms | max ms | candidates p50/p99 | known: match / possible / missed | new: match / possible |"
     );
@@ -39,7 +33,7 @@ fn main() {
 fn run(matcher: &Matcher, size: usize) {
     let mut population = Population::new(SEED);
     let every = size / QUERIES;
-    let rss_before = resident_bytes();
+    let rss_before = common::resident_bytes();
     let started = Instant::now();
     let mut index = Index::new();
     let mut sampled: Vec<(u32, Person)> = Vec::with_capacity(QUERIES);
@@ -51,7 +45,7 @@ fn run(matcher: &Matcher, size: usize) {
         }
     }
     let built = started.elapsed().as_secs_f64();
-    let memory = resident_bytes().saturating_sub(rss_before) as f64 / 1e6;
+    let memory = common::resident_bytes().saturating_sub(rss_before) as f64 / 1e6;
 
     let scorer = matcher.model.scorer_for(size as u64);
     let mut variations: Vec<Vec<&'static str>> = Vec::with_capacity(QUERIES);
@@ -110,12 +104,4 @@ fn run(matcher: &Matcher, size: usize) {
         "{size} people: the known people missed had these variations: {}",
         missed_by.join(", ")
     );
-}
-
-/// The process's resident set, from `/proc/self/statm` (0 where there is none).
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
 }

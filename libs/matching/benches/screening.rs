@@ -28,8 +28,9 @@
 //! first 500 of each set, screened in turn), index build time and memory
 //! (resident set growth).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
 
 use casework_contracts::names::normalise;
@@ -56,15 +57,8 @@ const SCREENING_VARIATIONS: [&str; 11] = [
 ];
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| "1000000".into())
-        .split(',')
-        .map(|s| s.parse().expect("sizes: comma-separated numbers"))
-        .collect();
-    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/matching/person.toml");
-    let matcher = Matcher::load(&policy).expect("the person policy and model");
+    let sizes = common::sizes("1000000");
+    let matcher = common::person_matcher();
     println!(
         "| entries | method | build s | memory MB | recall (variants) | strong / weak hits on variants | precision | hits on the not indexed | p50 ms | p99 ms | manifest of 1,000 s |"
     );
@@ -145,14 +139,14 @@ fn run(matcher: &Matcher, size: usize) {
         .collect();
 
     // Today's exact lookup.
-    let rss = resident_bytes();
+    let rss = common::resident_bytes();
     let started = Instant::now();
     let mut exact: HashMap<(String, String, String), Vec<u32>> = HashMap::new();
     for (id, record) in entries.iter().enumerate() {
         exact.entry(exact_key(record)).or_default().push(id as u32);
     }
     let exact_built = started.elapsed().as_secs_f64();
-    let exact_memory = mb(resident_bytes().saturating_sub(rss));
+    let exact_memory = mb(common::resident_bytes().saturating_sub(rss));
     let screen_exact = |record: &Record| -> Vec<(u32, bool)> {
         exact
             .get(&exact_key(record))
@@ -176,14 +170,14 @@ fn run(matcher: &Matcher, size: usize) {
     drop(exact);
 
     // The engine.
-    let rss = resident_bytes();
+    let rss = common::resident_bytes();
     let started = Instant::now();
     let mut index = Index::new();
     for (id, record) in entries.iter().enumerate() {
         index.insert(id as u32, Prepared::new(record));
     }
     let built = started.elapsed().as_secs_f64();
-    let memory = mb(resident_bytes().saturating_sub(rss));
+    let memory = mb(common::resident_bytes().saturating_sub(rss));
     let scorer = matcher.model.scorer_for(size as u64);
     let (possible, strong) = (
         matcher.thresholds.possible_weight,
@@ -319,12 +313,4 @@ fn report(
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
-}
-
-/// The process's resident set, from `/proc/self/statm` (0 where there is none).
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
 }

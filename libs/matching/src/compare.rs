@@ -325,16 +325,8 @@ fn identifier(a: &[(String, String)], b: &[(String, String)]) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prepare::named as person;
     use crate::record::{Identifier, Record};
-
-    fn person(given: &str, surname: &str, dob: &str) -> Prepared {
-        Prepared::new(&Record {
-            given_names: given.into(),
-            surname: surname.into(),
-            date_of_birth: Some(dob.into()),
-            ..Record::default()
-        })
-    }
 
     fn level(c: &Comparison, field: Field) -> Option<&'static str> {
         c.levels[field.index()].map(|l| field.levels()[usize::from(l)])

@@ -389,16 +389,7 @@ pub fn with_labels(model: &mut Model, labelled: &[Labelled]) -> LabelReport {
 #[cfg(test)]
 mod label_tests {
     use super::*;
-    use crate::Record;
-
-    fn prepared(given: &str, surname: &str, born: &str) -> Prepared {
-        Prepared::new(&Record {
-            given_names: given.into(),
-            surname: surname.into(),
-            date_of_birth: Some(born.into()),
-            ..Record::default()
-        })
-    }
+    use crate::prepare::named as prepared;
 
     #[test]
     fn labelled_matches_move_m_towards_what_they_show() {

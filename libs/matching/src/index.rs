@@ -180,16 +180,7 @@ impl<Id> Index<Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Record;
-
-    fn prepared(given: &str, surname: &str, born: &str) -> Prepared {
-        Prepared::new(&Record {
-            given_names: given.into(),
-            surname: surname.into(),
-            date_of_birth: Some(born.into()),
-            ..Record::default()
-        })
-    }
+    use crate::prepare::named as prepared;
 
     #[test]
     fn a_name_written_family_name_first_is_still_a_candidate() {

@@ -133,6 +133,17 @@ fn sex(text: &str) -> Option<char> {
     }
 }
 
+/// A prepared record of names and a date of birth only (tests).
+#[cfg(test)]
+pub(crate) fn named(given: &str, surname: &str, born: &str) -> Prepared {
+    Prepared::new(&Record {
+        given_names: given.into(),
+        surname: surname.into(),
+        date_of_birth: Some(born.into()),
+        ..Record::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
