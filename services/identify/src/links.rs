@@ -10,6 +10,10 @@
 //! - a **split** of one person wrongly joined from two: the chosen records
 //!   (with their cases' documents and checks) go to a new person.
 //!
+//! On PostgreSQL each change first takes the advisory locks of the persons
+//! it touches and of their blocking keys ([`lock_persons`]), so changes to
+//! one person, and resolutions that could link to them, run one at a time.
+//!
 //! Nothing is deleted: records move between persons, a merged person stays
 //! with `merged_into` set, and each change is appended to `person_history`
 //! on every person it touched. Each runs in one transaction with its event
@@ -220,6 +224,7 @@ async fn merge_in(
     review: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<PersonMerged, Problem> {
+    lock_persons(txn, &[survivor, merged]).await?;
     let into = live_person(txn, survivor).await?;
     let from = live_person(txn, merged).await?;
     if into.id == from.id {
@@ -350,6 +355,7 @@ pub async fn split(
     change: Change<'_>,
 ) -> Result<Split, Problem> {
     let txn = store.begin_write().await?;
+    lock_persons(&txn, &[id]).await?;
     let from = live_person(&txn, id).await?;
     let records = person_record::Entity::find()
         .filter(person_record::Column::PersonId.eq(&from.id))
@@ -467,6 +473,24 @@ pub async fn split(
     store.commit(txn).await?;
     tracing::info!(person = %from.id, new_person = %new.id, records = moved.len(), by = %change.by, "person split");
     Ok(Split { person: new, event })
+}
+
+/// Serialises changes to these persons with each other, and with the
+/// resolutions that could link a new record to them (PostgreSQL; SQLite
+/// writes one transaction at a time): the advisory lock of each person and
+/// of every blocking key they are filed under, which a resolution takes
+/// too. Without it two opposite merges at once could each find the other
+/// live and merge into each other.
+async fn lock_persons(txn: &DatabaseTransaction, ids: &[&str]) -> Result<(), DbErr> {
+    let mut keys: Vec<String> = person_key::Entity::find()
+        .filter(person_key::Column::PersonId.is_in(ids.iter().copied()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+    keys.extend(ids.iter().map(|id| format!("person:{id}")));
+    crate::persons::lock_keys(txn, &keys).await
 }
 
 /// A person who has not been merged: 404 if unknown, 409 if merged.

@@ -335,7 +335,7 @@ struct Candidate {
 /// Serialises resolutions that share a blocking key (PostgreSQL): an
 /// advisory lock per key, held until the transaction ends, taken in one
 /// order so that two resolutions never wait on each other.
-async fn lock_keys(txn: &DatabaseTransaction, keys: &[String]) -> Result<(), DbErr> {
+pub(crate) async fn lock_keys(txn: &DatabaseTransaction, keys: &[String]) -> Result<(), DbErr> {
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }

@@ -11,7 +11,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
 use actix_web::{App, test, web};
-use casework_identify::{IdentifyApi, NAME, routes};
+use casework_identify::{IdentifyApi, NAME, links, routes};
 use casework_runtime::Authenticator;
 use casework_runtime::auth::PolicyTable;
 use casework_runtime::http::{HttpState, complete_openapi, guard};
@@ -922,7 +922,84 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
     assert_eq!(h.count("persons").await, 2);
 }
 
+/// A new person, by an application of someone nobody else resembles: the
+/// `n`th of ten unlike names.
+async fn someone(h: &Harness, n: usize) -> String {
+    const GIVEN: [&str; 10] = [
+        "Aurelio",
+        "Kazimierz",
+        "Thandiwe",
+        "Bartholomew",
+        "Oyelaran",
+        "Svetlana",
+        "Hiroshi",
+        "Guadalupe",
+        "Eilidh",
+        "Mustafa",
+    ];
+    const SURNAMES: [&str; 10] = [
+        "Fontanarossa",
+        "Wrzesniewski",
+        "Mokoena",
+        "Pemberton",
+        "Adebayo",
+        "Kuznetsova",
+        "Takahashi",
+        "Villalobos",
+        "MacLennan",
+        "Erdogan",
+    ];
+    let subject = json!({"given_names": GIVEN[n % 10], "surname": SURNAMES[(n * 3 + n / 10) % 10],
+        "date_of_birth": format!("19{:02}-{:02}-{:02}", 30 + n * 3, 1 + n % 12, 1 + (n * 7) % 28)});
+    let event = h
+        .established(&request_with(&case_id(), subject, None, no_document()))
+        .await;
+    assert_eq!(event.data["returning"], false, "{}", event.data);
+    event.data["person_id"]
+        .as_str()
+        .expect("a person")
+        .to_owned()
+}
+
+async fn two_opposite_merges_at_once_never_merge_two_persons_into_each_other(backend: Backend) {
+    let Some(h) = common::start(backend).await else {
+        return;
+    };
+    for n in 0..5 {
+        let (a, b) = (someone(&h, 2 * n).await, someone(&h, 2 * n + 1).await);
+        let merge = |into: String, from: String| {
+            let (store, outbox) = (h.store.clone(), h.outbox.clone());
+            async move {
+                let change = links::Change {
+                    reason: "a duplicate",
+                    by: "tester",
+                };
+                links::merge(&store, &outbox, &into, &from, change).await
+            }
+        };
+        let (one, other) = tokio::join!(merge(a.clone(), b.clone()), merge(b.clone(), a.clone()));
+        let done: Vec<_> = [&one, &other].into_iter().filter(|r| r.is_ok()).collect();
+        assert_eq!(
+            done.len(),
+            1,
+            "exactly one of the two merges: {one:?} {other:?}"
+        );
+        let refused = if one.is_err() { one } else { other };
+        assert_eq!(refused.expect_err("refused").status, 409);
+        let survivor = links::current(h.store.connection(), &a)
+            .await
+            .expect("read")
+            .expect("a person");
+        let same = links::current(h.store.connection(), &b)
+            .await
+            .expect("no cycle")
+            .expect("a person");
+        assert_eq!(survivor.person.id, same.person.id);
+    }
+}
+
 casework_testkit::on_both_backends!(
+    two_opposite_merges_at_once_never_merge_two_persons_into_each_other,
     the_api_serves_the_index_and_checks_documents,
     imports_link_records_in_order_and_reviews_show_possible_matches,
     a_possible_match_linked_from_the_queue_and_a_wrong_link_split,
