@@ -992,10 +992,10 @@ pub struct MergedView {
         (status = 400, body = Problem, description = "Not JSON"),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
-        (status = 404, body = Problem, description = "No such person"),
+        (status = 404, body = Problem, description = "No such person (the path's)"),
         (status = 409, body = Problem, description = "One of them was merged already"),
         (status = 413, body = Problem),
-        (status = 422, body = Problem, description = "Names `/person_id` or `/reason`"),
+        (status = 422, body = Problem, description = "Names `/person_id` (missing, not an id, no such person, the path's own) or `/reason`"),
         (status = 503, body = Problem),
     )
 )]
@@ -1137,8 +1137,11 @@ async fn split_person(
 
 /// Every settled review task as a labelled pair, NDJSON, oldest first: a
 /// line `{"review_id", "label": "match" | "non-match", "record",
-/// "candidate", "decided_at"}`. The model's next estimate reads it
-/// (`cargo run --example person_model -- --labels FILE`).
+/// "candidate", "decided_at"}`. The label is the caseworkers' latest
+/// judgement: whether the two records belong to one person now (a link
+/// later split apart is a non-match; kept apart but merged later, a
+/// match). The model's next estimate reads it (`make matching-model
+/// LABELS=FILE`).
 #[utoipa::path(
     get,
     path = "/v1/match-labels",
@@ -1166,9 +1169,10 @@ async fn match_labels(
     let views = review_views(&req, db, reviews).await?;
     let mut body = String::new();
     for view in views {
-        let label = match view.decision.as_deref() {
-            Some("link") => "match",
-            _ => "non-match",
+        let label = if view.record.person_id == view.candidate.person_id {
+            "match"
+        } else {
+            "non-match"
         };
         let line = serde_json::json!({
             "review_id": view.id,

@@ -46,8 +46,6 @@ pub const OPEN: &str = "open";
 pub const SETTLED: &str = "settled";
 /// The longest reason, in characters.
 pub const MAX_REASON_CHARS: usize = 2000;
-/// Who a change made by the platform itself is recorded as.
-const PLATFORM: &str = "casework";
 
 /// Who changes a link, and why.
 #[derive(Debug, Clone, Copy)]
@@ -198,7 +196,9 @@ pub async fn settle_review(
     Ok(review)
 }
 
-/// Merges person `merged` into `survivor` (see the module documentation).
+/// Merges person `merged` into `survivor` (see the module documentation):
+/// 404 if there is no `survivor`, 422 naming `/person_id` if there is no
+/// `merged`.
 pub async fn merge(
     store: &Store,
     outbox: &Outbox,
@@ -207,6 +207,17 @@ pub async fn merge(
     change: Change<'_>,
 ) -> Result<PersonMerged, Problem> {
     let txn = store.begin_write().await?;
+    // Persons are never deleted: one that is not there now never will be.
+    if person::Entity::find_by_id(merged)
+        .one(&txn)
+        .await?
+        .is_none()
+    {
+        return Err(Problem::invalid(vec![casework_contracts::FieldError {
+            pointer: "/person_id".into(),
+            message: format!("there is no person `{merged}`"),
+        }]));
+    }
     let event = merge_in(&txn, survivor, merged, change, None, Utc::now()).await?;
     append(outbox, &txn, &event).await?;
     store.commit(txn).await?;
@@ -599,11 +610,7 @@ async fn history(
         record_ids: Set(serde_json::to_string(record_ids).unwrap_or_else(|_| "[]".into())),
         review_id: Set(review.map(str::to_owned)),
         reason: Set(change.reason.to_owned()),
-        by: Set(if change.by.is_empty() {
-            PLATFORM.to_owned()
-        } else {
-            change.by.to_owned()
-        }),
+        by: Set(change.by.to_owned()),
         at: Set(at),
         ..Default::default()
     }

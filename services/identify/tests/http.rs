@@ -838,20 +838,23 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
         &answer(call(json_request("GET", "/v1/match-labels", &caseworker, None)).await).await,
         StatusCode::FORBIDDEN,
     );
-    let labels = call(json_request("GET", "/v1/match-labels", &admin, None))
-        .await
-        .expect("labels");
-    assert_eq!(
-        labels.headers().get("content-type").map(|v| v.as_bytes()),
-        Some(&b"application/x-ndjson"[..])
-    );
-    let body = actix_web::body::to_bytes(labels.into_body())
-        .await
-        .unwrap_or_default();
-    let lines: Vec<Value> = String::from_utf8_lossy(&body)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
+    let labels = async || {
+        let labels = call(json_request("GET", "/v1/match-labels", &admin, None))
+            .await
+            .expect("labels");
+        assert_eq!(
+            labels.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/x-ndjson"[..])
+        );
+        let body = actix_web::body::to_bytes(labels.into_body())
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&body)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect::<Vec<Value>>()
+    };
+    let lines = labels().await;
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["label"], "non-match");
     assert_eq!(lines[0]["record"]["given_names"], "Amelie");
@@ -866,6 +869,7 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
             Some(body),
         )
     };
+    let nobody = uuid::Uuid::new_v4().to_string();
     for (into, body, status) in [
         (
             known.as_str(),
@@ -880,6 +884,11 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
         (
             known.as_str(),
             json!({"person_id": uuid::Uuid::new_v4().to_string(), "reason": "unknown"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &nobody,
+            json!({"person_id": provisional, "reason": "no one to merge into"}),
             StatusCode::NOT_FOUND,
         ),
     ] {
@@ -915,6 +924,11 @@ async fn a_possible_match_kept_apart_then_merged_late_resolves_to_the_survivor(b
         "the old id still resolves"
     );
     assert_eq!(resolved.body["resolved_from"], provisional.as_str());
+    assert_eq!(
+        labels().await[0]["label"],
+        "match",
+        "the latest judgement: merged, so the pair is a match now"
+    );
     let events = emitted_of(&h, "person.merged.v1").await;
     assert_eq!(events.len(), 1);
     assert!(events[0].get("review_id").is_none(), "{}", events[0]);
@@ -949,7 +963,7 @@ async fn someone(h: &Harness, n: usize) -> String {
         "MacLennan",
         "Erdogan",
     ];
-    let subject = json!({"given_names": GIVEN[n % 10], "surname": SURNAMES[(n * 3 + n / 10) % 10],
+    let subject = json!({"given_names": GIVEN[n % 10], "surname": SURNAMES[(n * 3) % 10],
         "date_of_birth": format!("19{:02}-{:02}-{:02}", 30 + n * 3, 1 + n % 12, 1 + (n * 7) % 28)});
     let event = h
         .established(&request_with(&case_id(), subject, None, no_document()))

@@ -51,7 +51,10 @@ pub(crate) async fn reviews(
         )
         .await?;
     let total = found["total"].as_u64().unwrap_or(0);
-    let rows: Vec<Value> = items(&found)
+    let rows: Vec<Value> = found["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .map(|r| {
             json!({
                 "href": format!("/desk/reviews/{}", r["id"].as_str().unwrap_or_default()),
@@ -468,12 +471,6 @@ pub(crate) async fn merge(
                     state.sessions.secure,
                 ));
             }
-            404 if answer["detail"]
-                .as_str()
-                .is_some_and(|d| d.contains(duplicate)) =>
-            {
-                errors.push(("merge-person", "There is no person with this id".to_owned()));
-            }
             404 => return Err(PageError::NotFound),
             _ => errors.push(("merge-person", detail(&answer))),
         }
@@ -516,10 +513,6 @@ fn detail(problem: &Value) -> String {
     } else {
         errors.join("; ")
     }
-}
-
-fn items(page: &Value) -> impl Iterator<Item = &Value> {
-    page["items"].as_array().into_iter().flatten()
 }
 
 /// A record in a line: `Amélie Claire Dubois, born 1988-04-12`.
