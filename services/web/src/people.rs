@@ -203,7 +203,7 @@ pub(crate) async fn settle(
                 false,
             ),
         };
-        tracing::info!(user = %staff.sub, review = %id, decision, status = status.as_u16(), "possible match settled from the desk");
+        tracing::info!(user = %staff.sub, review = %id, decision, status = status.as_u16(), "possible-match decision sent from the desk");
         state.flash(&mut session, heading, done).await?;
         return Ok(see_other("/desk/reviews", None, state.sessions.secure));
     }
